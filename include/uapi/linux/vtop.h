@@ -1,0 +1,281 @@
+/* SPDX-License-Identifier: GPL-2.0-only WITH Linux-syscall-note */
+/*
+ * vtop: pin user memory and report the DMA address of every byte.
+ *
+ * /dev/vtop is a misc character device. Each open file description serves
+ * the address space (mm) of the process that opened it and owns the pins
+ * made through it; closing the last reference releases every pin.
+ *
+ * open(2) fails with -EPERM unless the opener has CAP_SYS_RAWIO or
+ * CAP_SYS_ADMIN: physical addresses help Rowhammer-style attacks, which is
+ * why /proc/self/pagemap hides them. The check is made once, against the
+ * credentials of the opener, so a descriptor handed to a less privileged
+ * process keeps no more power than its owner gave it: it still serves only
+ * the opener's address space (-EACCES below).
+ *
+ * Extensibility: every command takes one argument struct that starts with
+ * "__u32 size; __u32 flags;". The ioctl numbers are _IO() numbers, so the
+ * struct size is not part of the command; it travels in @size instead
+ * (the iommufd rule):
+ *   - @size smaller than the first published version of the struct: -EINVAL.
+ *   - @size larger than the struct this kernel knows: the extra bytes must be
+ *     zero (-E2BIG otherwise) and are ignored.
+ *   - Output is written back for min(@size, known size) bytes. Output fields
+ *     the kernel does not fill are zeroed.
+ *   - Unknown bits in @flags and non-zero reserved fields: -EINVAL.
+ *   - Unknown commands: -ENOTTY.
+ * New behaviour comes as new flags (rejected by older kernels), new fields at
+ * the end of a struct (signalled by a feature bit in VTOP_IOC_INFO) or new
+ * commands.
+ *
+ * Errors common to every command:
+ *   -EFAULT  the argument (or an array it points to) cannot be read or written
+ *   -EINVAL  @size too small, unknown flag, non-zero reserved field
+ *   -E2BIG   @size larger than known and the tail is not zero
+ *   -EACCES  the calling process's address space is not the one that opened
+ *            the file (a forked child, a process that received the fd over a
+ *            UNIX socket); nothing is touched
+ *   -ENOTTY  unknown command
+ */
+#ifndef _UAPI_LINUX_VTOP_H
+#define _UAPI_LINUX_VTOP_H
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+#define VTOP_ABI_VERSION	1
+#define VTOP_DEVICE_NAME	"vtop"
+#define VTOP_DEVICE_PATH	"/dev/vtop"
+
+#define VTOP_IOCTL_TYPE		0xB9
+
+enum {
+	VTOP_CMD_INFO = 0x00,
+	VTOP_CMD_PIN = 0x01,
+	VTOP_CMD_UNPIN = 0x02,
+	VTOP_CMD_GET_SEGS = 0x03,
+	VTOP_CMD_ATTACH = 0x04,
+	VTOP_CMD_DETACH = 0x05,
+};
+
+/* Feature bits reported by VTOP_IOC_INFO in vtop_info.features. */
+#define VTOP_FEATURE_PIN	(1ULL << 0)	/* PIN, UNPIN */
+#define VTOP_FEATURE_GET_SEGS	(1ULL << 1)	/* GET_SEGS */
+#define VTOP_FEATURE_READONLY	(1ULL << 2)	/* VTOP_PIN_READONLY */
+#define VTOP_FEATURE_ATTACH	(1ULL << 3)	/* ATTACH, DETACH (IOVA mode) */
+/* Reserved: (1ULL << 4) invalidation events by read()/poll() on the fd. */
+
+/* Address modes reported in vtop_info.mode. */
+#define VTOP_MODE_PHYS		0	/* CPU physical addresses */
+#define VTOP_MODE_IOVA		1	/* IOVAs of the attached device */
+
+/* Capability bits reported in vtop_info.caps. */
+#define VTOP_CAP_PHYS_ADDRS	(1ULL << 0)	/* opener may get phys addrs */
+#define VTOP_CAP_IPC_LOCK	(1ULL << 1)	/* caller bypasses MEMLOCK */
+
+/**
+ * struct vtop_info - VTOP_IOC_INFO: describe the module and this fd
+ * @size:		sizeof(struct vtop_info)
+ * @flags:		must be 0
+ * @abi_version:	VTOP_ABI_VERSION of the running module
+ * @module_version:	major << 16 | minor << 8 | patch
+ * @features:		VTOP_FEATURE_* bits
+ * @caps:		VTOP_CAP_* bits for this fd and caller
+ * @page_size:		the kernel's base page size in bytes
+ * @mode:		VTOP_MODE_* of this fd
+ * @max_pins:		live pins allowed on one fd (module parameter)
+ * @nr_pins:		live pins on this fd
+ * @max_pin_bytes:	bytes allowed pinned through one fd, 0: no cap but
+ *			RLIMIT_MEMLOCK (module parameter)
+ * @pinned_bytes:	bytes pinned through this fd now
+ * @memlock_limit:	the caller's RLIMIT_MEMLOCK in bytes, or ~0 when the
+ *			caller has CAP_IPC_LOCK or the limit is infinite
+ * @mm_pinned_bytes:	bytes charged to the address space's pinned_vm now
+ *			(by vtop and by any other long-term pinner)
+ * @attached_domain:	PCI domain of the attached device (mode IOVA)
+ * @attached_bdf:	bus << 8 | slot << 3 | function of the attached device
+ * @__reserved:		must be 0
+ *
+ * Return: 0, or a common error.
+ */
+struct vtop_info {
+	__u32 size;
+	__u32 flags;
+	__u32 abi_version;
+	__u32 module_version;
+	__u64 features;
+	__u64 caps;
+	__u32 page_size;
+	__u32 mode;
+	__u32 max_pins;
+	__u32 nr_pins;
+	__u64 max_pin_bytes;
+	__u64 pinned_bytes;
+	__u64 memlock_limit;
+	__u64 mm_pinned_bytes;
+	__u32 attached_domain;
+	__u32 attached_bdf;
+	__u64 __reserved[4];
+};
+
+/**
+ * struct vtop_segment - one DMA-contiguous stretch of a pin
+ * @vaddr:	user virtual address of the first byte
+ * @dma_addr:	DMA address of the first byte: the CPU physical address in
+ *		VTOP_MODE_PHYS, the device's IOVA in VTOP_MODE_IOVA
+ * @len:	bytes; a multiple of the page size
+ * @page_shift:	log2 of the size of the page or folio behind every page of
+ *		the segment (12 for 4 KiB pages, 21 for 2 MiB THP or hugetlb)
+ * @__reserved:	written as 0
+ *
+ * Consecutive pages whose DMA addresses are contiguous and whose page_shift
+ * is equal are merged into one segment, so a 2 MiB hugepage is one segment.
+ */
+struct vtop_segment {
+	__u64 vaddr;
+	__u64 dma_addr;
+	__u64 len;
+	__u32 page_shift;
+	__u32 __reserved;
+};
+
+/**
+ * struct vtop_pin - VTOP_IOC_PIN: pin [vaddr, vaddr + length) of the caller
+ * @size:	sizeof(struct vtop_pin)
+ * @flags:	VTOP_PIN_* flags
+ * @vaddr:	start, page aligned
+ * @length:	bytes, page aligned, > 0; vaddr + length must not wrap and
+ *		must not exceed the user address space (TASK_SIZE)
+ * @segs:	user pointer to an array of @nr_segs struct vtop_segment
+ * @nr_segs:	in: capacity of @segs; out: segments written, or the number
+ *		needed when the call fails with -ENOBUFS
+ * @__reserved:	must be 0
+ * @handle:	out: names the pin in UNPIN and GET_SEGS; never 0
+ *
+ * The pages are pinned with FOLL_LONGTERM and, without VTOP_PIN_READONLY,
+ * FOLL_WRITE (the device may write them); they stay pinned until UNPIN or
+ * until the file is released. They are charged to the address space's
+ * pinned_vm against RLIMIT_MEMLOCK unless the caller has CAP_IPC_LOCK.
+ * Any failure leaves nothing pinned or charged.
+ *
+ * Return: 0, a common error, or
+ *   -EINVAL  unaligned @vaddr or @length, @length 0, wrap-around, range
+ *            beyond the user address space
+ *   -EFAULT  a page in the range is not mapped, PROT_NONE, not writable
+ *            without VTOP_PIN_READONLY, or VM_IO/VM_PFNMAP; @segs not writable
+ *   -EOPNOTSUPP  the mapping refuses long-term pins (fsdax)
+ *   -ENOBUFS @nr_segs is too small; @nr_segs is set to the number needed
+ *   -ENOMEM  RLIMIT_MEMLOCK or the per-fd byte limit would be exceeded, or
+ *            out of kernel memory
+ *   -ENOSPC  the per-fd pin count limit is reached
+ *   -EINTR   a fatal signal arrived while pinning
+ *   other    as returned by pin_user_pages_fast()
+ */
+struct vtop_pin {
+	__u32 size;
+	__u32 flags;
+#define VTOP_PIN_READONLY	(1U << 0)	/* the device only reads */
+	__u64 vaddr;
+	__u64 length;
+	__u64 segs;
+	__u32 nr_segs;
+	__u32 __reserved;
+	__u64 handle;
+};
+
+/**
+ * struct vtop_unpin - VTOP_IOC_UNPIN: release one pin
+ * @size:	sizeof(struct vtop_unpin)
+ * @flags:	must be 0
+ * @handle:	as returned by PIN on this fd
+ *
+ * Pages pinned writable are marked dirty, then unpinned; the charge is
+ * returned to the address space that was charged.
+ *
+ * Return: 0, a common error, or
+ *   -ENOENT  no such pin on this fd (never made, made on another fd, or
+ *            already unpinned)
+ */
+struct vtop_unpin {
+	__u32 size;
+	__u32 flags;
+	__u64 handle;
+};
+
+/**
+ * struct vtop_get_segs - VTOP_IOC_GET_SEGS: re-read the segments of a pin
+ * @size:	sizeof(struct vtop_get_segs)
+ * @flags:	must be 0
+ * @handle:	as returned by PIN on this fd
+ * @offset:	start of the sub-range, in bytes from the pin's vaddr; page
+ *		aligned
+ * @length:	bytes, page aligned; 0 means "to the end of the pin"
+ * @segs:	user pointer to an array of @nr_segs struct vtop_segment
+ * @nr_segs:	in: capacity; out: segments written, or needed on -ENOBUFS
+ * @__reserved:	must be 0
+ *
+ * Segments are clipped to the sub-range. Nothing is pinned again.
+ *
+ * Return: 0, a common error, or
+ *   -ENOENT  no such pin on this fd
+ *   -EINVAL  unaligned @offset or @length, or the sub-range is not inside
+ *            the pin
+ *   -ENOBUFS @nr_segs too small; @nr_segs is set to the number needed
+ */
+struct vtop_get_segs {
+	__u32 size;
+	__u32 flags;
+	__u64 handle;
+	__u64 offset;
+	__u64 length;
+	__u64 segs;
+	__u32 nr_segs;
+	__u32 __reserved;
+};
+
+/**
+ * struct vtop_attach - VTOP_IOC_ATTACH: report IOVAs for one PCI device
+ * @size:	sizeof(struct vtop_attach)
+ * @flags:	must be 0
+ * @pci_domain:	PCI domain (segment) of the device
+ * @pci_bdf:	bus << 8 | slot << 3 | function
+ *
+ * From now on every PIN on this fd also maps its pages for the device with
+ * the DMA API and reports the resulting IOVAs; without an IOMMU, or with
+ * one in passthrough mode, they equal the physical addresses.
+ *
+ * Return: 0, a common error, or
+ *   -EBUSY   the fd has live pins, or is attached already
+ *   -ENODEV  no such PCI device
+ *   -EPERM   the device is driven by a driver other than uio_pci_generic or
+ *            vfio-pci (module parameter attach_any_driver relaxes this)
+ */
+struct vtop_attach {
+	__u32 size;
+	__u32 flags;
+	__u32 pci_domain;
+	__u32 pci_bdf;
+};
+
+/**
+ * struct vtop_detach - VTOP_IOC_DETACH: go back to physical-address mode
+ * @size:	sizeof(struct vtop_detach)
+ * @flags:	must be 0
+ *
+ * Return: 0, a common error, or
+ *   -EBUSY   the fd has live pins
+ *   -ENXIO   the fd is not attached
+ */
+struct vtop_detach {
+	__u32 size;
+	__u32 flags;
+};
+
+#define VTOP_IOC_INFO		_IO(VTOP_IOCTL_TYPE, VTOP_CMD_INFO)
+#define VTOP_IOC_PIN		_IO(VTOP_IOCTL_TYPE, VTOP_CMD_PIN)
+#define VTOP_IOC_UNPIN		_IO(VTOP_IOCTL_TYPE, VTOP_CMD_UNPIN)
+#define VTOP_IOC_GET_SEGS	_IO(VTOP_IOCTL_TYPE, VTOP_CMD_GET_SEGS)
+#define VTOP_IOC_ATTACH		_IO(VTOP_IOCTL_TYPE, VTOP_CMD_ATTACH)
+#define VTOP_IOC_DETACH		_IO(VTOP_IOCTL_TYPE, VTOP_CMD_DETACH)
+
+#endif /* _UAPI_LINUX_VTOP_H */
