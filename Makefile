@@ -35,8 +35,10 @@ include $(sort $(wildcard $(TOP)/mk/*.mk))
 # The README's test command. Each step is a separate make so that the order
 # is fixed and a failure stops the run.
 # Fragments set CHECK_KMOD (mk/kmod.mk), CHECK_HOST (mk/lib.mk),
-# CHECK_VM (mk/vm.mk), CHECK_DEBUG (mk/debug.mk).
-CHECK_STEPS = $(CHECK_KMOD) $(CHECK_HOST) $(CHECK_VM) $(CHECK_DEBUG)
+# CHECK_VM (mk/vm.mk), CHECK_NVME (mk/nvme.mk), CHECK_BENCH (mk/bench.mk,
+# a smoke run only) and CHECK_DEBUG (mk/debug.mk).
+CHECK_STEPS = $(CHECK_KMOD) $(CHECK_HOST) $(CHECK_VM) $(CHECK_NVME) \
+	      $(CHECK_BENCH) $(CHECK_DEBUG)
 
 check: deps
 	$(MAKE) ksft-headers
