@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * vtop: internal declarations shared by the module's source files.
+ */
+#ifndef _VTOP_INTERNAL_H
+#define _VTOP_INTERNAL_H
+
+#include <linux/atomic.h>
+#include <linux/mm_types.h>
+#include <linux/mutex.h>
+#include <linux/types.h>
+#include <linux/xarray.h>
+
+#include <uapi/linux/vtop.h>
+
+/* Module parameters (vtop_main.c), read with READ_ONCE(). */
+extern unsigned int max_pins_per_fd;
+extern unsigned long max_pin_bytes_per_fd;
+
+/**
+ * struct vtop_file - state of one open file description of /dev/vtop
+ * @mm:			address space of the opener (mmgrab()ed); the only
+ *			one served, charged and uncharged
+ * @id:			global file id, the upper 32 bits of every handle
+ * @lock:		serialises changes to @pins and the counters
+ * @pins:		handle index -> struct vtop_region; an index whose
+ *			pin is still being made is reserved (loads as NULL)
+ * @next_index:		cursor of xa_alloc_cyclic()
+ * @nr_pins:		live pins
+ * @pinned_bytes:	bytes of the live pins
+ * @nr_inflight:	PIN calls past the limit check and not yet done
+ * @inflight_bytes:	bytes of those calls
+ */
+struct vtop_file {
+	struct mm_struct *mm;
+	u32 id;
+	struct mutex lock;	/* guards @pins and the counters */
+	struct xarray pins;
+	u32 next_index;
+	u32 nr_pins;
+	u64 pinned_bytes;
+	u32 nr_inflight;
+	u64 inflight_bytes;
+};
+
+/**
+ * struct vtop_region - one pin
+ * @vaddr:	user address of the first byte
+ * @length:	bytes
+ * @npages:	pages pinned, length >> PAGE_SHIFT
+ * @pages:	the pinned pages (kvmalloc)
+ * @segs:	the segments reported to user space (kvmalloc)
+ * @nr_segs:	entries in @segs
+ * @writable:	pinned with FOLL_WRITE; pages are dirtied on unpin
+ */
+struct vtop_region {
+	u64 vaddr;
+	u64 length;
+	unsigned long npages;
+	struct page **pages;
+	struct vtop_segment *segs;
+	u32 nr_segs;
+	bool writable;
+};
+
+/* vtop_pin.c */
+int vtop_pin_batch(unsigned long start, int nr_pages, unsigned int gup_flags,
+		   struct page **pages);
+long vtop_ioctl_pin(struct vtop_file *vf, void __user *uarg);
+long vtop_ioctl_unpin(struct vtop_file *vf, void __user *uarg);
+long vtop_ioctl_get_segs(struct vtop_file *vf, void __user *uarg);
+void vtop_release_all(struct vtop_file *vf);
+
+/* vtop_main.c: copy in an argument struct under the size/flags rule. */
+int vtop_copy_args(void *karg, size_t ksize, const void __user *uarg);
+
+/* vtop_stats.c */
+enum vtop_fail {
+	VTOP_FAIL_EINVAL,
+	VTOP_FAIL_EFAULT,
+	VTOP_FAIL_ENOMEM_RLIMIT,
+	VTOP_FAIL_ENOMEM_LIMIT,
+	VTOP_FAIL_ENOSPC,
+	VTOP_FAIL_ENOBUFS,
+	VTOP_FAIL_EACCES,
+	VTOP_FAIL_EPERM,
+	VTOP_FAIL_OTHER,
+	VTOP_FAIL_NR,
+};
+
+struct vtop_stats {
+	atomic64_t live_pins;
+	atomic64_t pinned_bytes;
+	atomic64_t pins_total;
+	atomic64_t unpins_total;
+	atomic64_t fail[VTOP_FAIL_NR];
+};
+
+extern struct vtop_stats vtop_stats;
+
+void vtop_stats_fail(enum vtop_fail cause);
+void vtop_stats_fail_errno(long err);
+void vtop_stats_init(void);
+void vtop_stats_exit(void);
+
+#endif /* _VTOP_INTERNAL_H */

@@ -1,0 +1,518 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * vtop: PIN, UNPIN and GET_SEGS, the per-fd limits and pinned_vm accounting.
+ *
+ * Locking: vf->lock guards the handle table and the per-fd counters only. It
+ * is never held across pin_user_pages_fast() or a copy to or from user
+ * memory, so it never nests with mmap_lock in either order.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/capability.h>
+#include <linux/error-injection.h>
+#include <linux/io.h>
+#include <linux/kernel.h>
+#include <linux/minmax.h>
+#include <linux/mm.h>
+#include <linux/overflow.h>
+#include <linux/sched.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <linux/uaccess.h>
+#include <linux/xarray.h>
+
+#include "vtop.h"
+
+/* Pages pinned per pin_user_pages_fast() call. */
+#define VTOP_PIN_BATCH		512
+
+/**
+ * vtop_pin_batch() - pin one batch of pages
+ * @start:	user address of the first page
+ * @nr_pages:	pages to pin, at most VTOP_PIN_BATCH
+ * @gup_flags:	FOLL_* flags
+ * @pages:	out: the pinned pages
+ *
+ * A function of its own, and never inlined, so that fail_function can make
+ * it fail (ALLOW_ERROR_INJECTION) and test the roll-back of a partial pin.
+ *
+ * Return: pages pinned (may be fewer than @nr_pages), or a negative errno.
+ */
+noinline int vtop_pin_batch(unsigned long start, int nr_pages,
+			    unsigned int gup_flags, struct page **pages)
+{
+	return pin_user_pages_fast(start, nr_pages, gup_flags, pages);
+}
+ALLOW_ERROR_INJECTION(vtop_pin_batch, ERRNO);
+
+static u64 vtop_handle(const struct vtop_file *vf, u32 index)
+{
+	return (u64)vf->id << 32 | index;
+}
+
+/* Index of a handle made on this fd; false for a foreign or bogus one. */
+static bool vtop_handle_index(const struct vtop_file *vf, u64 handle,
+			      u32 *index)
+{
+	if (handle >> 32 != vf->id || !(u32)handle)
+		return false;
+	*index = (u32)handle;
+	return true;
+}
+
+static unsigned int vtop_page_shift(struct page *page)
+{
+	return PAGE_SHIFT + folio_order(page_folio(page));
+}
+
+/*
+ * Merge @npages pinned pages mapped from @vaddr into segments: a page joins
+ * the current segment when its physical address follows on and its page
+ * shift is the same. With @segs NULL only count them.
+ */
+static u32 vtop_build_segs(struct page **pages, unsigned long npages,
+			   u64 vaddr, struct vtop_segment *segs)
+{
+	struct vtop_segment cur = { 0 };
+	unsigned long i;
+	u32 n = 0;
+
+	for (i = 0; i < npages; i++) {
+		u64 pa = page_to_phys(pages[i]);
+		u32 shift = vtop_page_shift(pages[i]);
+
+		if (i && pa == cur.dma_addr + cur.len &&
+		    shift == cur.page_shift) {
+			cur.len += PAGE_SIZE;
+			continue;
+		}
+		if (i) {
+			if (segs)
+				segs[n] = cur;
+			n++;
+		}
+		cur.vaddr = vaddr + ((u64)i << PAGE_SHIFT);
+		cur.dma_addr = pa;
+		cur.len = PAGE_SIZE;
+		cur.page_shift = shift;
+	}
+	if (segs)
+		segs[n] = cur;
+	return n + 1;
+}
+
+/*
+ * Charge @npages to @mm's pinned_vm against RLIMIT_MEMLOCK, the way RDMA
+ * memory registration does; CAP_IPC_LOCK bypasses the limit.
+ */
+static int vtop_charge(struct mm_struct *mm, unsigned long npages)
+{
+	unsigned long limit = rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
+	u64 pinned = atomic64_add_return(npages, &mm->pinned_vm);
+
+	if (pinned > limit && !capable(CAP_IPC_LOCK)) {
+		atomic64_sub(npages, &mm->pinned_vm);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static void vtop_uncharge(struct mm_struct *mm, unsigned long npages)
+{
+	atomic64_sub(npages, &mm->pinned_vm);
+}
+
+/*
+ * Check the per-fd limits for a new pin of @length bytes and reserve its
+ * count, bytes and handle index. Called with vf->lock held.
+ */
+static int vtop_reserve(struct vtop_file *vf, u64 length, u32 *index,
+			enum vtop_fail *cause)
+{
+	u64 max_bytes = READ_ONCE(max_pin_bytes_per_fd);
+	u64 bytes;
+	int ret;
+
+	lockdep_assert_held(&vf->lock);
+
+	if ((u64)vf->nr_pins + vf->nr_inflight >= READ_ONCE(max_pins_per_fd))
+		return -ENOSPC;
+	if (max_bytes &&
+	    (check_add_overflow(vf->pinned_bytes + vf->inflight_bytes, length,
+				&bytes) || bytes > max_bytes)) {
+		*cause = VTOP_FAIL_ENOMEM_LIMIT;
+		return -ENOMEM;
+	}
+	/* A NULL entry reserves the index: loads see NULL until committed. */
+	ret = xa_alloc_cyclic(&vf->pins, index, NULL, XA_LIMIT(1, U32_MAX),
+			      &vf->next_index, GFP_KERNEL);
+	if (ret == -EBUSY)
+		return -ENOSPC;
+	if (ret < 0)
+		return ret;
+	vf->nr_inflight++;
+	vf->inflight_bytes += length;
+	return 0;
+}
+
+static void vtop_unreserve(struct vtop_file *vf, u64 length, u32 index)
+{
+	mutex_lock(&vf->lock);
+	xa_release(&vf->pins, index);
+	vf->nr_inflight--;
+	vf->inflight_bytes -= length;
+	mutex_unlock(&vf->lock);
+}
+
+/* Publish a finished pin at its reserved index. */
+static void vtop_commit(struct vtop_file *vf, struct vtop_region *reg,
+			u32 index)
+{
+	void *old;
+
+	mutex_lock(&vf->lock);
+	/* The slot exists already (reserved): storing cannot fail. */
+	old = xa_store(&vf->pins, index, reg, GFP_KERNEL);
+	WARN_ON_ONCE(xa_is_err(old) || old);
+	vf->nr_inflight--;
+	vf->inflight_bytes -= reg->length;
+	vf->nr_pins++;
+	vf->pinned_bytes += reg->length;
+	mutex_unlock(&vf->lock);
+
+	atomic64_inc(&vtop_stats.live_pins);
+	atomic64_add(reg->length, &vtop_stats.pinned_bytes);
+	atomic64_inc(&vtop_stats.pins_total);
+}
+
+/* Pin every page of @reg in batches; on failure nothing stays pinned. */
+static int vtop_pin_pages(struct vtop_region *reg)
+{
+	unsigned int gup_flags = FOLL_LONGTERM;
+	unsigned long done = 0;
+	int ret;
+
+	if (reg->writable)
+		gup_flags |= FOLL_WRITE;
+
+	while (done < reg->npages) {
+		int nr = min_t(unsigned long, reg->npages - done,
+			       VTOP_PIN_BATCH);
+
+		if (done && fatal_signal_pending(current)) {
+			ret = -EINTR;
+			goto unpin;
+		}
+		ret = vtop_pin_batch(reg->vaddr + ((u64)done << PAGE_SHIFT),
+				     nr, gup_flags, reg->pages + done);
+		if (ret <= 0) {
+			if (!ret)
+				ret = -EFAULT;
+			goto unpin;
+		}
+		done += ret;
+	}
+	return 0;
+
+unpin:
+	unpin_user_pages(reg->pages, done);
+	return ret;
+}
+
+static long vtop_do_pin(struct vtop_file *vf, void __user *uarg,
+			enum vtop_fail *cause)
+{
+	struct vtop_pin arg;
+	struct vtop_region *reg;
+	u32 index, needed;
+	u64 end;
+	int ret;
+
+	ret = vtop_copy_args(&arg, sizeof(arg), uarg);
+	if (ret)
+		return ret;
+	if ((arg.flags & ~VTOP_PIN_READONLY) || arg.__reserved)
+		return -EINVAL;
+	if (!arg.length || !PAGE_ALIGNED(arg.vaddr) ||
+	    !PAGE_ALIGNED(arg.length) ||
+	    check_add_overflow(arg.vaddr, arg.length, &end) || end > TASK_SIZE)
+		return -EINVAL;
+
+	mutex_lock(&vf->lock);
+	ret = vtop_reserve(vf, arg.length, &index, cause);
+	mutex_unlock(&vf->lock);
+	if (ret)
+		return ret;
+
+	reg = kzalloc(sizeof(*reg), GFP_KERNEL);
+	if (!reg) {
+		ret = -ENOMEM;
+		goto unreserve;
+	}
+	reg->vaddr = arg.vaddr;
+	reg->length = arg.length;
+	reg->npages = arg.length >> PAGE_SHIFT;
+	reg->writable = !(arg.flags & VTOP_PIN_READONLY);
+	reg->pages = kvmalloc_array(reg->npages, sizeof(*reg->pages),
+				    GFP_KERNEL | __GFP_NOWARN);
+	if (!reg->pages) {
+		ret = -ENOMEM;
+		goto free_reg;
+	}
+
+	ret = vtop_charge(vf->mm, reg->npages);
+	if (ret) {
+		*cause = VTOP_FAIL_ENOMEM_RLIMIT;
+		goto free_pages;
+	}
+
+	ret = vtop_pin_pages(reg);
+	if (ret)
+		goto uncharge;
+
+	needed = vtop_build_segs(reg->pages, reg->npages, reg->vaddr, NULL);
+	if (needed > arg.nr_segs) {
+		arg.nr_segs = needed;
+		arg.handle = 0;
+		ret = copy_to_user(uarg, &arg, sizeof(arg)) ? -EFAULT : -ENOBUFS;
+		goto unpin;
+	}
+	reg->segs = kvmalloc_array(needed, sizeof(*reg->segs),
+				   GFP_KERNEL | __GFP_NOWARN);
+	if (!reg->segs) {
+		ret = -ENOMEM;
+		goto unpin;
+	}
+	reg->nr_segs = vtop_build_segs(reg->pages, reg->npages, reg->vaddr,
+				       reg->segs);
+
+	if (copy_to_user(u64_to_user_ptr(arg.segs), reg->segs,
+			 (size_t)needed * sizeof(*reg->segs))) {
+		ret = -EFAULT;
+		goto free_segs;
+	}
+	arg.nr_segs = needed;
+	arg.handle = vtop_handle(vf, index);
+	if (copy_to_user(uarg, &arg, sizeof(arg))) {
+		ret = -EFAULT;
+		goto free_segs;
+	}
+
+	vtop_commit(vf, reg, index);
+	return 0;
+
+free_segs:
+	kvfree(reg->segs);
+unpin:
+	unpin_user_pages(reg->pages, reg->npages);
+uncharge:
+	vtop_uncharge(vf->mm, reg->npages);
+free_pages:
+	kvfree(reg->pages);
+free_reg:
+	kfree(reg);
+unreserve:
+	vtop_unreserve(vf, arg.length, index);
+	return ret;
+}
+
+/* VTOP_IOC_PIN; counts its failures by cause. */
+long vtop_ioctl_pin(struct vtop_file *vf, void __user *uarg)
+{
+	enum vtop_fail cause = VTOP_FAIL_NR;
+	long ret;
+
+	ret = vtop_do_pin(vf, uarg, &cause);
+	if (ret < 0) {
+		if (cause != VTOP_FAIL_NR)
+			vtop_stats_fail(cause);
+		else
+			vtop_stats_fail_errno(ret);
+	}
+	return ret;
+}
+
+/* Unpin, uncharge and free a region already removed from the table. */
+static void vtop_region_destroy(struct vtop_file *vf, struct vtop_region *reg)
+{
+	unpin_user_pages_dirty_lock(reg->pages, reg->npages, reg->writable);
+	vtop_uncharge(vf->mm, reg->npages);
+
+	atomic64_dec(&vtop_stats.live_pins);
+	atomic64_sub(reg->length, &vtop_stats.pinned_bytes);
+	atomic64_inc(&vtop_stats.unpins_total);
+
+	kvfree(reg->segs);
+	kvfree(reg->pages);
+	kfree(reg);
+}
+
+/* Look a handle up and remove it from the table, under one lock. */
+static struct vtop_region *vtop_take(struct vtop_file *vf, u32 index)
+{
+	struct vtop_region *reg;
+
+	lockdep_assert_held(&vf->lock);
+
+	/* A reserved index (a PIN still in progress) loads as NULL. */
+	reg = xa_load(&vf->pins, index);
+	if (!reg)
+		return NULL;
+	xa_erase(&vf->pins, index);
+	vf->nr_pins--;
+	vf->pinned_bytes -= reg->length;
+	return reg;
+}
+
+long vtop_ioctl_unpin(struct vtop_file *vf, void __user *uarg)
+{
+	struct vtop_unpin arg;
+	struct vtop_region *reg;
+	u32 index;
+	int ret;
+
+	ret = vtop_copy_args(&arg, sizeof(arg), uarg);
+	if (ret)
+		return ret;
+	if (arg.flags)
+		return -EINVAL;
+	if (!vtop_handle_index(vf, arg.handle, &index))
+		return -ENOENT;
+
+	mutex_lock(&vf->lock);
+	reg = vtop_take(vf, index);
+	mutex_unlock(&vf->lock);
+	if (!reg)
+		return -ENOENT;
+
+	vtop_region_destroy(vf, reg);
+	return 0;
+}
+
+/* Index of the first segment of @reg that ends after byte @offset. */
+static u32 vtop_first_seg(const struct vtop_region *reg, u64 offset)
+{
+	u32 lo = 0, hi = reg->nr_segs;
+
+	while (lo < hi) {
+		u32 mid = lo + (hi - lo) / 2;
+		const struct vtop_segment *s = &reg->segs[mid];
+
+		if (s->vaddr - reg->vaddr + s->len <= offset)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/*
+ * Copy the segments of [offset, end) of @reg, clipped, into @out (which has
+ * room for @cap entries, or is NULL to count). Return the number needed.
+ */
+static u32 vtop_clip_segs(const struct vtop_region *reg, u64 offset, u64 end,
+			  struct vtop_segment *out, u32 cap)
+{
+	u32 i, n = 0;
+
+	for (i = vtop_first_seg(reg, offset); i < reg->nr_segs; i++) {
+		const struct vtop_segment *s = &reg->segs[i];
+		u64 s_off = s->vaddr - reg->vaddr;
+		u64 lo, hi;
+
+		if (s_off >= end)
+			break;
+		lo = max(s_off, offset);
+		hi = min(s_off + s->len, end);
+		if (out && n < cap) {
+			out[n].vaddr = reg->vaddr + lo;
+			out[n].dma_addr = s->dma_addr + (lo - s_off);
+			out[n].len = hi - lo;
+			out[n].page_shift = s->page_shift;
+			out[n].__reserved = 0;
+		}
+		n++;
+	}
+	return n;
+}
+
+long vtop_ioctl_get_segs(struct vtop_file *vf, void __user *uarg)
+{
+	struct vtop_get_segs arg;
+	struct vtop_segment *out = NULL;
+	struct vtop_region *reg;
+	u32 index, needed;
+	u64 length, end;
+	int ret;
+
+	ret = vtop_copy_args(&arg, sizeof(arg), uarg);
+	if (ret)
+		return ret;
+	if (arg.flags || arg.__reserved)
+		return -EINVAL;
+	if (!vtop_handle_index(vf, arg.handle, &index))
+		return -ENOENT;
+	if (!PAGE_ALIGNED(arg.offset) || !PAGE_ALIGNED(arg.length))
+		return -EINVAL;
+
+	mutex_lock(&vf->lock);
+	reg = xa_load(&vf->pins, index);
+	if (!reg) {
+		ret = -ENOENT;
+		goto unlock;
+	}
+	if (arg.offset >= reg->length) {
+		ret = -EINVAL;
+		goto unlock;
+	}
+	length = arg.length ? arg.length : reg->length - arg.offset;
+	if (check_add_overflow(arg.offset, length, &end) ||
+	    end > reg->length) {
+		ret = -EINVAL;
+		goto unlock;
+	}
+	needed = vtop_clip_segs(reg, arg.offset, end, NULL, 0);
+	if (needed <= arg.nr_segs) {
+		/* Copied out after the lock is dropped. */
+		out = kvmalloc_array(needed, sizeof(*out),
+				     GFP_KERNEL | __GFP_NOWARN);
+		if (!out) {
+			ret = -ENOMEM;
+			goto unlock;
+		}
+		vtop_clip_segs(reg, arg.offset, end, out, needed);
+	}
+	mutex_unlock(&vf->lock);
+
+	if (out && copy_to_user(u64_to_user_ptr(arg.segs), out,
+				(size_t)needed * sizeof(*out))) {
+		ret = -EFAULT;
+		goto free_out;
+	}
+	ret = out ? 0 : -ENOBUFS;
+	arg.nr_segs = needed;
+	if (copy_to_user(uarg, &arg, sizeof(arg)))
+		ret = -EFAULT;
+free_out:
+	kvfree(out);
+	return ret;
+
+unlock:
+	mutex_unlock(&vf->lock);
+	return ret;
+}
+
+/* Release every pin of a file being closed. */
+void vtop_release_all(struct vtop_file *vf)
+{
+	struct vtop_region *reg;
+	unsigned long index;
+
+	xa_for_each(&vf->pins, index, reg) {
+		xa_erase(&vf->pins, index);
+		vf->nr_pins--;
+		vf->pinned_bytes -= reg->length;
+		vtop_region_destroy(vf, reg);
+		cond_resched();
+	}
+}

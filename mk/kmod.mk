@@ -1,0 +1,43 @@
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# Kernel module targets (owner: kernel module engineer).
+#   make modules        vtop.ko in the top directory, against KDIR
+#   make modules-all    build/kmod/<release>/vtop.ko for both Debian kernels
+#   make dkms-check     dkms add + build for both kernels + remove (root)
+#   make checkpatch     checkpatch --strict over kmod/ and the ABI header
+#   make kmod-clean     remove the in-tree module build products
+
+KMOD_RELEASES ?= 6.1.0-56-amd64 6.12.117+deb12-amd64
+
+.PHONY: modules modules-all dkms-check checkpatch kmod-clean
+
+# `make` builds the module too when there is a kernel build tree for it
+# (the host may run a kernel without headers: then say so and go on).
+ifneq ($(wildcard $(KDIR)/Makefile),)
+all: modules
+else
+$(info mk/kmod.mk: no kernel build tree at $(KDIR); skipping the module (set KDIR= or KRELEASE=, or run make modules-all))
+endif
+
+modules:
+	$(MAKE) -C $(KDIR) M=$(TOP) modules
+
+modules-all:
+	set -e; for r in $(KMOD_RELEASES); do \
+		$(TOP)/scripts/build-kmod.sh $$r; done
+
+dkms-check:
+	$(TOP)/scripts/dkms-check.sh $(KMOD_RELEASES)
+
+checkpatch:
+	$(TOP)/scripts/checkpatch.sh
+
+kmod-clean:
+	rm -f $(TOP)/kmod/*.o $(TOP)/kmod/.*.cmd $(TOP)/vtop.ko $(TOP)/vtop.o \
+		$(TOP)/vtop.mod $(TOP)/vtop.mod.c $(TOP)/vtop.mod.o \
+		$(TOP)/.vtop*.cmd $(TOP)/.module-common.o $(TOP)/.Module.symvers.cmd \
+		$(TOP)/.modules.order.cmd $(TOP)/Module.symvers $(TOP)/modules.order
+
+clean: kmod-clean
+
+CHECK_KMOD := checkpatch dkms-check
