@@ -1,0 +1,43 @@
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# VM rig: run the selftest suite in QEMU guests booting the installed Debian
+# kernels (tools/vm/run.sh; see its --help).
+#
+#   make vm-check            suite on 6.1 and on 6.12 (both must pass)
+#   make vm-check-6.1        suite on 6.1 only (likewise vm-check-6.12)
+#   make vm-shell            interactive guest shell (VM_KERNEL=6.12, VM_ARGS=)
+#   make vm-run VM_ARGS=...  tools/vm/run.sh with arbitrary options
+#   make guest-bins          everything the guest carries besides the module
+#
+# Other fragments add the targets that build guest binaries (library, test
+# binaries into build/selftests/ + tests.list, tools into build/bin/) with
+#   GUEST_BINS_TARGETS += <target>
+# run.sh calls `make guest-bins` before it packs the initramfs. The list is
+# expanded in the recipe, so the order in which fragments are read does not
+# matter.
+
+VM_RUN := $(TOP)/tools/vm/run.sh
+VM_KERNEL ?= 6.12
+VM_ARGS ?=
+GUEST_BINS_TARGETS ?=
+
+.PHONY: guest-bins vm-check vm-check-6.1 vm-check-6.12 vm-shell vm-run
+
+guest-bins:
+	$(if $(strip $(GUEST_BINS_TARGETS)),$(MAKE) -C $(TOP) $(GUEST_BINS_TARGETS),@:)
+
+# Sequential on purpose: the machine has two cores and each guest uses both.
+vm-check:
+	$(VM_RUN) --kernel 6.1 $(VM_ARGS)
+	$(VM_RUN) --kernel 6.12 $(VM_ARGS)
+
+vm-check-6.1 vm-check-6.12: vm-check-%:
+	$(VM_RUN) --kernel $* $(VM_ARGS)
+
+vm-shell:
+	$(VM_RUN) --kernel $(VM_KERNEL) --shell $(VM_ARGS)
+
+vm-run:
+	$(VM_RUN) --kernel $(VM_KERNEL) $(VM_ARGS)
+
+CHECK_VM := vm-check
