@@ -1,0 +1,774 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * vtop-nvme: a minimal user-space NVMe driver whose every DMA address comes
+ * from libvtop. It takes an NVMe controller from the kernel through
+ * uio_pci_generic, brings it up with queues in registered memory, identifies
+ * it, and writes a pattern to the namespace and reads it back into another
+ * buffer for three kinds of memory: scattered 4 KiB pages (PRP lists), a
+ * buffer across a 2 MiB boundary, and hugetlb pages. If the data comes back
+ * intact, the controller DMAed to the addresses libvtop gave it.
+ *
+ * Exit status: 0 success, 1 failure, 2 usage, 4 skipped (the module cannot
+ * do what was asked, e.g. --attach without VTOP_FEATURE_ATTACH).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <linux/pci_regs.h>
+#include <vtop.h>
+
+#include "ctrl.h"
+#include "pci.h"
+#include "util.h"
+
+#define EXIT_USAGE	2
+#define EXIT_SKIP	4
+
+#define SZ_2M		(2u << 20)
+#define REGION_BYTES	(4u << 20)	/* device bytes reserved per kind */
+
+enum buf_kind { BUF_4K, BUF_CROSS_2M, BUF_HUGETLB, NR_BUF_KINDS };
+
+static const struct {
+	const char *name;
+	size_t len;
+	const char *what;
+} kinds[NR_BUF_KINDS] = {
+	[BUF_4K] = { "4k", 32 * NVME_PAGE_SIZE,
+		     "4 KiB pages, not physically contiguous (PRP list)" },
+	[BUF_CROSS_2M] = { "cross2m", 32 * NVME_PAGE_SIZE,
+			   "4 KiB-page buffer crossing a 2 MiB boundary" },
+	[BUF_HUGETLB] = { "hugetlb", SZ_2M, "one 2 MiB hugetlb page" },
+};
+
+/* How the registrations end (--teardown). */
+enum teardown {
+	TEARDOWN_UNREGISTER,	/* vtop_mem_unregister() each, vtop_env_fini() */
+	TEARDOWN_FINI,		/* vtop_env_fini() with everything registered */
+	TEARDOWN_EXIT,		/* exit: the kernel releases the fd's pins */
+};
+
+static const char *const teardown_names[] = {
+	[TEARDOWN_UNREGISTER] = "unregister",
+	[TEARDOWN_FINI] = "fini",
+	[TEARDOWN_EXIT] = "exit",
+};
+
+struct options {
+	const char *pci;
+	bool unbind;
+	bool expect_fail;
+	bool attach;
+	bool expect_iova;
+	bool print_addrs;
+	enum teardown teardown;
+	uint32_t timeout_ms;
+	bool kind[NR_BUF_KINDS];
+};
+
+/* A transfer buffer: [buf, buf + len) inside the mapping [map, map_len). */
+struct xbuf {
+	void *map;
+	size_t map_len;
+	uint8_t *buf;
+	size_t len;
+	bool registered;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: " PROG " [options]\n"
+		"  --pci BDF        controller to use (dddd:bb:ss.f); default: the first\n"
+		"                   NVMe controller not held by another kernel driver\n"
+		"  --unbind         take the controller from its kernel driver (nvme)\n"
+		"  --attach         IOVA mode: libvtop maps memory for this device\n"
+		"  --expect-iova    with --attach: fail unless every DMA address differs\n"
+		"                   from the physical address (/proc/self/pagemap)\n"
+		"  --expect-fail    succeed only if the transfer fails cleanly (a fatal\n"
+		"                   status, an error status or a time-out is detected)\n"
+		"  --print-addrs    print the DMA address of every page\n"
+		"  --buffers LIST   comma-separated subset of 4k,cross2m,hugetlb\n"
+		"  --timeout-ms N   per-command time-out (default 5000)\n"
+		"  --teardown MODE  how the memory is released after the controller is\n"
+		"                   stopped: unregister (each region, then\n"
+		"                   vtop_env_fini; default), fini (vtop_env_fini with\n"
+		"                   everything registered), exit (exit with everything\n"
+		"                   registered: closing the fd releases it)\n");
+}
+
+static int parse_buffers(char *list, struct options *o)
+{
+	char *tok, *save = NULL;
+	int k;
+
+	memset(o->kind, 0, sizeof(o->kind));
+	for (tok = strtok_r(list, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		for (k = 0; k < NR_BUF_KINDS; k++)
+			if (!strcmp(tok, kinds[k].name))
+				break;
+		if (k == NR_BUF_KINDS) {
+			log_err("unknown buffer kind '%s'\n", tok);
+			return -EINVAL;
+		}
+		o->kind[k] = true;
+	}
+	return 0;
+}
+
+static int parse_options(int argc, char **argv, struct options *o)
+{
+	static const struct option lopts[] = {
+		{ "pci", required_argument, NULL, 'p' },
+		{ "unbind", no_argument, NULL, 'u' },
+		{ "attach", no_argument, NULL, 'a' },
+		{ "expect-iova", no_argument, NULL, 'I' },
+		{ "expect-fail", no_argument, NULL, 'F' },
+		{ "print-addrs", no_argument, NULL, 'P' },
+		{ "buffers", required_argument, NULL, 'b' },
+		{ "timeout-ms", required_argument, NULL, 't' },
+		{ "teardown", required_argument, NULL, 'T' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char *end;
+	unsigned long v;
+	int c, k;
+
+	memset(o, 0, sizeof(*o));
+	o->timeout_ms = 5000;
+	for (k = 0; k < NR_BUF_KINDS; k++)
+		o->kind[k] = true;
+	while ((c = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			o->pci = optarg;
+			break;
+		case 'u':
+			o->unbind = true;
+			break;
+		case 'a':
+			o->attach = true;
+			break;
+		case 'I':
+			o->expect_iova = true;
+			break;
+		case 'F':
+			o->expect_fail = true;
+			break;
+		case 'P':
+			o->print_addrs = true;
+			break;
+		case 'b':
+			if (parse_buffers(optarg, o))
+				return -EINVAL;
+			break;
+		case 't':
+			errno = 0;
+			v = strtoul(optarg, &end, 0);
+			if (errno || *end || v == 0 || v > 600000) {
+				log_err("bad --timeout-ms '%s' (1..600000)\n",
+					optarg);
+				return -EINVAL;
+			}
+			o->timeout_ms = (uint32_t)v;
+			break;
+		case 'T':
+			for (k = 0; k <= TEARDOWN_EXIT; k++)
+				if (!strcmp(optarg, teardown_names[k]))
+					break;
+			if (k > TEARDOWN_EXIT) {
+				log_err("bad --teardown '%s' (unregister, fini, exit)\n",
+					optarg);
+				return -EINVAL;
+			}
+			o->teardown = (enum teardown)k;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			return -EINVAL;
+		}
+	}
+	if (optind != argc) {
+		log_err("unexpected argument '%s'\n", argv[optind]);
+		return -EINVAL;
+	}
+	if (o->expect_iova && !o->attach) {
+		log_err("--expect-iova needs --attach\n");
+		return -EINVAL;
+	}
+	if (o->expect_iova && o->expect_fail) {
+		log_err("--expect-iova and --expect-fail exclude each other\n");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* The physical address of @va from /proc/self/pagemap (root only). */
+static int pagemap_phys(const void *va, uint64_t *pa)
+{
+	static int fd = -1;
+	uint64_t ent, pfn;
+	uintptr_t v = (uintptr_t)va;
+
+	if (fd < 0) {
+		fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return -errno;
+	}
+	if (pread(fd, &ent, sizeof(ent),
+		  (off_t)(v / NVME_PAGE_SIZE * sizeof(ent))) != sizeof(ent))
+		return -EIO;
+	pfn = ent & ((1ULL << 55) - 1);
+	if (!(ent >> 63) || !pfn)
+		return -ENODATA;	/* not present, or PFNs hidden */
+	*pa = pfn * NVME_PAGE_SIZE + (v & (NVME_PAGE_SIZE - 1));
+	return 0;
+}
+
+/* Counts for --expect-iova, over every page the device was given. */
+struct iova_check {
+	unsigned long pages;
+	unsigned long same;
+	unsigned long unknown;
+};
+
+static void check_page(struct iova_check *ic, const void *va, uint64_t dma)
+{
+	uint64_t pa;
+
+	ic->pages++;
+	if (pagemap_phys(va, &pa))
+		ic->unknown++;
+	else if (pa == dma)
+		ic->same++;
+}
+
+/*
+ * Print the DMA segments of [buf, buf + len) as vtop_vtophys() reports them;
+ * with --print-addrs one line per segment with the physical address of its
+ * first page and how many of its pages have a DMA address different from
+ * their physical address (/proc/self/pagemap). Return the number of
+ * segments, or -EFAULT.
+ */
+static int show_addrs(const struct options *o, struct iova_check *ic,
+		      const char *label, uint8_t *buf, size_t len)
+{
+	size_t off = 0, p;
+	int nseg = 0;
+
+	printf("    %-5s va %p..%p:", label, (void *)buf,
+	       (void *)(buf + len - 1));
+	while (off < len) {
+		uint64_t size = len - off;
+		uint64_t dma = vtop_vtophys(buf + off, &size);
+
+		if (dma == VTOP_VTOPHYS_ERROR || size == 0) {
+			printf("\n");
+			log_err("vtop_vtophys(%p) failed\n", (void *)(buf + off));
+			return -EFAULT;
+		}
+		if (nseg < 6)
+			printf(" 0x%" PRIx64 "+%" PRIu64 "K", dma, size >> 10);
+		else if (nseg == 6)
+			printf(" ...");
+		nseg++;
+		off += size;
+	}
+	printf(" (%d DMA segment%s)\n", nseg, nseg == 1 ? "" : "s");
+
+	for (off = 0; off < len;) {
+		uint64_t size = len - off, pa0 = 0;
+		uint64_t dma = vtop_vtophys(buf + off, &size);
+		unsigned long differ = 0, pages = 0;
+		bool known = !pagemap_phys(buf + off, &pa0);
+
+		for (p = off; p < off + size; p += NVME_PAGE_SIZE) {
+			uint64_t d = vtop_vtophys(buf + p, NULL), pa;
+
+			if (ic)
+				check_page(ic, buf + p, d);
+			pages++;
+			if (!pagemap_phys(buf + p, &pa) && pa != d)
+				differ++;
+		}
+		if (o->print_addrs) {
+			printf("      va %p dma 0x%09" PRIx64 " len %6" PRIu64 " KiB",
+			       (void *)(buf + off), dma, size >> 10);
+			if (known)
+				printf("  phys 0x%09" PRIx64 "%s", pa0,
+				       differ ? "  IOVA != phys" : "");
+			if (differ && differ != pages)
+				printf(" on %lu of %lu pages", differ, pages);
+			printf("\n");
+		}
+		off += size;
+	}
+	return nseg;
+}
+
+static int xbuf_alloc(struct xbuf *x, enum buf_kind kind)
+{
+	size_t len = kinds[kind].len;
+	int flags = MAP_PRIVATE | MAP_ANONYMOUS;
+	uintptr_t b;
+
+	memset(x, 0, sizeof(*x));
+	x->len = len;
+	switch (kind) {
+	case BUF_4K:
+		x->map_len = len;
+		break;
+	case BUF_CROSS_2M:
+		/* Room to put the middle of the buffer on a 2 MiB boundary. */
+		x->map_len = 2 * SZ_2M;
+		break;
+	case BUF_HUGETLB:
+		x->map_len = len;
+		flags |= MAP_HUGETLB;
+		break;
+	default:
+		return -EINVAL;
+	}
+	x->map = mmap(NULL, x->map_len, PROT_READ | PROT_WRITE, flags, -1, 0);
+	if (x->map == MAP_FAILED) {
+		int ret = -errno;
+
+		x->map = NULL;
+		if (kind == BUF_HUGETLB)
+			log_err("no free 2 MiB hugetlb page (%s); reserve some: echo 4 > /proc/sys/vm/nr_hugepages\n",
+				strerror(-ret));
+		else
+			log_err("mmap %zu bytes: %s\n", x->map_len,
+				strerror(-ret));
+		return ret;
+	}
+	x->buf = x->map;
+	if (kind == BUF_4K) {
+		/* Keep THP away: these must be separate 4 KiB pages. */
+		if (madvise(x->map, x->map_len, MADV_NOHUGEPAGE))
+			return -errno;
+	} else if (kind == BUF_CROSS_2M) {
+		b = ((uintptr_t)x->map + len / 2 + SZ_2M - 1) &
+		    ~(uintptr_t)(SZ_2M - 1);
+		x->buf = (uint8_t *)(b - len / 2);
+	}
+	return 0;
+}
+
+static void xbuf_free(struct xbuf *x)
+{
+	if (x->registered)
+		vtop_mem_unregister(x->buf, x->len);
+	x->registered = false;
+	if (x->map)
+		munmap(x->map, x->map_len);
+	x->map = NULL;
+}
+
+/*
+ * Fault in the pages of the write and the read buffer alternately and from
+ * the end, so that neighbouring pages of one buffer do not come from
+ * neighbouring page frames: the PRP list then really lists scattered pages.
+ */
+static void touch_scattered(struct xbuf *a, struct xbuf *b)
+{
+	size_t off = a->len;
+
+	while (off) {
+		off -= NVME_PAGE_SIZE;
+		a->buf[off] = 1;
+		b->buf[off] = 1;
+	}
+}
+
+static int xbuf_register(struct xbuf *x, const char *kind)
+{
+	int ret = vtop_mem_register(x->buf, x->len);
+
+	if (ret) {
+		log_err("vtop_mem_register(%s buffer %p, %zu bytes): %s\n",
+			kind, (void *)x->buf, x->len, strerror(-ret));
+		return ret;
+	}
+	x->registered = true;
+	return 0;
+}
+
+/* splitmix64: the word expected at device byte @off for run @seed. */
+static uint64_t pattern_word(uint64_t seed, uint64_t off)
+{
+	uint64_t z = seed + off * 0x9e3779b97f4a7c15ULL;
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+static void fill_pattern(uint8_t *buf, size_t len, uint64_t seed,
+			 uint64_t dev_off)
+{
+	size_t i;
+
+	for (i = 0; i < len; i += 8) {
+		uint64_t w = pattern_word(seed, dev_off + i);
+
+		memcpy(buf + i, &w, 8);
+	}
+}
+
+/* Return the number of mismatching 8-byte words; report the first. */
+static size_t verify(const uint8_t *got, const uint8_t *want, size_t len,
+		     const char *kind)
+{
+	size_t i, bad = 0;
+
+	for (i = 0; i < len; i += 8) {
+		uint64_t g, w;
+
+		if (!memcmp(got + i, want + i, 8))
+			continue;
+		if (!bad++) {
+			memcpy(&g, got + i, 8);
+			memcpy(&w, want + i, 8);
+			log_err("%s: read-back mismatch at byte %zu: got 0x%016" PRIx64 ", wrote 0x%016" PRIx64 "\n",
+				kind, i, g, w);
+		}
+	}
+	if (bad)
+		log_err("%s: %zu of %zu words differ\n", kind, bad, len / 8);
+	return bad;
+}
+
+/*
+ * Write the pattern from one buffer of @kind to the device, read it back
+ * into another buffer of the same kind and compare. The buffers stay
+ * allocated and registered in @x[0] (write) and @x[1] (read).
+ */
+static int round_trip(struct nvme_ctrl *c, const struct options *o,
+		      enum buf_kind kind, uint64_t seed,
+		      struct iova_check *ic, struct xbuf x[2],
+		      uint64_t *verified)
+{
+	const char *name = kinds[kind].name;
+	uint64_t dev_off = (uint64_t)kind * REGION_BYTES;
+	uint64_t lba = dev_off >> c->lba_shift;
+	struct xbuf *wr = &x[0], *rd = &x[1];
+	uint64_t nblocks;
+	int nseg, ret;
+
+	printf("[%s] %s\n", name, kinds[kind].what);
+	ret = xbuf_alloc(wr, kind);
+	if (ret)
+		return ret;
+	ret = xbuf_alloc(rd, kind);
+	if (ret)
+		return ret;
+	nblocks = wr->len >> c->lba_shift;
+	if (kind == BUF_4K)
+		touch_scattered(wr, rd);
+	fill_pattern(wr->buf, wr->len, seed, dev_off);
+	memset(rd->buf, 0x5a, rd->len);
+
+	ret = xbuf_register(wr, name);
+	if (ret)
+		return ret;
+	ret = xbuf_register(rd, name);
+	if (ret)
+		return ret;
+	nseg = show_addrs(o, ic, "write", wr->buf, wr->len);
+	if (nseg < 0)
+		return nseg;
+	if (kind == BUF_4K && !o->attach && nseg < 2) {
+		log_err("%s: the write buffer came out physically contiguous; the scattered-page case was not exercised\n",
+			name);
+		return -EAGAIN;
+	}
+	ret = show_addrs(o, ic, "read", rd->buf, rd->len);
+	if (ret < 0)
+		return ret;
+
+	ret = nvme_rw(c, NVME_CMD_WRITE, lba, nblocks, wr->buf);
+	if (ret)
+		return ret;
+	printf("    wrote %zu bytes to blocks %" PRIu64 "..%" PRIu64 "\n",
+	       wr->len, lba, lba + nblocks - 1);
+	ret = nvme_rw(c, NVME_CMD_READ, lba, nblocks, rd->buf);
+	if (ret)
+		return ret;
+	if (verify(rd->buf, wr->buf, wr->len, name)) {
+		if (c->fault == NVME_FAULT_NONE)
+			c->fault = NVME_FAULT_MISMATCH;
+		return -EIO;
+	}
+	printf("    read back into the other buffer: %zu bytes verified\n",
+	       rd->len);
+	*verified += rd->len;
+	return 0;
+}
+
+/*
+ * Open libvtop's environment: physical addresses, or with --attach the
+ * IOVAs of @addr. Return 0, -EOPNOTSUPP when the module has no ATTACH
+ * (checked through VTOP_IOC_INFO), or another -errno.
+ */
+static int env_setup(const struct options *o, const struct pci_addr *addr)
+{
+	struct vtop_env_opts eo = VTOP_ENV_OPTS_INIT;
+	struct vtop_info info;
+	int ret;
+
+	eo.flags = VTOP_ENV_LOAD_MODULE;
+	memset(&info, 0, sizeof(info));
+	info.size = sizeof(info);
+	if (o->attach) {
+		ret = vtop_env_get_info(&info);
+		if (ret) {
+			log_err("libvtop: %s\n", vtop_last_error());
+			return ret;
+		}
+		vtop_env_fini();
+		if (!(info.features & VTOP_FEATURE_ATTACH)) {
+			printf("the vtop module (ABI %u, features 0x%llx) has no VTOP_FEATURE_ATTACH: IOVA mode is not available\n",
+			       info.abi_version,
+			       (unsigned long long)info.features);
+			return -EOPNOTSUPP;
+		}
+		eo.pci_device = addr->name;
+	}
+	ret = vtop_env_init(&eo);
+	if (!ret)
+		ret = vtop_env_get_info(&info);
+	if (ret) {
+		log_err("libvtop: %s\n", vtop_last_error());
+		return ret;
+	}
+	if (info.mode == VTOP_MODE_IOVA)
+		printf("libvtop %s, vtop module %u.%u.%u: IOVA mode, addresses are IOVAs of %04x:%02x:%02x.%x\n",
+		       vtop_version(), info.module_version >> 16,
+		       (info.module_version >> 8) & 0xff,
+		       info.module_version & 0xff, info.attached_domain,
+		       info.attached_bdf >> 8, (info.attached_bdf >> 3) & 0x1f,
+		       info.attached_bdf & 7);
+	else
+		printf("libvtop %s, vtop module %u.%u.%u: physical-address mode\n",
+		       vtop_version(), info.module_version >> 16,
+		       (info.module_version >> 8) & 0xff,
+		       info.module_version & 0xff);
+	if (o->attach && info.mode != VTOP_MODE_IOVA) {
+		log_err("--attach: the module reports mode %u, not IOVA\n",
+			info.mode);
+		return -EPROTO;
+	}
+	return 0;
+}
+
+static void print_pins(const char *when)
+{
+	struct vtop_info info;
+
+	memset(&info, 0, sizeof(info));
+	info.size = sizeof(info);
+	if (!vtop_env_get_info(&info))
+		printf("vtop %s: %u pins, %llu KiB pinned through libvtop's fd\n",
+		       when, info.nr_pins,
+		       (unsigned long long)info.pinned_bytes >> 10);
+}
+
+/* Result for --expect-fail: 0 if a device-side failure was detected. */
+static int expect_fail_status(const struct nvme_ctrl *c, int ret)
+{
+	if (c->fault != NVME_FAULT_NONE) {
+		printf("PASS (expected failure): %s\n",
+		       nvme_fault_name(c->fault));
+		return 0;
+	}
+	if (!ret)
+		printf("FAIL: the transfers succeeded but --expect-fail was given\n");
+	else
+		printf("FAIL: stopped before the controller could fail (%s)\n",
+		       strerror(-ret));
+	return 1;
+}
+
+int main(int argc, char **argv)
+{
+	struct xbuf bufs[NR_BUF_KINDS][2];
+	struct iova_check ic = { 0 };
+	struct pci_addr addr;
+	struct options o;
+	struct nvme_ctrl c;
+	volatile void *bar = NULL;
+	size_t bar_len = 0;
+	uint64_t verified = 0, seed;
+	uint16_t old_cmd = 0;
+	bool cmd_saved = false, stopped = false;
+	int k, ret;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	memset(&c, 0, sizeof(c));
+	memset(bufs, 0, sizeof(bufs));
+	if (parse_options(argc, argv, &o)) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+
+	if (o.pci) {
+		if (pci_addr_parse(o.pci, &addr)) {
+			log_err("bad PCI address '%s' (want dddd:bb:ss.f)\n",
+				o.pci);
+			return EXIT_USAGE;
+		}
+	} else if (pci_find_nvme(&addr)) {
+		return 1;
+	}
+	if (pci_bind_uio(&addr, o.unbind))
+		return 1;
+
+	ret = env_setup(&o, &addr);
+	if (ret == -EOPNOTSUPP && o.attach) {
+		printf("SKIP: --attach needs a vtop module with VTOP_FEATURE_ATTACH\n");
+		return EXIT_SKIP;
+	}
+	if (ret)
+		return 1;
+
+	ret = pci_command_update(&addr, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER |
+				 PCI_COMMAND_INTX_DISABLE, 0, &old_cmd);
+	if (ret)
+		goto out;
+	cmd_saved = true;
+	ret = pci_map_bar0(&addr, &bar, &bar_len);
+	if (ret)
+		goto out;
+
+	ret = nvme_ctrl_init(&c, bar, bar_len, o.timeout_ms);
+	if (ret)
+		goto out;
+	printf("controller %s: NVMe %u.%u, BAR0 %zu KiB, CAP.TO %u ms, max queue entries %u, bus mastering on\n",
+	       addr.name, c.vs >> 16, (c.vs >> 8) & 0xff, bar_len >> 10,
+	       c.ready_timeout_ms, NVME_CAP_MQES(c.cap) + 1);
+	printf("queues in libvtop-registered memory: ASQ 0x%" PRIx64 " ACQ 0x%" PRIx64
+	       " IOSQ 0x%" PRIx64 " IOCQ 0x%" PRIx64 " Identify 0x%" PRIx64 " PRP list 0x%" PRIx64 "\n",
+	       c.admin.sq_dma, c.admin.cq_dma, c.io.sq_dma, c.io.cq_dma,
+	       c.identify_dma, c.prp_list_dma);
+	if (o.expect_iova) {
+		for (k = 0; k < (int)(c.ctl_len / NVME_PAGE_SIZE); k++) {
+			uint8_t *p = c.ctl_mem + (size_t)k * NVME_PAGE_SIZE;
+
+			check_page(&ic, p, vtop_vtophys(p, NULL));
+		}
+	}
+
+	ret = nvme_ctrl_enable(&c);
+	if (ret)
+		goto out;
+	printf("controller enabled (CC.EN=1, CSTS.RDY=1)\n");
+	ret = nvme_identify(&c);
+	if (ret)
+		goto out;
+	printf("Identify Controller: model \"%s\", serial \"%s\", firmware \"%s\", vendor 0x%04x, max transfer %u KiB\n",
+	       c.model, c.serial, c.firmware, c.vid, c.max_xfer >> 10);
+	printf("Identify Namespace 1: %" PRIu64 " blocks of %u bytes (%" PRIu64 " MiB)\n",
+	       c.ns_blocks, 1u << c.lba_shift,
+	       (c.ns_blocks << c.lba_shift) >> 20);
+	if ((c.ns_blocks << c.lba_shift) < NR_BUF_KINDS * (uint64_t)REGION_BYTES) {
+		log_err("namespace 1 is smaller than the %u MiB this example writes\n",
+			NR_BUF_KINDS * REGION_BYTES >> 20);
+		ret = -ENOSPC;
+		goto out;
+	}
+	ret = nvme_create_io_queues(&c);
+	if (ret)
+		goto out;
+	printf("I/O queue pair 1 created (%u entries)\n", c.io.depth);
+
+	seed = (uint64_t)now_ms() * 1000003u ^ (uint64_t)getpid();
+	for (k = 0; k < NR_BUF_KINDS; k++) {
+		if (!o.kind[k])
+			continue;
+		ret = round_trip(&c, &o, (enum buf_kind)k, seed,
+				 o.expect_iova ? &ic : NULL, bufs[k],
+				 &verified);
+		if (ret)
+			goto out;
+	}
+	ret = nvme_delete_io_queues(&c);
+out:
+	if (c.bar) {
+		if (!nvme_ctrl_shutdown(&c)) {
+			stopped = true;
+			printf("controller shut down and disabled (CSTS.RDY=0)\n");
+		}
+	} else {
+		stopped = true;
+	}
+	if (cmd_saved) {
+		/* Bus mastering off: from here the device cannot DMA at all. */
+		if (!pci_command_update(&addr, 0, PCI_COMMAND_MASTER, NULL))
+			stopped = true;
+		if (old_cmd & PCI_COMMAND_MASTER)
+			pci_command_update(&addr, PCI_COMMAND_MASTER, 0, NULL);
+	}
+	if (bar)
+		pci_unmap_bar0(bar, bar_len);
+
+	if (o.expect_iova && !ret) {
+		printf("IOVA check: %lu pages, DMA address equals the physical address on %lu, unknown on %lu\n",
+		       ic.pages, ic.same, ic.unknown);
+		if (ic.same || ic.unknown || !ic.pages) {
+			log_err("--expect-iova: every DMA address must be an IOVA distinct from the page's physical address\n");
+			ret = -EINVAL;
+		}
+	}
+
+	print_pins("before teardown");
+	if (!stopped) {
+		/* The device might still DMA: keep everything pinned. */
+		log_err("the controller could not be stopped; its memory stays registered until exit\n");
+		return 1;
+	}
+	switch (o.teardown) {
+	case TEARDOWN_UNREGISTER:
+		for (k = 0; k < NR_BUF_KINDS; k++) {
+			xbuf_free(&bufs[k][0]);
+			xbuf_free(&bufs[k][1]);
+		}
+		nvme_ctrl_fini(&c);
+		print_pins("after unregistering");
+		vtop_env_fini();
+		printf("teardown: every region unregistered, then vtop_env_fini()\n");
+		break;
+	case TEARDOWN_FINI:
+		vtop_env_fini();
+		printf("teardown: vtop_env_fini() with every region still registered\n");
+		break;
+	case TEARDOWN_EXIT:
+		printf("teardown: exit with every region registered; the kernel releases the pins when the fd closes\n");
+		break;
+	}
+
+	if (o.expect_fail)
+		return expect_fail_status(&c, ret);
+	if (ret) {
+		printf("FAIL: %s%s%s\n",
+		       c.fault ? nvme_fault_name(c.fault) : strerror(-ret),
+		       c.fault ? ": " : "", c.fault ? c.fault_msg : "");
+		return 1;
+	}
+	printf("PASS: %" PRIu64 " bytes written and verified through libvtop-registered memory\n",
+	       verified);
+	return 0;
+}
