@@ -1,0 +1,63 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# vtop-bench-guest: the guest half of `make bench` (busybox sh, inside the
+# VM rig, /dev/vtop loaded). Runs the registration benchmark, and the
+# notification and translation benchmarks with the kmod backend, then
+# prints every CSV row prefixed with "BENCH-CSV: " so that bench/run.sh can
+# pick them out of the console log.
+#
+#   vtop-bench-guest full    the sizes of the report (512 MiB needs a guest
+#                            of about 2 GiB)
+#   vtop-bench-guest smoke   tiny sizes: checks that everything runs
+#
+# Extra arguments are passed to vtop-bench-register.
+set -u
+PATH=/vtop/bin:$PATH
+mode=${1:-full}
+[ $# -gt 0 ] && shift
+
+case "$mode" in
+full)
+	reg_args="--sizes 64K,2M,64M,512M --repeats 5"
+	not_args="--regions 1,10,100,1000,10000 --maps 1,4 --repeats 3 --cases scale"
+	tr_args=""
+	;;
+smoke)
+	reg_args="--sizes 64K,2M --repeats 2 --min-bytes 2M"
+	not_args="--regions 1,10 --maps 1,2 --region-sizes 4K,2M --repeats 2 --mem-size 8M"
+	tr_args="--size 4M --iterations 2000 --repeats 2 --cases vtophys,writers"
+	;;
+*)
+	echo "usage: vtop-bench-guest full|smoke [register options]" >&2
+	exit 2
+	;;
+esac
+
+rc=0
+run() {
+	name=$1
+	shift
+	echo "vtop-bench-guest: $*"
+	# shellcheck disable=SC2068
+	"$@" > "/tmp/$name.csv"
+	st=$?
+	if [ $st -ne 0 ]; then
+		echo "vtop-bench-guest: $name failed with status $st"
+		rc=1
+	fi
+	sed 's/^/BENCH-CSV: /' "/tmp/$name.csv"
+}
+
+# The guest is fresh, so the hugetlb pool can grow at run time; the
+# benchmarks grow it themselves and shrink it back.
+# shellcheck disable=SC2086
+run register vtop-bench-register $reg_args "$@"
+# shellcheck disable=SC2086
+run notify vtop-bench-notify --backend kmod $not_args
+# Translation is measured on the host; the smoke run checks that
+# vtop_vtophys() works over the kmod backend too.
+# shellcheck disable=SC2086
+[ -n "$tr_args" ] &&
+	run translate vtop-bench-translate --backend kmod --clock wall $tr_args
+exit $rc

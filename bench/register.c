@@ -1,0 +1,415 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * vtop-bench-register: what does it cost to make memory DMA-able?
+ *
+ * For each page kind (4 KiB pages, THP, hugetlb 2 MiB) and size, the very
+ * same populated memory is registered and unregistered, in the same run, by
+ *   libvtop    vtop_mem_register() + vtop_mem_unregister() (kmod backend)
+ *   ioctl      the raw VTOP_IOC_PIN + VTOP_IOC_UNPIN ioctls on /dev/vtop
+ *   io_uring   IORING_REGISTER_BUFFERS + IORING_UNREGISTER_BUFFERS of one
+ *              buffer (the baseline: the kernel's own long-term pin)
+ * Each repeat runs the three in rotating order. Reported: ns per 4 KiB page
+ * for register, unregister and both, and the ratio of each to io_uring
+ * computed within each repeat (so that drift between repeats cancels).
+ *
+ * Needs /dev/vtop (run it in the guest: tools/vm/run.sh), root for
+ * hugetlb pool growth, and io_uring.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <liburing.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <vtop.h>
+
+#include "common.h"
+
+#define MAX_SIZES	16
+#define MAX_REPEATS	64
+
+enum method { M_LIBVTOP, M_IOCTL, M_IOURING, NR_METHODS };
+
+static const char *const method_names[NR_METHODS] = {
+	[M_LIBVTOP] = "libvtop",
+	[M_IOCTL] = "ioctl",
+	[M_IOURING] = "io_uring",
+};
+
+struct opts {
+	uint64_t sizes[MAX_SIZES];
+	int nr_sizes;
+	bool pages[3];
+	uint64_t repeats;
+	uint64_t min_bytes;	/* per timed sample: loop small sizes */
+	const char *env;
+	bool no_hugepages;
+};
+
+static struct opts o = {
+	.repeats = 5,
+	.min_bytes = 64ULL << 20,
+};
+
+static const char *env;
+static int vtop_fd = -1;
+static struct io_uring ring;
+static struct vtop_segment *segs;
+static uint32_t nr_segs_cap;
+
+/* ns spent in register and unregister by one method, for one repeat. */
+struct sample {
+	double reg;
+	double unreg;
+};
+
+static int do_libvtop(void *mem, uint64_t len, uint64_t loops,
+		      struct sample *s)
+{
+	uint64_t t0, t1, t2;
+	int err;
+
+	s->reg = s->unreg = 0;
+	for (uint64_t i = 0; i < loops; i++) {
+		t0 = bench_now_ns(BENCH_CLOCK_WALL);
+		err = vtop_mem_register(mem, len);
+		t1 = bench_now_ns(BENCH_CLOCK_WALL);
+		if (err)
+			return err;
+		err = vtop_mem_unregister(mem, len);
+		t2 = bench_now_ns(BENCH_CLOCK_WALL);
+		if (err)
+			return err;
+		s->reg += (double)(t1 - t0);
+		s->unreg += (double)(t2 - t1);
+	}
+	return 0;
+}
+
+static int do_ioctl(void *mem, uint64_t len, uint64_t loops,
+		    struct sample *s)
+{
+	uint64_t t0, t1, t2;
+
+	s->reg = s->unreg = 0;
+	for (uint64_t i = 0; i < loops; i++) {
+		struct vtop_pin pin = {
+			.size = sizeof(pin),
+			.vaddr = (uint64_t)(uintptr_t)mem,
+			.length = len,
+			.segs = (uint64_t)(uintptr_t)segs,
+			.nr_segs = nr_segs_cap,
+		};
+		struct vtop_unpin unpin = { .size = sizeof(unpin) };
+
+		t0 = bench_now_ns(BENCH_CLOCK_WALL);
+		if (ioctl(vtop_fd, VTOP_IOC_PIN, &pin))
+			return -errno;
+		t1 = bench_now_ns(BENCH_CLOCK_WALL);
+		unpin.handle = pin.handle;
+		if (ioctl(vtop_fd, VTOP_IOC_UNPIN, &unpin))
+			return -errno;
+		t2 = bench_now_ns(BENCH_CLOCK_WALL);
+		s->reg += (double)(t1 - t0);
+		s->unreg += (double)(t2 - t1);
+	}
+	return 0;
+}
+
+static int do_iouring(void *mem, uint64_t len, uint64_t loops,
+		      struct sample *s)
+{
+	struct iovec iov = { .iov_base = mem, .iov_len = len };
+	uint64_t t0, t1, t2;
+	int err;
+
+	s->reg = s->unreg = 0;
+	for (uint64_t i = 0; i < loops; i++) {
+		t0 = bench_now_ns(BENCH_CLOCK_WALL);
+		err = io_uring_register_buffers(&ring, &iov, 1);
+		t1 = bench_now_ns(BENCH_CLOCK_WALL);
+		if (err)
+			return err;
+		err = io_uring_unregister_buffers(&ring);
+		t2 = bench_now_ns(BENCH_CLOCK_WALL);
+		if (err)
+			return err;
+		s->reg += (double)(t1 - t0);
+		s->unreg += (double)(t2 - t1);
+	}
+	return 0;
+}
+
+static int run_method(enum method m, void *mem, uint64_t len, uint64_t loops,
+		      struct sample *s)
+{
+	switch (m) {
+	case M_LIBVTOP:
+		return do_libvtop(mem, len, loops, s);
+	case M_IOCTL:
+		return do_ioctl(mem, len, loops, s);
+	default:
+		return do_iouring(mem, len, loops, s);
+	}
+}
+
+static void row(const char *cas, const char *page, uint64_t size,
+		const char *param, const char *unit, double *v)
+{
+	struct bench_stats st;
+
+	bench_stats(v, (int)o.repeats, &st);
+	bench_csv_row("register", env, cas, page, size, param, unit, &st);
+}
+
+static int bench_one(enum bench_page pk, void *mem, uint64_t len)
+{
+	static struct sample s[MAX_REPEATS][NR_METHODS];
+	double v[MAX_REPEATS];
+	uint64_t loops = o.min_bytes / len ? o.min_bytes / len : 1;
+	double pages = (double)(len / SZ_4K) * (double)loops;
+	const char *pn = bench_page_name(pk);
+	char szs[32];
+	int err;
+
+	/* One untimed round of each method first: warm caches and slabs. */
+	for (int m = 0; m < NR_METHODS; m++) {
+		err = run_method((enum method)m, mem, len, 1, &s[0][m]);
+		if (err) {
+			bench_log("register: %s %s %s: %s\n", method_names[m],
+				  pn, bench_size_str(len, szs, sizeof(szs)),
+				  strerror(-err));
+			return err;
+		}
+	}
+	for (uint64_t r = 0; r < o.repeats; r++) {
+		for (int k = 0; k < NR_METHODS; k++) {
+			int m = (int)((r + (uint64_t)k) % NR_METHODS);
+
+			err = run_method((enum method)m, mem, len, loops,
+					 &s[r][m]);
+			if (err) {
+				bench_log("register: %s: %s\n", method_names[m],
+					  strerror(-err));
+				return err;
+			}
+		}
+	}
+	for (int m = 0; m < NR_METHODS; m++) {
+		for (uint64_t r = 0; r < o.repeats; r++)
+			v[r] = s[r][m].reg / pages;
+		row(method_names[m], pn, len, "register", "ns/page", v);
+		for (uint64_t r = 0; r < o.repeats; r++)
+			v[r] = s[r][m].unreg / pages;
+		row(method_names[m], pn, len, "unregister", "ns/page", v);
+		for (uint64_t r = 0; r < o.repeats; r++)
+			v[r] = (s[r][m].reg + s[r][m].unreg) / pages;
+		row(method_names[m], pn, len, "total", "ns/page", v);
+	}
+	for (int m = 0; m < M_IOURING; m++) {
+		char cas[32];
+
+		snprintf(cas, sizeof(cas), "%s/io_uring", method_names[m]);
+		for (uint64_t r = 0; r < o.repeats; r++)
+			v[r] = (s[r][m].reg + s[r][m].unreg) /
+			       (s[r][M_IOURING].reg + s[r][M_IOURING].unreg);
+		row(cas, pn, len, "total", "ratio", v);
+		for (uint64_t r = 0; r < o.repeats; r++)
+			v[r] = s[r][m].reg / s[r][M_IOURING].reg;
+		row(cas, pn, len, "register", "ratio", v);
+	}
+	bench_log("  %-8s %5s  libvtop %8.1f  ioctl %8.1f  io_uring %8.1f "
+		  "ns/page (first repeat, x%" PRIu64 ")\n", pn,
+		  bench_size_str(len, szs, sizeof(szs)),
+		  (s[0][M_LIBVTOP].reg + s[0][M_LIBVTOP].unreg) / pages,
+		  (s[0][M_IOCTL].reg + s[0][M_IOCTL].unreg) / pages,
+		  (s[0][M_IOURING].reg + s[0][M_IOURING].unreg) / pages,
+		  loops);
+	return 0;
+}
+
+static int bench_kind(enum bench_page pk)
+{
+	uint64_t max = 0, maplen;
+	void *mem;
+	char szs[32];
+	int err, fails = 0;
+
+	for (int i = 0; i < o.nr_sizes; i++)
+		if (o.sizes[i] > max)
+			max = o.sizes[i];
+	if (pk == BENCH_PAGE_HUGETLB) {
+		long need = (long)((max + SZ_2M - 1) / SZ_2M);
+
+		err = bench_hugepages_reserve(need, !o.no_hugepages);
+		if (err) {
+			bench_log("register: hugetlb: cannot get %ld free 2 MiB "
+				  "hugepages (%ld free): skipped\n", need,
+				  bench_hugepages_free());
+			return err;
+		}
+	}
+	/* One mapping of the largest size; smaller sizes use its start. */
+	err = bench_alloc_mem(pk, max, &mem, &maplen);
+	if (err) {
+		bench_log("register: %s: cannot map %s: %s: skipped\n",
+			  bench_page_name(pk),
+			  bench_size_str(max, szs, sizeof(szs)),
+			  strerror(-err));
+		return err;
+	}
+	for (int i = 0; i < o.nr_sizes; i++)
+		if (bench_one(pk, mem, o.sizes[i]))
+			fails++;
+	bench_free_mem(mem, maplen);
+	bench_hugepages_restore();
+	return fails ? -EIO : 0;
+}
+
+static int parse_sizes(char *arg)
+{
+	o.nr_sizes = 0;
+	for (char *t = strtok(arg, ","); t; t = strtok(NULL, ",")) {
+		uint64_t v;
+
+		if (o.nr_sizes == MAX_SIZES || bench_parse_size(t, &v) ||
+		    !v || v % SZ_4K || v > SZ_1G)
+			return -EINVAL;
+		o.sizes[o.nr_sizes++] = v;
+	}
+	return o.nr_sizes ? 0 : -EINVAL;
+}
+
+static int parse_pages(char *arg)
+{
+	memset(o.pages, 0, sizeof(o.pages));
+	for (char *t = strtok(arg, ","); t; t = strtok(NULL, ",")) {
+		enum bench_page pk;
+
+		if (bench_parse_page(t, &pk))
+			return -EINVAL;
+		o.pages[pk] = true;
+	}
+	return 0;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"usage: vtop-bench-register [options]\n"
+"  -s, --sizes LIST      comma list of sizes, each a multiple of 4K and\n"
+"                        at most 1G (default 64K,2M,64M,512M)\n"
+"  -p, --pages LIST      comma list of 4k,thp,hugetlb (default all)\n"
+"  -r, --repeats N       repeats (default 5)\n"
+"  -m, --min-bytes SIZE  each timed sample registers at least this much,\n"
+"                        looping small sizes (default 64M)\n"
+"      --no-hugepages    do not grow the hugetlb pool\n"
+"      --env host|guest  label of the rows (default: detected)\n"
+"Prints CSV rows (" BENCH_CSV_HEADER ") on stdout.\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "sizes", required_argument, NULL, 's' },
+		{ "pages", required_argument, NULL, 'p' },
+		{ "repeats", required_argument, NULL, 'r' },
+		{ "min-bytes", required_argument, NULL, 'm' },
+		{ "no-hugepages", no_argument, NULL, 'H' },
+		{ "env", required_argument, NULL, 'e' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char defsizes[] = "64K,2M,64M,512M", defpages[] = "4k,thp,hugetlb";
+	uint64_t max = 0;
+	int c, err = 0, fails = 0;
+
+	parse_sizes(defsizes);
+	parse_pages(defpages);
+	while ((c = getopt_long(argc, argv, "s:p:r:m:h", lo, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			err = parse_sizes(optarg);
+			break;
+		case 'p':
+			err = parse_pages(optarg);
+			break;
+		case 'r':
+			err = bench_parse_uint(optarg, 1, MAX_REPEATS,
+					       &o.repeats);
+			break;
+		case 'm':
+			err = bench_parse_size(optarg, &o.min_bytes);
+			break;
+		case 'H':
+			o.no_hugepages = true;
+			break;
+		case 'e':
+			o.env = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+		if (err) {
+			bench_log("vtop-bench-register: bad value for -%c: %s\n",
+				  c, optarg);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	env = bench_env(o.env);
+	for (int i = 0; i < o.nr_sizes; i++)
+		if (o.sizes[i] > max)
+			max = o.sizes[i];
+
+	vtop_fd = open(VTOP_DEVICE_PATH, O_RDWR | O_CLOEXEC);
+	if (vtop_fd < 0) {
+		bench_log("register: %s: %s (load the vtop module; run in "
+			  "the guest: tools/vm/run.sh)\n", VTOP_DEVICE_PATH,
+			  strerror(errno));
+		return 1;
+	}
+	err = vtop_env_init(NULL);
+	if (err) {
+		bench_log("register: vtop_env_init: %s\n", strerror(-err));
+		return 1;
+	}
+	err = io_uring_queue_init(4, &ring, 0);
+	if (err) {
+		bench_log("register: io_uring_queue_init: %s\n",
+			  strerror(-err));
+		return 1;
+	}
+	/* Worst case one segment per page; touched so PIN never faults. */
+	nr_segs_cap = (uint32_t)(max / SZ_4K);
+	segs = calloc(nr_segs_cap, sizeof(*segs));
+	if (!segs) {
+		bench_log("register: out of memory\n");
+		return 1;
+	}
+
+	bench_log("vtop-bench-register: %s, %" PRIu64 " repeats\n", env,
+		  o.repeats);
+	bench_csv_header();
+	for (int pk = 0; pk < 3; pk++)
+		if (o.pages[pk] && bench_kind((enum bench_page)pk))
+			fails++;
+	io_uring_queue_exit(&ring);
+	close(vtop_fd);
+	vtop_env_fini();
+	return fails ? 1 : 0;
+}

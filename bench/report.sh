@@ -1,0 +1,420 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# Turn the CSV of one benchmark run into the report.
+#
+#   bench/report.sh DIR               DIR/results.csv -> DIR/results.md and
+#                                     DIR/plot.png; prints results.md
+#   bench/report.sh --check-smoke DIR checks that DIR/results.csv holds every
+#                                     row a smoke run must produce, each
+#                                     with a finite median (no speed check)
+#
+# Targets (issue 5), each printed as measured / goal:
+#   translation within 2x of the bare lookup of the same depth; >= 1000x
+#   faster than per-call pagemap; >= 20x faster than batched pagemap;
+#   registration (register + unregister) within 1.3x of io_uring for 4 KiB
+#   pages and THP, 2x for hugetlb; readers with a concurrent writer <= 10%
+#   slower; registration and replay cost per region flat in the number of
+#   regions and in the region size (<= 2x), i.e. O(regions), not O(pages).
+set -euo pipefail
+
+TOP=${TOP:-$(cd "$(dirname "$0")/.." && pwd)}
+check=0
+if [ "${1:-}" = --check-smoke ]; then
+	check=1
+	shift
+fi
+[ $# -eq 1 ] || { echo "usage: bench/report.sh [--check-smoke] DIR" >&2; exit 2; }
+dir=$1
+csv=$dir/results.csv
+[ -s "$csv" ] || { echo "bench/report.sh: $csv missing or empty" >&2; exit 1; }
+
+if [ $check = 1 ]; then
+	# Expected rows: bench case page param-prefix unit. vtophys on the
+	# host needs hugepages (root); in the guest it is always expected.
+	awk -F, -v root="$(id -u)" '
+	function need(b, e, c, p, par, u) {
+		n++; nb[n] = b; ne[n] = e; nc[n] = c; np[n] = p; npar[n] = par
+		nu[n] = u
+	}
+	BEGIN {
+		split("bare2 bare3 map_2m map_4k pagemap_dpdk pagemap_pread", tc, " ")
+		for (i = 1; i <= 6; i++)
+			need("translate", "host", tc[i], "", "random", "ns/lookup")
+		need("translate", "host", "pagemap_batch", "", "sequential", "ns/lookup")
+		need("translate", "host", "map_4k_writers", "", "random writer", "ns/lookup")
+		if (root == 0) {
+			need("translate", "host", "vtophys", "hugetlb", "random", "ns/lookup")
+			need("translate", "host", "vtophys_writers", "", "random writer", "ns/lookup")
+			need("notify", "host", "register", "4k-region", "R=10 M=2", "ns/region")
+			need("notify", "host", "replay", "2m-region", "R=10 M=2", "ns/region")
+		}
+		need("notify", "host", "map_tables", "2m", "heap", "bytes/GiB")
+		need("notify", "host", "map_tables", "4k", "rss", "bytes/GiB")
+		split("libvtop ioctl io_uring", m, " ")
+		split("4k thp hugetlb", pk, " ")
+		for (i = 1; i <= 3; i++)
+			for (j = 1; j <= 3; j++)
+				need("register", "guest", m[i], pk[j], "total", "ns/page")
+		need("register", "guest", "libvtop/io_uring", "hugetlb", "total", "ratio")
+		need("notify", "guest", "register", "4k-region", "R=10 M=2", "ns/region")
+		need("notify", "guest", "unregister", "2m-region", "R=10 M=2", "ns/region")
+		need("notify", "guest", "replay", "4k-region", "R=10 M=1", "ns/region")
+		need("translate", "guest", "vtophys", "hugetlb", "random", "ns/lookup")
+		need("translate", "guest", "vtophys_writers", "", "random writer", "ns/lookup")
+	}
+	NR > 1 {
+		rows++
+		if ($8 == "" || $8 ~ /nan|inf/) {
+			printf "bench-smoke: no finite median: %s\n", $0
+			bad++
+		}
+		for (i = 1; i <= n; i++)
+			if ($1 == nb[i] && index($2, ne[i] ":") == 1 && $3 == nc[i] &&
+			    (np[i] == "" || $4 == np[i]) && $6 == npar[i] && $7 == nu[i])
+				found[i] = 1
+	}
+	END {
+		for (i = 1; i <= n; i++)
+			if (!found[i]) {
+				printf "bench-smoke: missing %s/%s %s %s %s (%s)\n",
+				       nb[i], ne[i], nc[i], np[i], npar[i], nu[i]
+				bad++
+			}
+		printf "bench-smoke: %d rows, %d expected kinds, %d problems\n",
+		       rows, n, bad
+		exit bad ? 1 : 0
+	}' "$csv"
+	[ -s "$dir/plot.png" ] || { echo "bench-smoke: no plot.png" >&2; exit 1; }
+	[ -s "$dir/results.md" ] || { echo "bench-smoke: no results.md" >&2; exit 1; }
+	echo "bench-smoke: ok"
+	exit 0
+fi
+
+pdir=$(mktemp -d)
+trap 'rm -rf "$pdir"' EXIT
+
+cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || true)
+awk -F, -v pdir="$pdir" -v date="$(date -u +%Y-%m-%d)" \
+	-v host="$(uname -r)" -v cpu="${cpu:-unknown CPU}" -v ncpu="$(nproc)" '
+function k(b, e, c, p, s, par, u) { return b SUBSEP e SUBSEP c SUBSEP p SUBSEP s SUBSEP par SUBSEP u }
+function has(b, e, c, p, s, par, u) { return (k(b, e, c, p, s, par, u) in med) }
+function m(b, e, c, p, s, par, u) { return med[k(b, e, c, p, s, par, u)] }
+function num(x) {
+	if (x == "") return "–"
+	if (x >= 100000) return sprintf("%.3g", x)
+	if (x >= 100) return sprintf("%.0f", x)
+	if (x >= 10) return sprintf("%.1f", x)
+	if (x >= 0.1) return sprintf("%.2f", x)
+	return sprintf("%.3g", x)
+}
+function spread(b, e, c, p, s, par, u,   kk) {
+	kk = k(b, e, c, p, s, par, u)
+	if (!(kk in med)) return "–"
+	return num(q10[kk]) "–" num(q90[kk])
+}
+function szs(s) {
+	if (s >= 1073741824 && s % 1073741824 == 0) return (s / 1073741824) " GiB"
+	if (s >= 1048576 && s % 1048576 == 0) return (s / 1048576) " MiB"
+	if (s >= 1024 && s % 1024 == 0) return (s / 1024) " KiB"
+	return s " B"
+}
+function kern(e) { sub(/^[a-z]+:/, "", e); return e }
+function addenv(e) { if (!(e in seenenv)) { seenenv[e] = 1; envs[++nenv] = e } }
+function addsize(b, s) { if (!((b, s) in seensz)) { seensz[b, s] = 1; sizes[b, ++nsz[b]] = s } }
+# target(label, measured-string, goal-string, status)
+function target(label, meas, goal, ok) {
+	nt++
+	tl[nt] = label; tm[nt] = meas; tg[nt] = goal
+	tok[nt] = ok == 1 ? "yes" : (ok == 0 ? "**no**" : "–")
+	if (ok == 0) misses++
+}
+function ratio_target(label, num_, den, goal, isspeedup,   r, ok) {
+	if (num_ == "" || den == "" || den == 0) {
+		target(label, "not measured", (isspeedup ? ">= " goal "x" : "<= " goal "x"), -1)
+		return
+	}
+	r = num_ / den
+	if (isspeedup)
+		ok = r >= goal + 0
+	else
+		ok = r <= goal + 0
+	target(label, (isspeedup ? sprintf("%.0fx", r) : sprintf("%.2fx", r)),
+	       (isspeedup ? ">= " goal "x" : "<= " goal "x"), ok)
+}
+NR == 1 { next }
+{
+	kk = k($1, $2, $3, $4, $5, $6, $7)
+	med[kk] = $8; q10[kk] = $9; q90[kk] = $10; reps[kk] = $13
+	addenv($2)
+	if ($1 == "register" && $7 == "ns/page") addsize("register", $5)
+	if ($1 == "translate" && $2 ~ /^host:/) { hostenv = $2; trsize = $5 }
+	if ($1 == "translate" && $3 == "map_2m") trsize = $5
+	if ($1 == "notify" && $7 == "ns/region") {
+		if (!(($2, $4) in seennr)) { seennr[$2, $4] = 1; nrk[++nnr] = $2 SUBSEP $4 }
+		split($6, pp, " "); sub(/R=/, "", pp[1]); sub(/M=/, "", pp[2])
+		if (!(($2, $4, pp[1]) in seenr)) { seenr[$2, $4, pp[1]] = 1; rlist[$2, $4, ++nr[$2, $4]] = pp[1] }
+		if (!(($2, $4, pp[2]) in seenm)) { seenm[$2, $4, pp[2]] = 1; mlist[$2, $4, ++nm[$2, $4]] = pp[2] }
+	}
+	if ($1 == "translate" && $3 == "pagemap_dpdk") pmpage = $4
+	if ($1 == "translate" && $3 == "vtophys" && $2 ~ /^host:/) vppage = $4
+	if ($1 == "notify" && $3 == "map_tables") memsize = $5
+}
+END {
+	h = hostenv; S = trsize
+	pS = S  # pagemap and vtophys rows use the same size
+	# ---- targets -------------------------------------------------------
+	ratio_target("`vtop_mem_map_translate`, 2 MiB entries, random: time / bare two-level lookup",
+		m("translate", h, "map_2m", "2m", S, "random", "ns/lookup"),
+		m("translate", h, "bare2", "2m", S, "random", "ns/lookup"), 2, 0)
+	ratio_target("`vtop_mem_map_translate`, 2 MiB entries, sequential: time / bare two-level lookup",
+		m("translate", h, "map_2m", "2m", S, "sequential", "ns/lookup"),
+		m("translate", h, "bare2", "2m", S, "sequential", "ns/lookup"), 2, 0)
+	ratio_target("`vtop_mem_map_translate`, 4 KiB entries, random: time / bare lookup with a 4 KiB leaf (3 loads)",
+		m("translate", h, "map_4k", "4k", S, "random", "ns/lookup"),
+		m("translate", h, "bare3", "4k", S, "random", "ns/lookup"), 2, 0)
+	ratio_target("`vtop_mem_map_translate`, 4 KiB entries, sequential: time / bare lookup with a 4 KiB leaf",
+		m("translate", h, "map_4k", "4k", S, "sequential", "ns/lookup"),
+		m("translate", h, "bare3", "4k", S, "sequential", "ns/lookup"), 2, 0)
+	ratio_target("`vtop_vtophys` (hugetlb), random: time / bare two-level lookup",
+		m("translate", h, "vtophys", vppage, S, "random", "ns/lookup"),
+		m("translate", h, "bare2", "2m", S, "random", "ns/lookup"), 2, 0)
+	ratio_target("`vtop_vtophys` vs per-call pagemap read (DPDK `rte_mem_virt2phy`), random: speed-up",
+		m("translate", h, "pagemap_dpdk", pmpage, S, "random", "ns/lookup"),
+		m("translate", h, "vtophys", vppage, S, "random", "ns/lookup"), 1000, 1)
+	ratio_target("`vtop_mem_map_translate` 4 KiB vs per-call pagemap read, random: speed-up",
+		m("translate", h, "pagemap_dpdk", pmpage, S, "random", "ns/lookup"),
+		m("translate", h, "map_4k", "4k", S, "random", "ns/lookup"), 1000, 1)
+	ratio_target("`vtop_vtophys` vs batched pagemap (512 entries per read), sequential: speed-up",
+		m("translate", h, "pagemap_batch", pmpage, S, "sequential", "ns/lookup"),
+		m("translate", h, "vtophys", vppage, S, "sequential", "ns/lookup"), 20, 1)
+	ratio_target("`vtop_mem_map_translate` 4 KiB vs batched pagemap, sequential: speed-up",
+		m("translate", h, "pagemap_batch", pmpage, S, "sequential", "ns/lookup"),
+		m("translate", h, "map_4k", "4k", S, "sequential", "ns/lookup"), 20, 1)
+	wt[1] = "map_4k_writers"; wl[1] = "`vtop_mem_map_translate` readers while a thread sets and clears translations"
+	wt[2] = "vtophys_writers"; wl[2] = "`vtop_vtophys` readers while a thread registers and unregisters memory"
+	for (i = 1; i <= 2; i++) {
+		wsz = (wt[i] == "vtophys_writers") ? S : S
+		a = m("translate", h, wt[i], "4k", wsz, "random no-writer", "ns/lookup")
+		b = m("translate", h, wt[i], "4k", wsz, "random writer", "ns/lookup")
+		if (a == "" || b == "")
+			target(wl[i] ": slow-down", "not measured", "<= 10%", -1)
+		else
+			target(wl[i] ": slow-down", sprintf("%+.1f%%", (b / a - 1) * 100),
+			       "<= 10%", (b / a - 1) <= 0.10)
+	}
+	split("4k thp hugetlb", pks, " ")
+	pkname["4k"] = "4 KiB pages"; pkname["thp"] = "THP"; pkname["hugetlb"] = "hugetlb 2 MiB"
+	goal["4k"] = 1.3; goal["thp"] = 1.3; goal["hugetlb"] = 2
+	for (ei = 1; ei <= nenv; ei++) {
+		e = envs[ei]
+		if (e !~ /^guest:/) continue
+		for (pi = 1; pi <= 3; pi++) {
+			p = pks[pi]; meas = ""; ok = 1; any = 0
+			for (si = 1; si <= nsz["register"]; si++) {
+				s = sizes["register", si]
+				r = m("register", e, "libvtop/io_uring", p, s, "total", "ratio")
+				if (r == "") continue
+				any = 1
+				meas = meas (meas == "" ? "" : ", ") szs(s) ": " sprintf("%.2fx", r)
+				if (r > goal[p]) ok = 0
+			}
+			if (!any) { meas = "not measured"; ok = -1 }
+			target("Registration (`vtop_mem_register` + `vtop_mem_unregister`) / io_uring, " pkname[p] ", " kern(e),
+			       meas, "<= " goal[p] "x", ok)
+		}
+	}
+	# O(regions): per-region cost flat in R, and in the region size.
+	for (ni = 1; ni <= nnr; ni++) {
+		split(nrk[ni], kp, SUBSEP); e = kp[1]; p = kp[2]
+		if (p != "4k-region") continue
+		n_ = nr[e, p]; if (n_ < 2) continue
+		r1 = rlist[e, p, 2] + 0 > 0 ? rlist[e, p, 2] : rlist[e, p, 1]
+		r2 = rlist[e, p, n_]
+		for (c = 1; c <= 3; c++) {
+			cn = c == 1 ? "register" : (c == 2 ? "unregister" : "replay")
+			a = m("notify", e, cn, p, 4096, "R=" r1 " M=1", "ns/region")
+			b = m("notify", e, cn, p, 4096, "R=" r2 " M=1", "ns/region")
+			ratio_target(cn " cost per region, R=" r2 " vs R=" r1 " (M=1, " kern(e) ")", b, a, 2, 0)
+		}
+		rr = 0
+		for (j = 1; j <= nr[e, "2m-region"]; j++) rr = rlist[e, "2m-region", j]
+		if (rr) {
+			a = m("notify", e, "replay", "4k-region", 4096, "R=" rr " M=1", "ns/region")
+			b = m("notify", e, "replay", "2m-region", 2097152, "R=" rr " M=1", "ns/region")
+			ratio_target("replay cost per region, 2 MiB vs 4 KiB regions (R=" rr ", M=1, " kern(e) ")", b, a, 2, 0)
+		}
+	}
+
+	# ---- Markdown ----------------------------------------------------
+	md = pdir "/results.md"
+	printf "# vtop benchmark results, %s\n\n", date > md
+	printf "Made by `make bench` on %s (%d CPUs), host kernel %s; guests: Debian kernels under QEMU TCG. ", cpu, ncpu, host >> md
+	printf "Each number is the median of several repeats (the p10–p90 spread is given next to it); host times are thread CPU time, guest times wall time. " >> md
+	printf "Absolute guest times mean little under emulation: the ratios to io_uring, measured on the same memory in the same run, are the result. Raw data: results.csv.\n\n" >> md
+	printf "## Targets\n\n| Target | Measured | Goal | Met |\n|---|---|---|---|\n" >> md
+	for (i = 1; i <= nt; i++)
+		printf "| %s | %s | %s | %s |\n", tl[i], tm[i], tg[i], tok[i] >> md
+	printf "\n%d of %d targets missed.\n", misses + 0, nt >> md
+
+	# translation table
+	if (h != "") {
+		printf "\n## Translation (host %s, %s of address space)\n\n", kern(h), szs(S) >> md
+		printf "| Method | Entries | Access | ns/lookup | p10–p90 | Mlookups/s | / bare two-level |\n|---|---|---|---|---|---|---|\n" >> md
+		nc_ = split("bare2 bare3 map_2m map_4k vtophys pagemap_dpdk pagemap_pread pagemap_batch", cs, " ")
+		cname["bare2"] = "bare two-level array (floor)"; cname["bare3"] = "bare two-level + 4 KiB leaf"
+		cname["map_2m"] = "`vtop_mem_map_translate`"; cname["map_4k"] = "`vtop_mem_map_translate`"
+		cname["vtophys"] = "`vtop_vtophys`"; cname["pagemap_dpdk"] = "pagemap: open+lseek+read+close per call (DPDK)"
+		cname["pagemap_pread"] = "pagemap: pread on an open fd"; cname["pagemap_batch"] = "pagemap: 512 entries per pread"
+		cpage["bare2"] = "2m"; cpage["bare3"] = "4k"; cpage["map_2m"] = "2m"; cpage["map_4k"] = "4k"
+		cpage["vtophys"] = vppage; cpage["pagemap_dpdk"] = pmpage; cpage["pagemap_pread"] = pmpage; cpage["pagemap_batch"] = pmpage
+		ntr = 0
+		for (ci = 1; ci <= nc_; ci++) {
+			c = cs[ci]; p = cpage[c]
+			for (ai = 1; ai <= 2; ai++) {
+				acc = ai == 1 ? "random" : "sequential"
+				v = m("translate", h, c, p, S, acc, "ns/lookup")
+				if (v == "") continue
+				fl = m("translate", h, "bare2", "2m", S, acc, "ns/lookup")
+				ent = (p == "2m" || p == "hugetlb") ? "2 MiB" : "4 KiB"
+				printf "| %s | %s | %s | %s | %s | %s | %s |\n", cname[c], ent, acc, num(v),
+				       spread("translate", h, c, p, S, acc, "ns/lookup"),
+				       num(m("translate", h, c, p, S, acc, "Mlookup/s")),
+				       fl == "" ? "–" : sprintf("%.1fx", v / fl) >> md
+				if (ai == 1) trr[c] = v; else trs[c] = v
+				trr10[c, ai] = q10[k("translate", h, c, p, S, acc, "ns/lookup")]
+				trr90[c, ai] = q90[k("translate", h, c, p, S, acc, "ns/lookup")]
+			}
+			if ((c in trr) || (c in trs))
+				printf "%s %s %s %s %s %s %s\n", c,
+				       (c in trr) ? trr[c] : "NaN", (c in trr) ? trr10[c, 1] : "NaN", (c in trr) ? trr90[c, 1] : "NaN",
+				       (c in trs) ? trs[c] : "NaN", (c in trs) ? trr10[c, 2] : "NaN", (c in trs) ? trr90[c, 2] : "NaN" > (pdir "/tr.dat")
+		}
+		nrd = m("translate", h, "map_4k_writers", "4k", S, "readers", "threads")
+		printf "\nReaders with and without a concurrent writer (%s reader threads and one writer on %d CPUs; per-thread CPU time, so that time-slicing does not count as slow-down):\n\n", nrd == "" ? "the" : nrd, ncpu >> md
+		printf "| Readers | Writer | ns/lookup alone | with writer | slow-down | writer ops/s |\n|---|---|---|---|---|---|\n" >> md
+		for (i = 1; i <= 2; i++) {
+			a = m("translate", h, wt[i], "4k", S, "random no-writer", "ns/lookup")
+			b = m("translate", h, wt[i], "4k", S, "random writer", "ns/lookup")
+			if (a == "" || b == "") continue
+			printf "| %s | %s | %s | %s | %+.1f%% | %s |\n",
+			       i == 1 ? "`vtop_mem_map_translate`, 4 KiB entries" : "`vtop_vtophys`",
+			       i == 1 ? "set + clear 2 MiB of 4 KiB entries" : "register + unregister 2 MiB",
+			       num(a), num(b), (b / a - 1) * 100,
+			       num(m("translate", h, wt[i], "4k", S, "random writer", "writer-ops/s")) >> md
+		}
+	}
+
+	# registration table
+	nreg = 0
+	for (ei = 1; ei <= nenv; ei++) {
+		e = envs[ei]
+		if (e !~ /^guest:/) continue
+		for (pi = 1; pi <= 3; pi++)
+			for (si = 1; si <= nsz["register"]; si++) {
+				s = sizes["register", si]; p = pks[pi]
+				if (!has("register", e, "io_uring", p, s, "total", "ns/page")) continue
+				if (!nreg++) {
+					printf "\n## Registration (guests, ns per 4 KiB page, register + unregister)\n\n" >> md
+					printf "| Kernel | Pages | Size | libvtop | ioctl PIN/UNPIN | io_uring | libvtop / io_uring | ioctl / io_uring | libvtop register only / io_uring |\n|---|---|---|---|---|---|---|---|---|\n" >> md
+				}
+				printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", kern(e), pkname[p], szs(s),
+				       num(m("register", e, "libvtop", p, s, "total", "ns/page")),
+				       num(m("register", e, "ioctl", p, s, "total", "ns/page")),
+				       num(m("register", e, "io_uring", p, s, "total", "ns/page")),
+				       num(m("register", e, "libvtop/io_uring", p, s, "total", "ratio")) " (" spread("register", e, "libvtop/io_uring", p, s, "total", "ratio") ")",
+				       num(m("register", e, "ioctl/io_uring", p, s, "total", "ratio")),
+				       num(m("register", e, "libvtop/io_uring", p, s, "register", "ratio")) >> md
+				series = kern(e) "/" p
+				if (!(series in seenser)) { seenser[series] = 1; ser[++nser] = series; serblk[series] = nser - 1 }
+				printf "%s %s %s %s\n", s, m("register", e, "libvtop/io_uring", p, s, "total", "ratio"),
+				       q10[k("register", e, "libvtop/io_uring", p, s, "total", "ratio")],
+				       q90[k("register", e, "libvtop/io_uring", p, s, "total", "ratio")] > (pdir "/reg." serblk[series] ".dat")
+			}
+	}
+	if (nreg) {
+		printf "\nRegister and unregister separately (ns per 4 KiB page):\n\n| Kernel | Pages | Size | libvtop reg | libvtop unreg | ioctl reg | ioctl unreg | io_uring reg | io_uring unreg |\n|---|---|---|---|---|---|---|---|---|\n" >> md
+		for (ei = 1; ei <= nenv; ei++) {
+			e = envs[ei]
+			if (e !~ /^guest:/) continue
+			for (pi = 1; pi <= 3; pi++)
+				for (si = 1; si <= nsz["register"]; si++) {
+					s = sizes["register", si]; p = pks[pi]
+					if (!has("register", e, "io_uring", p, s, "total", "ns/page")) continue
+					printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", kern(e), pkname[p], szs(s),
+					       num(m("register", e, "libvtop", p, s, "register", "ns/page")),
+					       num(m("register", e, "libvtop", p, s, "unregister", "ns/page")),
+					       num(m("register", e, "ioctl", p, s, "register", "ns/page")),
+					       num(m("register", e, "ioctl", p, s, "unregister", "ns/page")),
+					       num(m("register", e, "io_uring", p, s, "register", "ns/page")),
+					       num(m("register", e, "io_uring", p, s, "unregister", "ns/page")) >> md
+				}
+		}
+	}
+
+	# notification table
+	if (nnr) {
+		printf "\n## Notification scale (ns per region; R regions, M consumer maps)\n\n" >> md
+		printf "| Where | Regions of | R | M | register | unregister | new map replay | map free | register, total µs |\n|---|---|---|---|---|---|---|---|---|\n" >> md
+		for (ni = 1; ni <= nnr; ni++) {
+			split(nrk[ni], kp, SUBSEP); e = kp[1]; p = kp[2]
+			rs = p == "2m-region" ? 2097152 : 4096
+			for (ri = 1; ri <= nr[e, p]; ri++)
+				for (mi = 1; mi <= nm[e, p]; mi++) {
+					par = "R=" rlist[e, p, ri] " M=" mlist[e, p, mi]
+					if (!has("notify", e, "register", p, rs, par, "ns/region")) continue
+					printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", e, szs(rs), rlist[e, p, ri], mlist[e, p, mi],
+					       num(m("notify", e, "register", p, rs, par, "ns/region")),
+					       num(m("notify", e, "unregister", p, rs, par, "ns/region")),
+					       num(m("notify", e, "replay", p, rs, par, "ns/region")),
+					       num(m("notify", e, "map_free", p, rs, par, "ns/region")),
+					       num(m("notify", e, "register", p, rs, par, "us")) >> md
+					if (e ~ /^host:/ && p == "4k-region") {
+						nseries = "M=" mlist[e, p, mi]
+						if (!(nseries in seennser)) { seennser[nseries] = 1; nser_[++nns] = nseries; nblk[nseries] = nns - 1 }
+						printf "%s %s %s %s\n", rlist[e, p, ri],
+						       m("notify", e, "register", p, rs, par, "ns/region"),
+						       m("notify", e, "unregister", p, rs, par, "ns/region"),
+						       m("notify", e, "replay", p, rs, par, "ns/region") > (pdir "/not." nblk[nseries] ".dat")
+					}
+				}
+		}
+	}
+
+	# memory
+	if (h != "" && has("notify", h, "map_tables", "2m", memsize, "heap", "bytes/GiB")) {
+		printf "\n## Memory of map tables (host)\n\n| Entries | heap per GiB mapped | resident per GiB mapped | empty map: heap | empty map: resident |\n|---|---|---|---|---|\n" >> md
+		for (pi = 1; pi <= 2; pi++) {
+			p = pi == 1 ? "2m" : "4k"
+			printf "| %s | %s B | %s B | %s B | %s B |\n", p == "2m" ? "2 MiB" : "4 KiB",
+			       num(m("notify", h, "map_tables", p, memsize, "heap", "bytes/GiB")),
+			       num(m("notify", h, "map_tables", p, memsize, "rss", "bytes/GiB")),
+			       num(m("notify", h, "map_empty", p, 0, "heap", "bytes")),
+			       num(m("notify", h, "map_empty", p, 0, "rss", "bytes")) >> md
+		}
+	}
+	printf "\n![Translation, registration and notification](plot.png)\n" >> md
+
+	# gnuplot variables
+	v = pdir "/plot.vars"
+	printf "nreg = %d\nnnot = %d\n", nser, nns > v
+	t = ""; for (i = 1; i <= nser; i++) t = t (i > 1 ? " " : "") ser[i]
+	printf "regtitles = \"%s\"\n", t >> v
+	t = ""; for (i = 1; i <= nns; i++) t = t (i > 1 ? " " : "") nser_[i]
+	printf "nottitles = \"%s\"\n", t >> v
+	printf "hostkernel = \"%s\"\n", kern(h) >> v
+	exit misses ? 3 : 0
+}' "$csv" || st=$?
+st=${st:-0}
+if [ "$st" != 0 ] && [ "$st" != 3 ]; then
+	echo "bench/report.sh: report generation failed" >&2
+	exit 1
+fi
+cp "$pdir/results.md" "$dir/results.md"
+[ -f "$pdir/tr.dat" ] || echo "none NaN NaN NaN NaN NaN NaN" > "$pdir/tr.dat"
+if ! gnuplot -e "dir='$pdir'; out='$dir/plot.png'" "$TOP/bench/plot.gp" 2>"$pdir/gnuplot.err"; then
+	cat "$pdir/gnuplot.err" >&2
+	echo "bench/report.sh: gnuplot failed" >&2
+	exit 1
+fi
+cat "$dir/results.md"

@@ -1,0 +1,122 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# Run every vtop benchmark and write the report (the body of `make bench`
+# and `make bench-smoke`).
+#
+#   bench/run.sh [--smoke] [--kernels "6.1 6.12"] [--vm-args "ARGS"] OUTDIR
+#
+# Host part (native): vtop-bench-translate and vtop-bench-notify (pagemap
+# backend on hugetlb memory; the hugetlb pool is grown and restored by the
+# programs). Guest part: vtop-bench-guest in one VM per kernel, booted by
+# tools/vm/run.sh. Raw CSV and logs go to OUTDIR/../tmp/<name>/ (ignored by
+# git); OUTDIR receives results.csv, results.md and plot.png, and the
+# Markdown table is printed.
+#
+# --smoke: tiny sizes, one VM boot (the first kernel), and a check that
+# every benchmark produced every row it should. Nothing about speed is
+# asserted. Exit status: 0 when every part ran (and, with --smoke, every
+# expected row is there), 1 otherwise.
+set -uo pipefail
+
+TOP=${TOP:-$(cd "$(dirname "$0")/.." && pwd)}
+BUILD=${BUILD:-$TOP/build}
+BIN=$BUILD/bin
+smoke=0
+kernels="6.1 6.12"
+vm_args="--mem 2G"
+
+while [ $# -gt 1 ]; do
+	case "$1" in
+	--smoke) smoke=1; shift ;;
+	--kernels) kernels=$2; shift 2 ;;
+	--vm-args) vm_args=$2; shift 2 ;;
+	*) break ;;
+	esac
+done
+[ $# -eq 1 ] || {
+	echo "usage: bench/run.sh [--smoke] [--kernels LIST] [--vm-args ARGS] OUTDIR" >&2
+	exit 2
+}
+out=$1
+mkdir -p "$out" || exit 1
+out=$(cd "$out" && pwd)
+tmp=$(dirname "$out")/tmp/$(basename "$out")
+rm -rf "$tmp"
+mkdir -p "$tmp" || exit 1
+
+for p in translate register notify guest; do
+	[ -x "$BIN/vtop-bench-$p" ] || {
+		echo "bench/run.sh: $BIN/vtop-bench-$p missing (make bench-bins)" >&2
+		exit 1
+	}
+done
+
+failed=""
+step() { echo; echo "=== $* ==="; }
+
+# host NAME PROGRAM ARGS...: run natively, CSV to $tmp/NAME.csv.
+host() {
+	local name=$1
+	shift
+	step "host: $*"
+	if ! nice -n 5 "$@" > "$tmp/$name.csv" 2> >(tee "$tmp/$name.log" >&2); then
+		echo "bench/run.sh: $name failed" >&2
+		failed="$failed $name"
+	fi
+}
+
+if [ $smoke = 1 ]; then
+	kernels=${kernels%% *}
+	tr_args=(--size 4M --iterations 2000 --repeats 2 --min-time 5)
+	no_args=(--regions 1,10 --maps 1,2 --region-sizes 4K,2M --repeats 2
+		 --mem-size 8M)
+	guest_mode=smoke
+else
+	tr_args=(--size 1G --repeats 7)
+	no_args=(--regions 1,10,100,1000,10000 --maps 1,4 --repeats 5)
+	guest_mode=full
+fi
+
+host host-translate "$BIN/vtop-bench-translate" "${tr_args[@]}"
+host host-notify "$BIN/vtop-bench-notify" "${no_args[@]}"
+
+for k in $kernels; do
+	step "guest $k: vtop-bench-guest $guest_mode"
+	# shellcheck disable=SC2086
+	if ! "$TOP/tools/vm/run.sh" --kernel "$k" $vm_args -- \
+		/vtop/bin/vtop-bench-guest "$guest_mode" > "$tmp/guest-$k.log" 2>&1; then
+		echo "bench/run.sh: guest $k failed; its log: $tmp/guest-$k.log" >&2
+		failed="$failed guest-$k"
+	fi
+	grep -v '^BENCH-CSV: ' "$tmp/guest-$k.log" | tr -d '\r'
+	grep '^BENCH-CSV: ' "$tmp/guest-$k.log" | tr -d '\r' |
+		sed 's/^BENCH-CSV: //' > "$tmp/guest-$k.csv"
+done
+
+# One CSV: the header once, then every row.
+{
+	head -n 1 "$tmp/host-translate.csv" 2>/dev/null | grep . ||
+		echo "bench,env,case,page,size,param,unit,median,p10,p90,min,max,repeats"
+	for f in "$tmp"/*.csv; do
+		grep -v '^bench,' "$f"
+	done
+} > "$out/results.csv"
+
+step "report: $out"
+if ! "$TOP/bench/report.sh" "$out"; then
+	failed="$failed report"
+fi
+
+if [ $smoke = 1 ]; then
+	step "smoke check: every benchmark produced its rows"
+	if ! "$TOP/bench/report.sh" --check-smoke "$out"; then
+		failed="$failed smoke-check"
+	fi
+fi
+
+if [ -n "$failed" ]; then
+	echo "bench/run.sh: FAILED:$failed (logs in $tmp)" >&2
+	exit 1
+fi
+echo "bench/run.sh: results in $out"

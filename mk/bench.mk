@@ -1,0 +1,69 @@
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# Benchmarks (owner: benchmark engineer). See bench/run.sh and docs/bench.md.
+#   make bench-bins   build/bin/vtop-bench-{translate,register,notify,guest}
+#   make bench        every benchmark: host natively, guests on 6.1 and 6.12;
+#                     writes results/<date>-<host kernel>/{results.md,
+#                     results.csv,plot.png} and prints the table
+#   make bench-smoke  the same with tiny sizes and one VM boot; checks that
+#                     every benchmark ran and produced its rows, never speed
+# Variables: BENCH_KERNELS ("6.1 6.12"), BENCH_OUT (the results folder),
+# BENCH_VM_ARGS (extra tools/vm/run.sh options; default --mem 2G).
+
+BENCH_KERNELS ?= 6.1 6.12
+BENCH_VM_ARGS ?= --mem 2G
+BENCH_OUT ?= $(TOP)/results/$(shell date -u +%Y-%m-%d)-$(shell uname -r)
+BENCH_SMOKE_OUT ?= $(BUILD)/bench-smoke/results
+
+BENCH_PROGS := translate register notify
+BENCH_BINS := $(addprefix $(BUILD)/bin/vtop-bench-,$(BENCH_PROGS)) \
+	      $(BUILD)/bin/vtop-bench-guest
+BENCH_LIBVTOP = $(BUILD)/lib/libvtop.so.$(VERSION_MAJOR)
+BENCH_CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror -pthread \
+		-I$(TOP)/include -I$(TOP)/bench
+BENCH_LDFLAGS := -pthread -Wl,-rpath,$(BUILD)/lib
+BENCH_COMMON := $(TOP)/bench/common.c $(TOP)/bench/common.h
+
+.PHONY: bench bench-bins bench-progs bench-smoke bench-clean
+# Guest images carry the programs once the library can be built.
+ifneq ($(wildcard $(TOP)/mk/lib.mk),)
+GUEST_BINS_TARGETS += bench-bins
+endif
+
+# The library first (its own make logic decides what to rebuild), then the
+# programs, which relink when it changed.
+bench-bins: lib
+	$(MAKE) bench-progs
+
+bench-progs: $(BENCH_BINS)
+
+$(BUILD)/bin/vtop-bench-register: BENCH_EXTRA_LIBS := -luring
+
+$(BUILD)/bin/vtop-bench-%: $(TOP)/bench/%.c $(BENCH_COMMON) $(wildcard $(BENCH_LIBVTOP))
+	@mkdir -p $(@D)
+	$(CC) $(BENCH_CFLAGS) -o $@ $(TOP)/bench/$*.c $(TOP)/bench/common.c \
+		$(BENCH_LDFLAGS) $(BENCH_LIBVTOP) $(BENCH_EXTRA_LIBS)
+
+$(BUILD)/bin/vtop-bench-guest: $(TOP)/bench/guest.sh
+	@mkdir -p $(@D)
+	install -m 0755 $< $@
+
+bench:
+	$(TOP)/scripts/deps.sh base vm bench
+	$(MAKE) ksft-headers
+	$(MAKE) bench-bins
+	$(TOP)/bench/run.sh --kernels "$(BENCH_KERNELS)" \
+		--vm-args "$(BENCH_VM_ARGS)" $(BENCH_OUT)
+
+bench-smoke:
+	$(TOP)/scripts/deps.sh base vm bench
+	$(MAKE) ksft-headers
+	$(MAKE) bench-bins
+	$(TOP)/bench/run.sh --smoke --kernels "$(lastword $(BENCH_KERNELS))" \
+		--vm-args "$(BENCH_VM_ARGS)" $(BENCH_SMOKE_OUT)
+
+bench-clean:
+	rm -f $(BENCH_BINS)
+	rm -rf $(BUILD)/bench-smoke
+
+CHECK_BENCH := bench-smoke
