@@ -1,0 +1,402 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * PIN and UNPIN with bad input: each gets its documented errno and leaves
+ * nothing pinned or charged (the fixture's teardown compares the
+ * system-wide FOLL_PIN counters and VmPin with their values before).
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "vtop_test_util.h"
+
+#define NPAGES		8
+#define LONG_PAGES	1024	/* 4 MiB: several kernel batches */
+
+FIXTURE(bad) {
+	int fd;
+	char *buf;		/* NPAGES, populated */
+	struct vtop_segment segs[LONG_PAGES];
+	struct vt_snap base;
+};
+
+FIXTURE_SETUP(bad)
+{
+	self->fd = -1;
+	self->buf = MAP_FAILED;
+	ASSERT_EQ(0, vt_snap(&self->base));
+	VT_OPEN_OR_SKIP(self->fd);
+	self->buf = mmap(NULL, NPAGES * VT_PAGE_SIZE, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	ASSERT_NE(MAP_FAILED, self->buf);
+}
+
+FIXTURE_TEARDOWN(bad)
+{
+	if (self->fd >= 0)
+		close(self->fd);
+	if (self->buf != MAP_FAILED)
+		munmap(self->buf, NPAGES * VT_PAGE_SIZE);
+	if (self->fd >= 0)
+		VT_EXPECT_NO_LEAK(self->base);
+}
+
+/* PIN [vaddr, vaddr + len) must fail with @err and leave nothing */
+#define EXPECT_PIN_FAILS(err, vaddr, len, flags) do { \
+	uint32_t __nr = LONG_PAGES; \
+	struct vtop_info __info; \
+	EXPECT_EQ(err, vt_pin(self->fd, (const void *)(uintptr_t)(vaddr), \
+			      len, flags, self->segs, &__nr, NULL)) \
+		TH_LOG("vaddr 0x%llx length 0x%llx flags 0x%x", \
+		       (unsigned long long)(uintptr_t)(vaddr), \
+		       (unsigned long long)(len), (unsigned int)(flags)); \
+	ASSERT_EQ(0, vt_info(self->fd, &__info)); \
+	EXPECT_EQ(0U, __info.nr_pins); \
+	EXPECT_EQ(0ULL, __info.pinned_bytes); \
+	VT_EXPECT_NO_LEAK(self->base); \
+} while (0)
+
+static int has_la57(void)
+{
+	static char buf[65536];
+
+	if (vt_read_file("/proc/cpuinfo", buf, sizeof(buf)) < 0)
+		return 0;
+	return strstr(buf, " la57") != NULL;
+}
+
+TEST_F(bad, unaligned)
+{
+	uintptr_t b = (uintptr_t)self->buf;
+
+	EXPECT_PIN_FAILS(-EINVAL, b + 1, VT_PAGE_SIZE, 0);
+	EXPECT_PIN_FAILS(-EINVAL, b + VT_PAGE_SIZE / 2, VT_PAGE_SIZE, 0);
+	EXPECT_PIN_FAILS(-EINVAL, b + VT_PAGE_SIZE - 8, 2 * VT_PAGE_SIZE, 0);
+	EXPECT_PIN_FAILS(-EINVAL, b, VT_PAGE_SIZE + 1, 0);
+	EXPECT_PIN_FAILS(-EINVAL, b, VT_PAGE_SIZE - 1, 0);
+	EXPECT_PIN_FAILS(-EINVAL, b, 100, VTOP_PIN_READONLY);
+	EXPECT_PIN_FAILS(-EINVAL, b + 4, 100, 0);
+}
+
+TEST_F(bad, zero_length)
+{
+	EXPECT_PIN_FAILS(-EINVAL, self->buf, 0, 0);
+	EXPECT_PIN_FAILS(-EINVAL, self->buf, 0, VTOP_PIN_READONLY);
+	EXPECT_PIN_FAILS(-EINVAL, 0, 0, 0);
+}
+
+TEST_F(bad, wrap_around)
+{
+	uintptr_t b = (uintptr_t)self->buf;
+
+	EXPECT_PIN_FAILS(-EINVAL, 0xfffffffffffff000ULL, 2 * VT_PAGE_SIZE, 0);
+	EXPECT_PIN_FAILS(-EINVAL, 0xfffffffffffff000ULL, VT_PAGE_SIZE, 0);
+	/* vaddr + length == 2^64 exactly */
+	EXPECT_PIN_FAILS(-EINVAL, b, (uint64_t)0 - b, 0);
+	EXPECT_PIN_FAILS(-EINVAL, b, (uint64_t)0 - b + VT_PAGE_SIZE, 0);
+	EXPECT_PIN_FAILS(-EINVAL, b, 0xfffffffffffff000ULL, 0);
+}
+
+TEST_F(bad, beyond_task_size)
+{
+	/* invalid whatever the paging depth */
+	EXPECT_PIN_FAILS(-EINVAL, 1ULL << 63, VT_PAGE_SIZE, 0);
+	EXPECT_PIN_FAILS(-EINVAL, 0xffff800000000000ULL, VT_PAGE_SIZE, 0);
+	EXPECT_PIN_FAILS(-EINVAL, 0xffffffffff600000ULL, VT_PAGE_SIZE,
+			 VTOP_PIN_READONLY);	/* vsyscall page */
+	EXPECT_PIN_FAILS(-EINVAL, 1ULL << 57, VT_PAGE_SIZE, 0);
+	EXPECT_PIN_FAILS(-EINVAL, (1ULL << 57) - VT_PAGE_SIZE,
+			 2 * VT_PAGE_SIZE, 0);
+
+	/*
+	 * TASK_SIZE is 2^47 - 4 KiB with 4-level paging; with 5-level paging
+	 * these ranges are below it and merely unmapped.
+	 */
+	if (has_la57()) {
+		TH_LOG("5-level paging: 2^47 is inside TASK_SIZE");
+		EXPECT_PIN_FAILS(-EFAULT, 1ULL << 47, VT_PAGE_SIZE, 0);
+		EXPECT_PIN_FAILS(-EFAULT, (1ULL << 47) - VT_PAGE_SIZE,
+				 VT_PAGE_SIZE, 0);
+	} else {
+		EXPECT_PIN_FAILS(-EINVAL, 1ULL << 47, VT_PAGE_SIZE, 0);
+		EXPECT_PIN_FAILS(-EINVAL, (1ULL << 47) - VT_PAGE_SIZE,
+				 VT_PAGE_SIZE, 0);
+		EXPECT_PIN_FAILS(-EINVAL, (1ULL << 47) - 2 * VT_PAGE_SIZE,
+				 2 * VT_PAGE_SIZE, 0);
+	}
+}
+
+TEST_F(bad, unmapped)
+{
+	uintptr_t b = (uintptr_t)self->buf;
+
+	/* the second page is a hole */
+	ASSERT_EQ(0, munmap(self->buf + VT_PAGE_SIZE, VT_PAGE_SIZE));
+	EXPECT_PIN_FAILS(-EFAULT, b, 3 * VT_PAGE_SIZE, 0);
+	EXPECT_PIN_FAILS(-EFAULT, b, 3 * VT_PAGE_SIZE, VTOP_PIN_READONLY);
+	/* the first page is the hole */
+	EXPECT_PIN_FAILS(-EFAULT, b + VT_PAGE_SIZE, 2 * VT_PAGE_SIZE, 0);
+	/* the last page is the hole */
+	EXPECT_PIN_FAILS(-EFAULT, b, 2 * VT_PAGE_SIZE, 0);
+	/* only the hole */
+	EXPECT_PIN_FAILS(-EFAULT, b + VT_PAGE_SIZE, VT_PAGE_SIZE, 0);
+	/* page 0 is never mapped */
+	EXPECT_PIN_FAILS(-EFAULT, 0, VT_PAGE_SIZE, 0);
+	/* what is left still pins */
+	{
+		uint32_t nr = LONG_PAGES;
+		uint64_t h;
+
+		ASSERT_EQ(0, vt_pin(self->fd, self->buf + 2 * VT_PAGE_SIZE,
+				    2 * VT_PAGE_SIZE, 0, self->segs, &nr, &h));
+		VT_EXPECT_SEGS(self->segs, nr, self->buf + 2 * VT_PAGE_SIZE,
+			       2 * VT_PAGE_SIZE);
+		ASSERT_EQ(0, vt_unpin(self->fd, h));
+	}
+}
+
+/* a hole far into a long range: the pages before it are rolled back */
+TEST_F(bad, unmapped_late)
+{
+	static const unsigned int hole[] = { 511, 512, 700, LONG_PAGES - 1 };
+	unsigned int i;
+	char *p;
+
+	for (i = 0; i < sizeof(hole) / sizeof(hole[0]); i++) {
+		p = mmap(NULL, LONG_PAGES * VT_PAGE_SIZE,
+			 PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+		ASSERT_NE(MAP_FAILED, p);
+		ASSERT_EQ(0, munmap(p + hole[i] * VT_PAGE_SIZE, VT_PAGE_SIZE));
+		EXPECT_PIN_FAILS(-EFAULT, p, LONG_PAGES * VT_PAGE_SIZE, 0);
+		munmap(p, LONG_PAGES * VT_PAGE_SIZE);
+	}
+}
+
+TEST_F(bad, prot_none)
+{
+	uintptr_t b = (uintptr_t)self->buf;
+
+	ASSERT_EQ(0, mprotect(self->buf + 2 * VT_PAGE_SIZE, VT_PAGE_SIZE,
+			      PROT_NONE));
+	EXPECT_PIN_FAILS(-EFAULT, b, 4 * VT_PAGE_SIZE, 0);
+	EXPECT_PIN_FAILS(-EFAULT, b, 4 * VT_PAGE_SIZE, VTOP_PIN_READONLY);
+	EXPECT_PIN_FAILS(-EFAULT, b + 2 * VT_PAGE_SIZE, VT_PAGE_SIZE,
+			 VTOP_PIN_READONLY);
+	ASSERT_EQ(0, mprotect(self->buf, NPAGES * VT_PAGE_SIZE, PROT_NONE));
+	EXPECT_PIN_FAILS(-EFAULT, b, NPAGES * VT_PAGE_SIZE, 0);
+	EXPECT_PIN_FAILS(-EFAULT, b, NPAGES * VT_PAGE_SIZE, VTOP_PIN_READONLY);
+}
+
+/* writable pin of a read-only mapping, partly or wholly */
+TEST_F(bad, read_only_mapping)
+{
+	uintptr_t b = (uintptr_t)self->buf;
+
+	ASSERT_EQ(0, mprotect(self->buf + 3 * VT_PAGE_SIZE, VT_PAGE_SIZE,
+			      PROT_READ));
+	EXPECT_PIN_FAILS(-EFAULT, b, NPAGES * VT_PAGE_SIZE, 0);
+	EXPECT_PIN_FAILS(-EFAULT, b + 3 * VT_PAGE_SIZE, VT_PAGE_SIZE, 0);
+}
+
+/* mmap one page of a PCI memory BAR (a VM_IO | VM_PFNMAP mapping) */
+static void *map_pci_bar(char *what, size_t whatlen)
+{
+	DIR *dir = opendir("/sys/bus/pci/devices");
+	struct dirent *de;
+	void *p = MAP_FAILED;
+
+	if (!dir)
+		return MAP_FAILED;
+	while (p == MAP_FAILED && (de = readdir(dir))) {
+		unsigned long long start, end, flags;
+		char path[512], line[128];
+		FILE *f;
+		int bar;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/resource",
+			 de->d_name);
+		f = fopen(path, "re");
+		if (!f)
+			continue;
+		for (bar = 0; bar < 6 && fgets(line, sizeof(line), f); bar++) {
+			int fd;
+
+			if (sscanf(line, "%llx %llx %llx", &start, &end,
+				   &flags) != 3)
+				break;
+			/* IORESOURCE_MEM, at least one page */
+			if (!(flags & 0x200) || end <= start ||
+			    end - start + 1 < VT_PAGE_SIZE)
+				continue;
+			snprintf(path, sizeof(path),
+				 "/sys/bus/pci/devices/%s/resource%d",
+				 de->d_name, bar);
+			fd = open(path, O_RDWR | O_CLOEXEC);
+			if (fd < 0)
+				continue;
+			p = mmap(NULL, VT_PAGE_SIZE, PROT_READ | PROT_WRITE,
+				 MAP_SHARED, fd, 0);
+			close(fd);
+			if (p != MAP_FAILED) {
+				snprintf(what, whatlen, "%s", path);
+				break;
+			}
+		}
+		fclose(f);
+	}
+	closedir(dir);
+	return p;
+}
+
+TEST_F(bad, pfnmap)
+{
+	char what[512];
+	void *bar;
+
+	bar = map_pci_bar(what, sizeof(what));
+	if (bar == MAP_FAILED)
+		SKIP(return, "no mappable PCI memory BAR");
+	TH_LOG("VM_PFNMAP mapping of %s", what);
+	EXPECT_PIN_FAILS(-EFAULT, bar, VT_PAGE_SIZE, 0);
+	EXPECT_PIN_FAILS(-EFAULT, bar, VT_PAGE_SIZE, VTOP_PIN_READONLY);
+	munmap(bar, VT_PAGE_SIZE);
+}
+
+/* a range that runs from anonymous memory into a PFNMAP mapping */
+TEST_F(bad, pfnmap_after_anon)
+{
+	char what[512], *area, *bar;
+	int fd;
+
+	bar = map_pci_bar(what, sizeof(what));
+	if (bar == MAP_FAILED)
+		SKIP(return, "no mappable PCI memory BAR");
+	munmap(bar, VT_PAGE_SIZE);
+	/* anonymous page, then the BAR page right after it */
+	area = mmap(NULL, 2 * VT_PAGE_SIZE, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	ASSERT_NE(MAP_FAILED, area);
+	fd = open(what, O_RDWR | O_CLOEXEC);
+	ASSERT_LE(0, fd);
+	bar = mmap(area + VT_PAGE_SIZE, VT_PAGE_SIZE, PROT_READ | PROT_WRITE,
+		   MAP_SHARED | MAP_FIXED, fd, 0);
+	close(fd);
+	ASSERT_EQ(area + VT_PAGE_SIZE, bar);
+	EXPECT_PIN_FAILS(-EFAULT, area, 2 * VT_PAGE_SIZE, 0);
+	munmap(area, 2 * VT_PAGE_SIZE);
+}
+
+#ifndef SYS_memfd_secret
+#define SYS_memfd_secret 447
+#endif
+
+/* secretmem refuses GUP */
+TEST_F(bad, secretmem)
+{
+	int sfd;
+	char *p;
+
+	sfd = syscall(SYS_memfd_secret, 0);
+	if (sfd < 0)
+		SKIP(return, "memfd_secret: %s", strerror(errno));
+	ASSERT_EQ(0, ftruncate(sfd, 2 * VT_PAGE_SIZE));
+	p = mmap(NULL, 2 * VT_PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
+		 sfd, 0);
+	close(sfd);
+	if (p == MAP_FAILED)
+		SKIP(return, "mmap secretmem: %s", strerror(errno));
+	memset(p, 1, 2 * VT_PAGE_SIZE);
+	EXPECT_PIN_FAILS(-EFAULT, p, 2 * VT_PAGE_SIZE, 0);
+	EXPECT_PIN_FAILS(-EFAULT, p, 2 * VT_PAGE_SIZE, VTOP_PIN_READONLY);
+	munmap(p, 2 * VT_PAGE_SIZE);
+}
+
+/* shared memory (memfd, shmem) may be pinned long-term */
+TEST_F(bad, shmem_ok)
+{
+	uint32_t nr = LONG_PAGES;
+	uint64_t h;
+	int mfd;
+	char *p;
+
+	mfd = memfd_create("vtop-test", MFD_CLOEXEC);
+	ASSERT_LE(0, mfd);
+	ASSERT_EQ(0, ftruncate(mfd, NPAGES * VT_PAGE_SIZE));
+	p = mmap(NULL, NPAGES * VT_PAGE_SIZE, PROT_READ | PROT_WRITE,
+		 MAP_SHARED, mfd, 0);
+	close(mfd);
+	ASSERT_NE(MAP_FAILED, p);
+	memset(p, 3, NPAGES * VT_PAGE_SIZE);
+	ASSERT_EQ(0, vt_pin(self->fd, p, NPAGES * VT_PAGE_SIZE, 0, self->segs,
+			    &nr, &h));
+	VT_EXPECT_SEGS(self->segs, nr, p, NPAGES * VT_PAGE_SIZE);
+	ASSERT_EQ(0, vt_unpin(self->fd, h));
+	munmap(p, NPAGES * VT_PAGE_SIZE);
+}
+
+TEST_F(bad, unpin_stale)
+{
+	uint32_t nr = LONG_PAGES;
+	uint64_t h;
+
+	EXPECT_EQ(-ENOENT, vt_unpin(self->fd, 0));
+	EXPECT_EQ(-ENOENT, vt_unpin(self->fd, 1));
+	EXPECT_EQ(-ENOENT, vt_unpin(self->fd, ~0ULL));
+	ASSERT_EQ(0, vt_pin(self->fd, self->buf, VT_PAGE_SIZE, 0, self->segs,
+			    &nr, &h));
+	EXPECT_EQ(-ENOENT, vt_unpin(self->fd, h + 1));
+	EXPECT_EQ(-ENOENT, vt_unpin(self->fd, h ^ (1ULL << 32)));
+	EXPECT_EQ(-ENOENT, vt_unpin(self->fd, h ^ (1ULL << 63)));
+	EXPECT_EQ(0, vt_unpin(self->fd, h));
+	/* already unpinned */
+	EXPECT_EQ(-ENOENT, vt_unpin(self->fd, h));
+	EXPECT_EQ(-ENOENT, vt_unpin(self->fd, h));
+	nr = LONG_PAGES;
+	EXPECT_EQ(-ENOENT, vt_get_segs(self->fd, h, 0, 0, self->segs, &nr));
+}
+
+/* a handle of fd A means nothing on fd B */
+TEST_F(bad, unpin_foreign)
+{
+	uint32_t nr = LONG_PAGES;
+	struct vtop_info info;
+	uint64_t ha, hb;
+	int fd2;
+
+	fd2 = vt_open();
+	ASSERT_LE(0, fd2);
+	ASSERT_EQ(0, vt_pin(self->fd, self->buf, 2 * VT_PAGE_SIZE, 0,
+			    self->segs, &nr, &ha));
+	nr = LONG_PAGES;
+	ASSERT_EQ(0, vt_pin(fd2, self->buf, VT_PAGE_SIZE, 0, self->segs, &nr,
+			    &hb));
+	EXPECT_NE(ha, hb);
+	EXPECT_EQ(-ENOENT, vt_unpin(fd2, ha));
+	EXPECT_EQ(-ENOENT, vt_unpin(self->fd, hb));
+	nr = LONG_PAGES;
+	EXPECT_EQ(-ENOENT, vt_get_segs(fd2, ha, 0, 0, self->segs, &nr));
+	ASSERT_EQ(0, vt_info(self->fd, &info));
+	EXPECT_EQ(1U, info.nr_pins);
+	EXPECT_EQ((unsigned long long)(2 * VT_PAGE_SIZE), info.pinned_bytes);
+	ASSERT_EQ(0, vt_info(fd2, &info));
+	EXPECT_EQ(1U, info.nr_pins);
+	EXPECT_EQ((unsigned long long)VT_PAGE_SIZE, info.pinned_bytes);
+	EXPECT_EQ(0, vt_unpin(self->fd, ha));
+	EXPECT_EQ(0, vt_unpin(fd2, hb));
+	EXPECT_EQ(-ENOENT, vt_unpin(fd2, hb));
+	close(fd2);
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,497 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * PIN, GET_SEGS and UNPIN on 4 KiB anonymous pages, THP and 2 MiB hugetlb
+ * pages: every DMA address equals the PFN /proc/self/pagemap shows, the
+ * segment list is exactly the one pagemap and kpageflags predict (pages
+ * coalesced where physically contiguous, split where not or where the
+ * folio size changes), and the pin counters balance.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "kselftest_harness.h"
+#include "vtop_test_util.h"
+
+#define MiB	(1UL << 20)
+
+FIXTURE(pin) {
+	int fd;
+	char *buf;
+	size_t len;
+	struct vt_snap base;
+};
+
+FIXTURE_VARIANT(pin) {
+	enum vt_kind kind;
+	size_t len;
+};
+
+FIXTURE_VARIANT_ADD(pin, anon_4k) {
+	.kind = VT_KIND_4K,
+	.len = 1 * MiB,
+};
+
+FIXTURE_VARIANT_ADD(pin, thp) {
+	.kind = VT_KIND_THP,
+	.len = 4 * MiB,
+};
+
+FIXTURE_VARIANT_ADD(pin, hugetlb_2m) {
+	.kind = VT_KIND_HUGETLB,
+	.len = 4 * MiB,
+};
+
+FIXTURE_SETUP(pin)
+{
+	void *p = NULL;
+	int ret;
+
+	self->fd = -1;
+	self->buf = NULL;
+	self->len = variant->len;
+	ASSERT_EQ(0, vt_snap(&self->base));
+	VT_OPEN_OR_SKIP(self->fd);
+	ret = vt_buf_alloc(variant->kind, variant->len, &p);
+	if (ret == -EOPNOTSUPP)
+		SKIP(return, "the kernel gave no %s memory",
+		     vt_kind_name(variant->kind));
+	ASSERT_EQ(0, ret) TH_LOG("%s buffer: %s", vt_kind_name(variant->kind),
+				 strerror(-ret));
+	self->buf = p;
+}
+
+FIXTURE_TEARDOWN(pin)
+{
+	if (self->fd >= 0)
+		close(self->fd);
+	vt_buf_free(self->buf, self->len);
+	if (self->fd >= 0)
+		VT_EXPECT_NO_LEAK(self->base);
+}
+
+static unsigned int want_shift(const FIXTURE_VARIANT(pin) *variant)
+{
+	return variant->kind == VT_KIND_4K ? VT_PAGE_SHIFT : VT_HPAGE_SHIFT;
+}
+
+/* no two neighbours could have been merged */
+static void expect_maximal(struct __test_metadata *_metadata,
+			   const struct vtop_segment *s, uint32_t nr)
+{
+	uint32_t i;
+
+	for (i = 1; i < nr; i++)
+		EXPECT_FALSE(s[i - 1].dma_addr + s[i - 1].len == s[i].dma_addr &&
+			     s[i - 1].page_shift == s[i].page_shift)
+			TH_LOG("segments %u and %u are contiguous, not merged",
+			       i - 1, i);
+}
+
+/* the kind's page size behind every segment */
+static void expect_kind(struct __test_metadata *_metadata,
+			const FIXTURE_VARIANT(pin) *variant,
+			const struct vtop_segment *s, uint32_t nr)
+{
+	uint64_t gran = 1ULL << want_shift(variant);
+	uint32_t i;
+
+	for (i = 0; i < nr; i++) {
+		EXPECT_EQ(want_shift(variant), s[i].page_shift)
+			TH_LOG("segment %u", i);
+		EXPECT_EQ(0ULL, s[i].len % gran) TH_LOG("segment %u", i);
+		EXPECT_EQ(0ULL, s[i].dma_addr % gran) TH_LOG("segment %u", i);
+		EXPECT_EQ(0ULL, s[i].vaddr % gran) TH_LOG("segment %u", i);
+	}
+}
+
+/* INFO of the fd and the counters with @npins pins of @bytes */
+static void expect_pinned(struct __test_metadata *_metadata,
+			  FIXTURE_DATA(pin) *self, uint32_t npins,
+			  uint64_t bytes)
+{
+	struct vtop_info info;
+	struct vt_snap now;
+
+	ASSERT_EQ(0, vt_info(self->fd, &info));
+	EXPECT_EQ(npins, info.nr_pins);
+	EXPECT_EQ(bytes, info.pinned_bytes);
+	ASSERT_EQ(0, vt_snap(&now));
+	EXPECT_EQ(self->base.foll_pins + (int64_t)(bytes / VT_PAGE_SIZE),
+		  now.foll_pins);
+	EXPECT_EQ(self->base.vmpin_kb + bytes / 1024, now.vmpin_kb);
+	EXPECT_EQ(now.vmpin_kb * 1024, info.mm_pinned_bytes);
+}
+
+TEST_F(pin, segments_match_pagemap)
+{
+	struct vtop_segment *segs;
+	uint32_t nr;
+	uint64_t handle;
+
+	ASSERT_EQ(0, vt_pin_alloc(self->fd, self->buf, self->len, 0, &segs,
+				  &nr, &handle));
+	EXPECT_NE(0ULL, (unsigned long long)handle);
+	VT_EXPECT_SEGS(segs, nr, self->buf, self->len);
+	expect_kind(_metadata, variant, segs, nr);
+	expect_maximal(_metadata, segs, nr);
+	expect_pinned(_metadata, self, 1, self->len);
+	TH_LOG("%s: %zu bytes in %u segments", vt_kind_name(variant->kind),
+	       self->len, nr);
+
+	ASSERT_EQ(0, vt_unpin(self->fd, handle));
+	expect_pinned(_metadata, self, 0, 0);
+	EXPECT_EQ(-ENOENT, vt_unpin(self->fd, handle));
+	free(segs);
+}
+
+/* a pin of part of the buffer: part of one huge page, across two */
+TEST_F(pin, sub_range)
+{
+	size_t off[] = { VT_PAGE_SIZE, self->len / 2 - 3 * VT_PAGE_SIZE,
+			 self->len - 5 * VT_PAGE_SIZE };
+	size_t len[] = { 3 * VT_PAGE_SIZE, 7 * VT_PAGE_SIZE, 5 * VT_PAGE_SIZE };
+	struct vtop_segment segs[8];
+	uint64_t handle;
+	unsigned int i;
+	uint32_t nr;
+
+	for (i = 0; i < 3; i++) {
+		nr = 8;
+		ASSERT_EQ(0, vt_pin(self->fd, self->buf + off[i], len[i], 0,
+				    segs, &nr, &handle));
+		VT_EXPECT_SEGS(segs, nr, self->buf + off[i], len[i]);
+		expect_maximal(_metadata, segs, nr);
+		if (variant->kind != VT_KIND_4K)
+			EXPECT_EQ(VT_HPAGE_SHIFT, segs[0].page_shift);
+		expect_pinned(_metadata, self, 1, len[i]);
+		ASSERT_EQ(0, vt_unpin(self->fd, handle));
+	}
+}
+
+/* the segments GET_SEGS reports for [off, off + len) of a pin */
+static uint32_t clip(const struct vtop_segment *in, uint32_t nr, uint64_t base,
+		     uint64_t off, uint64_t len, struct vtop_segment *out)
+{
+	uint64_t start = base + off, end = base + off + len;
+	uint32_t i, n = 0;
+
+	for (i = 0; i < nr; i++) {
+		uint64_t s = in[i].vaddr, e = in[i].vaddr + in[i].len;
+
+		if (e <= start || s >= end)
+			continue;
+		if (s < start)
+			s = start;
+		if (e > end)
+			e = end;
+		out[n] = in[i];
+		out[n].vaddr = s;
+		out[n].dma_addr = in[i].dma_addr + (s - in[i].vaddr);
+		out[n].len = e - s;
+		n++;
+	}
+	return n;
+}
+
+TEST_F(pin, get_segs)
+{
+	uint64_t pages = self->len / VT_PAGE_SIZE, handle, base;
+	struct vtop_segment *segs, *got, *want;
+	uint64_t sub[][2] = {	/* offset, length in pages */
+		{ 0, 0 }, { 0, pages }, { 1, 1 }, { 3, 9 },
+		{ pages / 2 - 1, 2 }, { pages / 2, 0 }, { pages - 1, 1 },
+		{ pages - 1, 0 },
+	};
+	unsigned int i;
+	uint32_t nr, n, wn;
+
+	ASSERT_EQ(0, vt_pin_alloc(self->fd, self->buf, self->len, 0, &segs,
+				  &nr, &handle));
+	base = (uintptr_t)self->buf;
+	got = calloc(pages, sizeof(*got));
+	want = calloc(pages, sizeof(*want));
+	ASSERT_NE(NULL, got);
+	ASSERT_NE(NULL, want);
+
+	for (i = 0; i < sizeof(sub) / sizeof(sub[0]); i++) {
+		uint64_t off = sub[i][0] * VT_PAGE_SIZE;
+		uint64_t len = sub[i][1] * VT_PAGE_SIZE;
+		uint64_t eff = len ? len : self->len - off;
+
+		memset(got, 0xff, pages * sizeof(*got));
+		n = pages;
+		ASSERT_EQ(0, vt_get_segs(self->fd, handle, off, len, got, &n))
+			TH_LOG("offset 0x%llx length 0x%llx",
+			       (unsigned long long)off, (unsigned long long)len);
+		wn = clip(segs, nr, base, off, eff, want);
+		EXPECT_EQ(wn, n) TH_LOG("offset 0x%llx length 0x%llx",
+					(unsigned long long)off,
+					(unsigned long long)len);
+		if (wn == n)
+			EXPECT_EQ(0, memcmp(want, got, n * sizeof(*got)))
+				TH_LOG("offset 0x%llx length 0x%llx differs",
+				       (unsigned long long)off,
+				       (unsigned long long)len);
+		VT_EXPECT_SEGS(got, n, base + off, eff);
+
+		/* too small an array: -ENOBUFS and the count */
+		n = 0;
+		EXPECT_EQ(-ENOBUFS, vt_get_segs(self->fd, handle, off, len,
+						got, &n));
+		EXPECT_EQ(wn, n);
+		if (wn > 1) {
+			n = wn - 1;
+			EXPECT_EQ(-ENOBUFS, vt_get_segs(self->fd, handle, off,
+							len, got, &n));
+			EXPECT_EQ(wn, n);
+		}
+	}
+
+	/* out of the pin or unaligned: -EINVAL */
+	n = pages;
+	EXPECT_EQ(-EINVAL, vt_get_segs(self->fd, handle, 1, 0, got, &n));
+	EXPECT_EQ(-EINVAL, vt_get_segs(self->fd, handle, VT_PAGE_SIZE / 2,
+				       VT_PAGE_SIZE, got, &n));
+	EXPECT_EQ(-EINVAL, vt_get_segs(self->fd, handle, 0, 100, got, &n));
+	EXPECT_EQ(-EINVAL, vt_get_segs(self->fd, handle, self->len, 0, got,
+				       &n));
+	EXPECT_EQ(-EINVAL, vt_get_segs(self->fd, handle, self->len,
+				       VT_PAGE_SIZE, got, &n));
+	EXPECT_EQ(-EINVAL, vt_get_segs(self->fd, handle, 0,
+				       self->len + VT_PAGE_SIZE, got, &n));
+	EXPECT_EQ(-EINVAL, vt_get_segs(self->fd, handle, VT_PAGE_SIZE,
+				       self->len, got, &n));
+	EXPECT_EQ(-EINVAL, vt_get_segs(self->fd, handle, VT_PAGE_SIZE,
+				       (uint64_t)-VT_PAGE_SIZE, got, &n));
+	EXPECT_EQ(-EINVAL, vt_get_segs(self->fd, handle,
+				       (uint64_t)-VT_PAGE_SIZE,
+				       2 * VT_PAGE_SIZE, got, &n));
+	/* no such pin */
+	EXPECT_EQ(-ENOENT, vt_get_segs(self->fd, handle + 1, 0, 0, got, &n));
+	EXPECT_EQ(-ENOENT, vt_get_segs(self->fd, 0, 0, 0, got, &n));
+
+	/* GET_SEGS pinned nothing more */
+	expect_pinned(_metadata, self, 1, self->len);
+	ASSERT_EQ(0, vt_unpin(self->fd, handle));
+	n = pages;
+	EXPECT_EQ(-ENOENT, vt_get_segs(self->fd, handle, 0, 0, got, &n));
+	expect_pinned(_metadata, self, 0, 0);
+	free(got);
+	free(want);
+	free(segs);
+}
+
+/* -ENOBUFS reports the count needed and leaves nothing pinned */
+TEST_F(pin, enobufs)
+{
+	struct vtop_segment *segs;
+	uint32_t cap = self->len / VT_PAGE_SIZE, nr, need0, need1 = 0;
+	uint64_t handle = 0;
+
+	segs = calloc(cap, sizeof(*segs));
+	ASSERT_NE(NULL, segs);
+
+	need0 = 0;
+	EXPECT_EQ(-ENOBUFS, vt_pin(self->fd, self->buf, self->len, 0, segs,
+				   &need0, &handle));
+	EXPECT_LE(1U, need0);
+	expect_pinned(_metadata, self, 0, 0);
+	if (need0 > 1) {
+		need1 = need0 - 1;
+		EXPECT_EQ(-ENOBUFS, vt_pin(self->fd, self->buf, self->len, 0,
+					   segs, &need1, &handle));
+		EXPECT_EQ(need0, need1);
+		expect_pinned(_metadata, self, 0, 0);
+	}
+
+	nr = need0;
+	ASSERT_EQ(0, vt_pin(self->fd, self->buf, self->len, 0, segs, &nr,
+			    &handle));
+	EXPECT_EQ(need0, nr);
+	VT_EXPECT_SEGS(segs, nr, self->buf, self->len);
+	expect_pinned(_metadata, self, 1, self->len);
+	ASSERT_EQ(0, vt_unpin(self->fd, handle));
+	expect_pinned(_metadata, self, 0, 0);
+	free(segs);
+}
+
+/* the pinned pages stay put: writing them moves nothing */
+TEST_F(pin, stable_after_write)
+{
+	struct vtop_segment *segs, *again;
+	uint32_t nr, n;
+	uint64_t handle;
+
+	ASSERT_EQ(0, vt_pin_alloc(self->fd, self->buf, self->len, 0, &segs,
+				  &nr, &handle));
+	memset(self->buf, 0xa5, self->len);
+	VT_EXPECT_SEGS(segs, nr, self->buf, self->len);
+	again = calloc(nr, sizeof(*again));
+	ASSERT_NE(NULL, again);
+	n = nr;
+	ASSERT_EQ(0, vt_get_segs(self->fd, handle, 0, 0, again, &n));
+	ASSERT_EQ(nr, n);
+	EXPECT_EQ(0, memcmp(segs, again, nr * sizeof(*segs)));
+	ASSERT_EQ(0, vt_unpin(self->fd, handle));
+	free(again);
+	free(segs);
+}
+
+/* several pins of overlapping ranges are independent */
+TEST_F(pin, overlapping_pins)
+{
+	struct vtop_segment *a, *b;
+	uint32_t na, nb;
+	uint64_t ha, hb;
+
+	ASSERT_EQ(0, vt_pin_alloc(self->fd, self->buf, self->len, 0, &a, &na,
+				  &ha));
+	ASSERT_EQ(0, vt_pin_alloc(self->fd, self->buf, self->len / 2, 0, &b,
+				  &nb, &hb));
+	EXPECT_NE(ha, hb);
+	expect_pinned(_metadata, self, 2, self->len + self->len / 2);
+	ASSERT_EQ(0, vt_unpin(self->fd, ha));
+	expect_pinned(_metadata, self, 1, self->len / 2);
+	VT_EXPECT_SEGS(b, nb, self->buf, self->len / 2);
+	ASSERT_EQ(0, vt_unpin(self->fd, hb));
+	expect_pinned(_metadata, self, 0, 0);
+	free(a);
+	free(b);
+}
+
+/* READONLY pins a PROT_READ mapping; a writable pin of it is -EFAULT */
+TEST_F(pin, readonly)
+{
+	struct vtop_segment *segs;
+	uint32_t nr;
+	uint64_t handle;
+
+	/* a writable mapping may be pinned READONLY too */
+	ASSERT_EQ(0, vt_pin_alloc(self->fd, self->buf, self->len,
+				  VTOP_PIN_READONLY, &segs, &nr, &handle));
+	VT_EXPECT_SEGS(segs, nr, self->buf, self->len);
+	ASSERT_EQ(0, vt_unpin(self->fd, handle));
+	free(segs);
+
+	ASSERT_EQ(0, mprotect(self->buf, self->len, PROT_READ));
+	ASSERT_EQ(-EFAULT, vt_pin_alloc(self->fd, self->buf, self->len, 0,
+					&segs, &nr, &handle));
+	expect_pinned(_metadata, self, 0, 0);
+	/* only the last page read-only: still nothing left behind */
+	ASSERT_EQ(0, mprotect(self->buf, self->len - VT_PAGE_SIZE *
+			      (variant->kind == VT_KIND_4K ? 1 : 512),
+			      PROT_READ | PROT_WRITE));
+	ASSERT_EQ(-EFAULT, vt_pin_alloc(self->fd, self->buf, self->len, 0,
+					&segs, &nr, &handle));
+	expect_pinned(_metadata, self, 0, 0);
+	ASSERT_EQ(0, mprotect(self->buf, self->len, PROT_READ));
+
+	ASSERT_EQ(0, vt_pin_alloc(self->fd, self->buf, self->len,
+				  VTOP_PIN_READONLY, &segs, &nr, &handle));
+	VT_EXPECT_SEGS(segs, nr, self->buf, self->len);
+	expect_kind(_metadata, variant, segs, nr);
+	expect_pinned(_metadata, self, 1, self->len);
+	ASSERT_EQ(0, vt_unpin(self->fd, handle));
+	expect_pinned(_metadata, self, 0, 0);
+	free(segs);
+}
+
+/* memory never touched is faulted in by the pin; addresses still match */
+TEST_F(pin, untouched)
+{
+	struct vtop_segment *segs;
+	uint32_t nr;
+	uint64_t handle;
+	void *p;
+
+	ASSERT_EQ(0, vt_buf_map(variant->kind, self->len, false, &p));
+	ASSERT_EQ(0, vt_pin_alloc(self->fd, p, self->len, 0, &segs, &nr,
+				  &handle));
+	VT_EXPECT_SEGS(segs, nr, p, self->len);
+	expect_pinned(_metadata, self, 1, self->len);
+	ASSERT_EQ(0, vt_unpin(self->fd, handle));
+	free(segs);
+	vt_buf_free(p, self->len);
+}
+
+/* READONLY pin of untouched PROT_READ memory (the zero page, on some kernels) */
+TEST_F(pin, untouched_readonly)
+{
+	struct vtop_segment *segs;
+	uint32_t nr;
+	uint64_t handle;
+	void *p;
+
+	ASSERT_EQ(0, vt_buf_map(variant->kind, self->len, false, &p));
+	ASSERT_EQ(0, mprotect(p, self->len, PROT_READ));
+	ASSERT_EQ(0, vt_pin_alloc(self->fd, p, self->len, VTOP_PIN_READONLY,
+				  &segs, &nr, &handle));
+	VT_EXPECT_SEGS(segs, nr, p, self->len);
+	expect_pinned(_metadata, self, 1, self->len);
+	ASSERT_EQ(0, vt_unpin(self->fd, handle));
+	free(segs);
+	vt_buf_free(p, self->len);
+}
+
+/*
+ * One pin across three VMAs: 4 KiB pages, a 2 MiB hugetlb page, 4 KiB
+ * pages. Segments must break where the page size changes.
+ */
+TEST(mixed_page_sizes)
+{
+	const size_t edge = 16 * VT_PAGE_SIZE;
+	struct vtop_segment *segs;
+	struct vt_snap base;
+	char *area, *huge, *hp;
+	uint64_t handle;
+	uint32_t nr, i;
+	int fd;
+
+	ASSERT_EQ(0, vt_snap(&base));
+	VT_OPEN_OR_SKIP(fd);
+	area = mmap(NULL, 3 * VT_HPAGE_SIZE, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, area);
+	ASSERT_EQ(0, madvise(area, 3 * VT_HPAGE_SIZE, MADV_NOHUGEPAGE));
+	huge = (char *)(((uintptr_t)area + VT_HPAGE_SIZE - 1) &
+			~(VT_HPAGE_SIZE - 1));
+	if (huge - area < (long)edge)
+		huge += VT_HPAGE_SIZE;
+	hp = mmap(huge, VT_HPAGE_SIZE, PROT_READ | PROT_WRITE,
+		  MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | MAP_FIXED |
+		  (21 << MAP_HUGE_SHIFT), -1, 0);
+	if (hp == MAP_FAILED) {
+		munmap(area, 3 * VT_HPAGE_SIZE);
+		close(fd);
+		SKIP(return, "no free 2 MiB hugetlb page");
+	}
+	ASSERT_EQ(huge, hp);
+	memset(huge - edge, 1, edge + VT_HPAGE_SIZE + edge);
+
+	ASSERT_EQ(0, vt_pin_alloc(fd, huge - edge, edge + VT_HPAGE_SIZE + edge,
+				  0, &segs, &nr, &handle));
+	VT_EXPECT_SEGS(segs, nr, huge - edge, edge + VT_HPAGE_SIZE + edge);
+	for (i = 0; i < nr; i++) {
+		int in_huge = segs[i].vaddr >= (uintptr_t)huge &&
+			      segs[i].vaddr < (uintptr_t)huge + VT_HPAGE_SIZE;
+
+		EXPECT_EQ(in_huge ? VT_HPAGE_SHIFT : VT_PAGE_SHIFT,
+			  segs[i].page_shift) TH_LOG("segment %u", i);
+		if (in_huge) {
+			EXPECT_EQ((uintptr_t)huge, segs[i].vaddr);
+			EXPECT_EQ((unsigned long long)VT_HPAGE_SIZE, segs[i].len);
+		}
+	}
+	ASSERT_EQ(0, vt_unpin(fd, handle));
+	free(segs);
+	close(fd);
+	munmap(area, 3 * VT_HPAGE_SIZE);
+	VT_EXPECT_NO_LEAK(base);
+}
+
+TEST_HARNESS_MAIN
