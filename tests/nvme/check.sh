@@ -1,0 +1,68 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# Run the NVMe guest scenarios (tests/nvme/scenario*.sh), one guest boot
+# each, on each kernel, and print a summary. Exit 0 if none failed
+# (skipped scenarios are reported as SKIP), 1 otherwise.
+#
+#   tests/nvme/check.sh [--kernels "6.1 6.12"] [--scenarios "1 2 3 4"]
+#                       [--no-build] [--timeout SEC]
+set -uo pipefail
+
+TOP=${TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+RUN=$TOP/tools/vm/run.sh
+kernels="6.1 6.12"
+scenarios="1 2 3 4"
+build=1
+timeout=300
+
+usage() { sed -n '3,9s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
+
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--kernels) kernels=$2; shift ;;
+	--scenarios) scenarios=$2; shift ;;
+	--no-build) build=0 ;;
+	--timeout) timeout=$2; shift ;;
+	-h|--help) usage; exit 0 ;;
+	*) usage >&2; exit 2 ;;
+	esac
+	shift
+done
+
+# Rig options per scenario: 1 has no IOMMU, the others have one.
+rig_opts() {
+	case "$1" in
+	1) echo "--nvme" ;;
+	2|3|4) echo "--nvme --iommu" ;;
+	*) echo "check.sh: no scenario $1" >&2; return 1 ;;
+	esac
+}
+
+summary=()
+failed=0
+for k in $kernels; do
+	first=1
+	for s in $scenarios; do
+		opts=$(rig_opts "$s") || exit 2
+		# Build (module for this kernel, guest binaries) once per kernel.
+		nb=""
+		[ $build = 0 ] || [ $first = 0 ] && nb=--no-build
+		first=0
+		echo "=== nvme scenario $s on $k ==="
+		rc=0
+		# shellcheck disable=SC2086
+		"$RUN" --kernel "$k" $opts $nb --timeout "$timeout" \
+			--add "$TOP/tests/nvme" -- /add/nvme/scenario$s.sh || rc=$?
+		case $rc in
+		0) r=PASS ;;
+		4) r=SKIP ;;
+		*) r="FAIL (exit $rc)"; failed=1 ;;
+		esac
+		summary+=("kernel $k scenario $s: $r")
+	done
+done
+
+echo "=== nvme scenarios ==="
+printf '%s\n' "${summary[@]}"
+exit $failed
