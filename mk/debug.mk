@@ -1,0 +1,66 @@
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# Debug-kernel lane: Debian's linux-source-6.12 built with KASAN, kmemleak,
+# lockdep, DEBUG_VM/LIST, fault injection (tools/debug-kernel/), booted by the
+# VM rig with panic_on_warn=1 kmemleak=on; the whole selftest suite runs there,
+# including the fail-nth sweep (vtop_failnth_test) and a longer stress run
+# (vtop_stress_test), then the ioctl fuzzer. The in-guest runner checks the
+# pin counters, kmemleak and the kernel log after each program.
+#
+#   make debug-kernel   build the kernel, or reuse the cached one; prints its
+#                       directory (${VTOP_CACHE:-/var/cache/vtop}/debug-kernel/)
+#   make check-debug    the lane (alias: debug-check)
+#   make fuzz           $(BUILD)/bin/vtop-fuzz (carried into every guest)
+#
+# Knobs: DEBUG_STRESS_SECONDS (60), DEBUG_FUZZ_ITERATIONS (100000),
+# DEBUG_FUZZ_SEED (random), DEBUG_TEST_TIMEOUT (per test program, 1500 s),
+# DEBUG_VM_TIMEOUT (whole guest, 3600 s), DEBUG_VM_ARGS (more run.sh options).
+
+DEBUG_KERNEL_SH := $(TOP)/tools/debug-kernel/build.sh
+DEBUG_STRESS_SECONDS ?= 60
+DEBUG_FUZZ_ITERATIONS ?= 100000
+DEBUG_FUZZ_SEED ?=
+DEBUG_TEST_TIMEOUT ?= 1500
+DEBUG_VM_TIMEOUT ?= 3600
+DEBUG_VM_ARGS ?=
+
+FUZZ_BIN := $(BUILD)/bin/vtop-fuzz
+FUZZ_SRC := $(TOP)/tools/vtop-fuzz.c $(TOP)/selftests/vtop_test_util.c
+FUZZ_DEPS := $(FUZZ_SRC) $(TOP)/selftests/vtop_test_util.h \
+	     $(TOP)/include/uapi/linux/vtop.h
+
+GUEST_BINS_TARGETS += fuzz
+
+.PHONY: debug-kernel fuzz check-debug debug-check
+
+debug-kernel:
+	$(DEBUG_KERNEL_SH)
+
+fuzz: $(FUZZ_BIN)
+
+$(FUZZ_BIN): $(FUZZ_DEPS)
+	mkdir -p $(@D)
+	$(CC) -std=c11 -Wall -Wextra -Werror -O2 -g -I$(TOP)/include \
+		-I$(TOP)/selftests -o $@ $(FUZZ_SRC)
+
+# One guest: the suite (its runner reads VTOP_STRESS_SECONDS and the per-test
+# time-out from the environment), then the fuzzer under the same runner so
+# that its pins, kmemleak and the log are checked too. Both must pass.
+DEBUG_GUEST_CMD := export VTOP_STRESS_SECONDS=$(DEBUG_STRESS_SECONDS) \
+	VTOP_TEST_TIMEOUT=$(DEBUG_TEST_TIMEOUT) \
+	VTOP_FUZZ_ITERATIONS=$(DEBUG_FUZZ_ITERATIONS) \
+	VTOP_FUZZ_SEED=$(DEBUG_FUZZ_SEED); \
+	run_tests.sh; suite=$$?; \
+	VTOP_TESTS_DIR=/vtop/bin run_tests.sh vtop-fuzz; fuzz=$$?; \
+	echo "vtop-debug: suite status $$suite, fuzzer status $$fuzz"; \
+	[ $$suite = 0 ] && [ $$fuzz = 0 ]
+
+check-debug:
+	$(DEBUG_KERNEL_SH) >/dev/null
+	$(TOP)/tools/vm/run.sh --kernel debug --mem 2G \
+		--timeout $(DEBUG_VM_TIMEOUT) $(DEBUG_VM_ARGS) \
+		-- /bin/sh -c '$(DEBUG_GUEST_CMD)'
+
+debug-check: check-debug
+
+CHECK_DEBUG := check-debug
