@@ -43,9 +43,9 @@ static const struct {
 	size_t len;
 	const char *what;
 } kinds[NR_BUF_KINDS] = {
-	[BUF_4K] = { "4k", 32 * NVME_PAGE_SIZE,
+	[BUF_4K] = { "4k", 16 * NVME_PAGE_SIZE,
 		     "4 KiB pages, not physically contiguous (PRP list)" },
-	[BUF_CROSS_2M] = { "cross2m", 32 * NVME_PAGE_SIZE,
+	[BUF_CROSS_2M] = { "cross2m", 16 * NVME_PAGE_SIZE,
 			   "4 KiB-page buffer crossing a 2 MiB boundary" },
 	[BUF_HUGETLB] = { "hugetlb", SZ_2M, "one 2 MiB hugetlb page" },
 };
