@@ -7,22 +7,27 @@
 
 #include <linux/atomic.h>
 #include <linux/mm_types.h>
+#include <linux/dma-direction.h>
 #include <linux/mutex.h>
+#include <linux/scatterlist.h>
 #include <linux/types.h>
 #include <linux/xarray.h>
 
 #include <uapi/linux/vtop.h>
 
+struct pci_dev;
+
 /* Module parameters (vtop_main.c), read with READ_ONCE(). */
 extern unsigned int max_pins_per_fd;
 extern unsigned long max_pin_bytes_per_fd;
+extern bool attach_any_driver;
 
 /**
  * struct vtop_file - state of one open file description of /dev/vtop
  * @mm:			address space of the opener (mmgrab()ed); the only
  *			one served, charged and uncharged
  * @id:			global file id, the upper 32 bits of every handle
- * @lock:		serialises changes to @pins and the counters
+ * @lock:		serialises changes to @pins, the counters and @pdev
  * @pins:		handle index -> struct vtop_region; an index whose
  *			pin is still being made is reserved (loads as NULL)
  * @next_index:		cursor of xa_alloc_cyclic()
@@ -30,17 +35,20 @@ extern unsigned long max_pin_bytes_per_fd;
  * @pinned_bytes:	bytes of the live pins
  * @nr_inflight:	PIN calls past the limit check and not yet done
  * @inflight_bytes:	bytes of those calls
+ * @pdev:		attached PCI device (a reference), or NULL; changes only
+ *			while the fd has no pins, live or in flight
  */
 struct vtop_file {
 	struct mm_struct *mm;
 	u32 id;
-	struct mutex lock;	/* guards @pins and the counters */
+	struct mutex lock;	/* guards @pins, the counters and @pdev */
 	struct xarray pins;
 	u32 next_index;
 	u32 nr_pins;
 	u64 pinned_bytes;
 	u32 nr_inflight;
 	u64 inflight_bytes;
+	struct pci_dev *pdev;
 };
 
 /**
@@ -52,6 +60,9 @@ struct vtop_file {
  * @segs:	the segments reported to user space (kvmalloc)
  * @nr_segs:	entries in @segs
  * @writable:	pinned with FOLL_WRITE; pages are dirtied on unpin
+ * @dev:	device the pages are DMA-mapped for (the fd's attached
+ *		device when the pin was made), or NULL in physical mode
+ * @sgt:	the DMA mapping for @dev
  */
 struct vtop_region {
 	u64 vaddr;
@@ -61,6 +72,8 @@ struct vtop_region {
 	struct vtop_segment *segs;
 	u32 nr_segs;
 	bool writable;
+	struct device *dev;
+	struct sg_table sgt;
 };
 
 /* vtop_pin.c */
@@ -70,6 +83,13 @@ long vtop_ioctl_pin(struct vtop_file *vf, void __user *uarg);
 long vtop_ioctl_unpin(struct vtop_file *vf, void __user *uarg);
 long vtop_ioctl_get_segs(struct vtop_file *vf, void __user *uarg);
 void vtop_release_all(struct vtop_file *vf);
+
+/* vtop_dma.c */
+int vtop_dma_map(struct vtop_region *reg);
+void vtop_dma_unmap(struct vtop_region *reg);
+long vtop_ioctl_attach(struct vtop_file *vf, void __user *uarg);
+long vtop_ioctl_detach(struct vtop_file *vf, void __user *uarg);
+void vtop_detach_release(struct vtop_file *vf);
 
 /* vtop_main.c: copy in an argument struct under the size/flags rule. */
 int vtop_copy_args(void *karg, size_t ksize, const void __user *uarg);

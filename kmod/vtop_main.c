@@ -15,6 +15,7 @@
 #include <linux/miscdevice.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
+#include <linux/pci.h>
 #include <linux/sched.h>
 #include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
@@ -37,6 +38,11 @@ unsigned long max_pin_bytes_per_fd;
 module_param(max_pin_bytes_per_fd, ulong, 0644);
 MODULE_PARM_DESC(max_pin_bytes_per_fd,
 		 "Bytes allowed pinned through one open file, 0 for no cap but RLIMIT_MEMLOCK (default 0); PIN beyond it fails with ENOMEM");
+
+bool attach_any_driver;
+module_param(attach_any_driver, bool, 0644);
+MODULE_PARM_DESC(attach_any_driver,
+		 "Let ATTACH take a PCI device with no driver or any kernel driver, not only uio_pci_generic or vfio-pci (default N)");
 
 static atomic_t vtop_file_ids = ATOMIC_INIT(0);
 
@@ -102,7 +108,7 @@ static long vtop_ioctl_info(struct vtop_file *vf, void __user *uarg)
 	info.abi_version = VTOP_ABI_VERSION;
 	info.module_version = VTOP_MODULE_VERSION;
 	info.features = VTOP_FEATURE_PIN | VTOP_FEATURE_GET_SEGS |
-			VTOP_FEATURE_READONLY;
+			VTOP_FEATURE_READONLY | VTOP_FEATURE_ATTACH;
 	info.caps = VTOP_CAP_PHYS_ADDRS;
 	if (ipc_lock)
 		info.caps |= VTOP_CAP_IPC_LOCK;
@@ -119,7 +125,13 @@ static long vtop_ioctl_info(struct vtop_file *vf, void __user *uarg)
 	mutex_lock(&vf->lock);
 	info.nr_pins = vf->nr_pins;
 	info.pinned_bytes = vf->pinned_bytes;
-	info.mode = VTOP_MODE_PHYS;
+	if (vf->pdev) {
+		info.mode = VTOP_MODE_IOVA;
+		info.attached_domain = pci_domain_nr(vf->pdev->bus);
+		info.attached_bdf = pci_dev_id(vf->pdev);
+	} else {
+		info.mode = VTOP_MODE_PHYS;
+	}
 	mutex_unlock(&vf->lock);
 
 	if (copy_to_user(uarg, &info, sizeof(info)))
@@ -163,6 +175,7 @@ static int vtop_release(struct inode *inode, struct file *file)
 
 	/* No current->mm here: release may run in any task, or after exit. */
 	vtop_release_all(vf);
+	vtop_detach_release(vf);
 	xa_destroy(&vf->pins);
 	mmdrop(vf->mm);
 	mutex_destroy(&vf->lock);
@@ -189,6 +202,12 @@ static long vtop_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		break;
 	case VTOP_IOC_GET_SEGS:
 		handler = vtop_ioctl_get_segs;
+		break;
+	case VTOP_IOC_ATTACH:
+		handler = vtop_ioctl_attach;
+		break;
+	case VTOP_IOC_DETACH:
+		handler = vtop_ioctl_detach;
 		break;
 	default:
 		return -ENOTTY;

@@ -15,6 +15,8 @@
 #include <linux/minmax.h>
 #include <linux/mm.h>
 #include <linux/overflow.h>
+#include <linux/pci.h>
+#include <linux/scatterlist.h>
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
@@ -65,23 +67,60 @@ static unsigned int vtop_page_shift(struct page *page)
 	return PAGE_SHIFT + folio_order(page_folio(page));
 }
 
+/* Walks the DMA address of each page of a pin, in order. */
+struct vtop_addr_cursor {
+	const struct vtop_region *reg;
+	struct scatterlist *sg;	/* mapped entry of the next page */
+	u64 off;		/* offset of the next page in it */
+};
+
+static void vtop_cursor_init(struct vtop_addr_cursor *c,
+			     const struct vtop_region *reg)
+{
+	c->reg = reg;
+	c->sg = reg->dev ? reg->sgt.sgl : NULL;
+	c->off = 0;
+}
+
 /*
- * Merge @npages pinned pages mapped from @vaddr into segments: a page joins
- * the current segment when its physical address follows on and its page
- * shift is the same. With @segs NULL only count them.
+ * DMA address of page @i, which must follow the page of the previous call:
+ * its physical address, or in device mode its offset in the mapped entries
+ * (vtop_dma_map() checked that they cover the pin exactly).
  */
-static u32 vtop_build_segs(struct page **pages, unsigned long npages,
-			   u64 vaddr, struct vtop_segment *segs)
+static u64 vtop_cursor_addr(struct vtop_addr_cursor *c, unsigned long i)
+{
+	u64 addr;
+
+	if (!c->reg->dev)
+		return page_to_phys(c->reg->pages[i]);
+	while (c->off >= sg_dma_len(c->sg)) {
+		c->off -= sg_dma_len(c->sg);
+		c->sg = sg_next(c->sg);
+	}
+	addr = sg_dma_address(c->sg) + c->off;
+	c->off += PAGE_SIZE;
+	return addr;
+}
+
+/*
+ * Merge the pages of @reg into segments: a page joins the current segment
+ * when its DMA address follows on and its page shift is the same. With
+ * @segs NULL only count them.
+ */
+static u32 vtop_build_segs(const struct vtop_region *reg,
+			   struct vtop_segment *segs)
 {
 	struct vtop_segment cur = { 0 };
+	struct vtop_addr_cursor c;
 	unsigned long i;
 	u32 n = 0;
 
-	for (i = 0; i < npages; i++) {
-		u64 pa = page_to_phys(pages[i]);
-		u32 shift = vtop_page_shift(pages[i]);
+	vtop_cursor_init(&c, reg);
+	for (i = 0; i < reg->npages; i++) {
+		u64 addr = vtop_cursor_addr(&c, i);
+		u32 shift = vtop_page_shift(reg->pages[i]);
 
-		if (i && pa == cur.dma_addr + cur.len &&
+		if (i && addr == cur.dma_addr + cur.len &&
 		    shift == cur.page_shift) {
 			cur.len += PAGE_SIZE;
 			continue;
@@ -91,8 +130,8 @@ static u32 vtop_build_segs(struct page **pages, unsigned long npages,
 				segs[n] = cur;
 			n++;
 		}
-		cur.vaddr = vaddr + ((u64)i << PAGE_SHIFT);
-		cur.dma_addr = pa;
+		cur.vaddr = reg->vaddr + ((u64)i << PAGE_SHIFT);
+		cur.dma_addr = addr;
 		cur.len = PAGE_SIZE;
 		cur.page_shift = shift;
 	}
@@ -124,10 +163,11 @@ static void vtop_uncharge(struct mm_struct *mm, unsigned long npages)
 
 /*
  * Check the per-fd limits for a new pin of @length bytes and reserve its
- * count, bytes and handle index. Called with vf->lock held.
+ * count, bytes and handle index; @dev is the device to map it for, if any.
+ * Called with vf->lock held.
  */
 static int vtop_reserve(struct vtop_file *vf, u64 length, u32 *index,
-			enum vtop_fail *cause)
+			struct device **dev, enum vtop_fail *cause)
 {
 	u64 max_bytes = READ_ONCE(max_pin_bytes_per_fd);
 	u64 bytes;
@@ -152,6 +192,8 @@ static int vtop_reserve(struct vtop_file *vf, u64 length, u32 *index,
 		return ret;
 	vf->nr_inflight++;
 	vf->inflight_bytes += length;
+	/* DETACH waits for no pin in flight: the device stays attached. */
+	*dev = vf->pdev ? &vf->pdev->dev : NULL;
 	return 0;
 }
 
@@ -224,6 +266,7 @@ static long vtop_do_pin(struct vtop_file *vf, void __user *uarg,
 {
 	struct vtop_pin arg;
 	struct vtop_region *reg;
+	struct device *dev;
 	u32 index, needed;
 	u64 end;
 	int ret;
@@ -239,7 +282,7 @@ static long vtop_do_pin(struct vtop_file *vf, void __user *uarg,
 		return -EINVAL;
 
 	mutex_lock(&vf->lock);
-	ret = vtop_reserve(vf, arg.length, &index, cause);
+	ret = vtop_reserve(vf, arg.length, &index, &dev, cause);
 	mutex_unlock(&vf->lock);
 	if (ret)
 		return ret;
@@ -253,6 +296,7 @@ static long vtop_do_pin(struct vtop_file *vf, void __user *uarg,
 	reg->length = arg.length;
 	reg->npages = arg.length >> PAGE_SHIFT;
 	reg->writable = !(arg.flags & VTOP_PIN_READONLY);
+	reg->dev = dev;
 	reg->pages = kvmalloc_array(reg->npages, sizeof(*reg->pages),
 				    GFP_KERNEL | __GFP_NOWARN);
 	if (!reg->pages) {
@@ -270,21 +314,26 @@ static long vtop_do_pin(struct vtop_file *vf, void __user *uarg,
 	if (ret)
 		goto uncharge;
 
-	needed = vtop_build_segs(reg->pages, reg->npages, reg->vaddr, NULL);
+	if (reg->dev) {
+		ret = vtop_dma_map(reg);
+		if (ret)
+			goto unpin;
+	}
+
+	needed = vtop_build_segs(reg, NULL);
 	if (needed > arg.nr_segs) {
 		arg.nr_segs = needed;
 		arg.handle = 0;
 		ret = copy_to_user(uarg, &arg, sizeof(arg)) ? -EFAULT : -ENOBUFS;
-		goto unpin;
+		goto dma_unmap;
 	}
 	reg->segs = kvmalloc_array(needed, sizeof(*reg->segs),
 				   GFP_KERNEL | __GFP_NOWARN);
 	if (!reg->segs) {
 		ret = -ENOMEM;
-		goto unpin;
+		goto dma_unmap;
 	}
-	reg->nr_segs = vtop_build_segs(reg->pages, reg->npages, reg->vaddr,
-				       reg->segs);
+	reg->nr_segs = vtop_build_segs(reg, reg->segs);
 
 	if (copy_to_user(u64_to_user_ptr(arg.segs), reg->segs,
 			 (size_t)needed * sizeof(*reg->segs))) {
@@ -303,6 +352,9 @@ static long vtop_do_pin(struct vtop_file *vf, void __user *uarg,
 
 free_segs:
 	kvfree(reg->segs);
+dma_unmap:
+	if (reg->dev)
+		vtop_dma_unmap(reg);
 unpin:
 	unpin_user_pages(reg->pages, reg->npages);
 uncharge:
@@ -335,6 +387,9 @@ long vtop_ioctl_pin(struct vtop_file *vf, void __user *uarg)
 /* Unpin, uncharge and free a region already removed from the table. */
 static void vtop_region_destroy(struct vtop_file *vf, struct vtop_region *reg)
 {
+	/* The device must be done with the pages before they are unpinned. */
+	if (reg->dev)
+		vtop_dma_unmap(reg);
 	unpin_user_pages_dirty_lock(reg->pages, reg->npages, reg->writable);
 	vtop_uncharge(vf->mm, reg->npages);
 

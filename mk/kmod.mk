@@ -15,7 +15,7 @@ KMOD_RELEASES ?= 6.1.0-56-amd64 6.12.117+deb12-amd64
 # (the host may run a kernel without headers: then say so and go on).
 ifneq ($(wildcard $(KDIR)/Makefile),)
 all: modules
-else
+else ifeq ($(filter-out all,$(MAKECMDGOALS)),)
 $(info mk/kmod.mk: no kernel build tree at $(KDIR); skipping the module (set KDIR= or KRELEASE=, or run make modules-all))
 endif
 

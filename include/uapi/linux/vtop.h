@@ -160,7 +160,9 @@ struct vtop_segment {
  *
  * Return: 0, a common error, or
  *   -EINVAL  unaligned @vaddr or @length, @length 0, wrap-around, range
- *            beyond the user address space
+ *            beyond the user address space (the kernel's TASK_SIZE: on
+ *            x86-64 2^47 - 4096, or 2^56 - 4096 when the CPU and kernel
+ *            use 5-level paging, so 1 << 47 is not always out of range)
  *   -EFAULT  a page in the range is not mapped, PROT_NONE, not writable
  *            without VTOP_PIN_READONLY, or VM_IO/VM_PFNMAP; @segs not writable
  *   -EOPNOTSUPP  the mapping refuses long-term pins (fsdax)
@@ -169,7 +171,10 @@ struct vtop_segment {
  *            out of kernel memory
  *   -ENOSPC  the per-fd pin count limit is reached
  *   -EINTR   a fatal signal arrived while pinning
- *   other    as returned by pin_user_pages_fast()
+ *   -EIO     attached fd: the device could reach the pages only through a
+ *            bounce buffer (swiotlb), useless for long-lived DMA, or the
+ *            DMA API failed to map them
+ *   other    as returned by pin_user_pages_fast() or dma_map_sgtable()
  */
 struct vtop_pin {
 	__u32 size;
@@ -241,14 +246,28 @@ struct vtop_get_segs {
  * @pci_bdf:	bus << 8 | slot << 3 | function
  *
  * From now on every PIN on this fd also maps its pages for the device with
- * the DMA API and reports the resulting IOVAs; without an IOMMU, or with
- * one in passthrough mode, they equal the physical addresses.
+ * the DMA API (DMA_BIDIRECTIONAL, DMA_TO_DEVICE for VTOP_PIN_READONLY) and
+ * reports the resulting IOVAs; without an IOMMU, or with one in
+ * passthrough mode, they equal the physical addresses. UNPIN and release
+ * unmap before they unpin. The fd holds a reference to the device until
+ * DETACH or release.
+ *
+ * The device must be bound to uio_pci_generic or vfio-pci, which hand it
+ * to user space. These leave the device's DMA mask at the PCI default of
+ * 32 bits; the user-space driver being the real driver, ATTACH sets a
+ * 64-bit mask on a device bound to one of them (or to no driver), as
+ * physical mode assumes a 64-bit capable device too. With vfio-pci, the
+ * IOVAs are those of the kernel's DMA domain: do not also attach the
+ * device to a VFIO container or iommufd.
  *
  * Return: 0, a common error, or
- *   -EBUSY   the fd has live pins, or is attached already
+ *   -EINVAL  @pci_bdf above 0xffff
+ *   -EBUSY   the fd has live pins (or a PIN in progress), or is attached
+ *            already
  *   -ENODEV  no such PCI device
- *   -EPERM   the device is driven by a driver other than uio_pci_generic or
- *            vfio-pci (module parameter attach_any_driver relaxes this)
+ *   -EPERM   the device has no driver or a driver other than
+ *            uio_pci_generic or vfio-pci (module parameter
+ *            attach_any_driver relaxes this)
  */
 struct vtop_attach {
 	__u32 size;
@@ -263,7 +282,7 @@ struct vtop_attach {
  * @flags:	must be 0
  *
  * Return: 0, a common error, or
- *   -EBUSY   the fd has live pins
+ *   -EBUSY   the fd has live pins (or a PIN in progress)
  *   -ENXIO   the fd is not attached
  */
 struct vtop_detach {
