@@ -1,0 +1,399 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libvtop: process-wide DMA memory registration and translation maps.
+ *
+ * Memory is made usable for DMA with vtop_mem_register(): the library pins
+ * it through a backend (the vtop kernel module by default), records the
+ * DMA address of every page in its own translation map (vtop_vtophys()) and
+ * tells every consumer map (vtop_mem_map_alloc() with a notify_cb) about the
+ * new region. A consumer (an NVMe queue, an RDMA memory-region table, a DMA
+ * engine) keeps its own per-page values in its map and looks them up with
+ * vtop_mem_map_translate(), which takes no lock.
+ *
+ * Every function that can fail returns a negative errno value (or, where it
+ * returns a pointer, NULL with errno set); vtop_last_error() then describes
+ * the failure in words.
+ *
+ * Thread safety: registration, unregistration, map allocation and freeing
+ * and environment set-up are serialized by one process-wide mutex.
+ * Notification callbacks run with that mutex held, so they must not call
+ * vtop_env_*, vtop_mem_register/unregister, vtop_mem_map_alloc/free or
+ * vtop_mem_get_stats (those return -EDEADLK, or do nothing, when called from
+ * a callback); they may translate, vtop_vtophys() and set or clear
+ * translations in any map. vtop_mem_map_translate() and vtop_vtophys() are
+ * lock-free and may run at any time in any thread.
+ *
+ * Pins belong to the process that initialized the environment: a child
+ * created by fork() cannot use them (the kernel refuses with -EACCES).
+ */
+#ifndef VTOP_H
+#define VTOP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* The kernel ABI travels with the library (installed next to this file). */
+#include "uapi/linux/vtop.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Address bits a map covers: translations exist below 2^48 only. */
+#define VTOP_MEM_MAP_VA_BITS	48
+
+/* ---------------------------------------------------------------------------
+ * Environment
+ */
+
+/** Backends, in struct vtop_env_opts.backend. */
+enum vtop_backend {
+	/* Pin through the vtop kernel module (/dev/vtop). Default. */
+	VTOP_BACKEND_KMOD = 0,
+	/*
+	 * Read /proc/self/pagemap (needs CAP_SYS_ADMIN). Pins nothing, so it
+	 * accepts hugetlb-backed memory only. Physical addresses only.
+	 */
+	VTOP_BACKEND_PAGEMAP = 1,
+};
+
+/* struct vtop_env_opts.flags */
+/* kmod backend: if the device is missing, load the module with libkmod. */
+#define VTOP_ENV_LOAD_MODULE	(1U << 0)
+
+/**
+ * struct vtop_env_opts - options for vtop_env_init()
+ * @size:	sizeof(struct vtop_env_opts) as the caller knows it; smaller
+ *		than the first version: -EINVAL; larger than this library
+ *		knows: the extra bytes must be zero (-E2BIG otherwise)
+ * @backend:	enum vtop_backend
+ * @flags:	VTOP_ENV_* flags; unknown bits: -EINVAL
+ * @device_path: kmod backend: the device node; NULL means "/dev/vtop"
+ * @module_path: kmod backend with VTOP_ENV_LOAD_MODULE: insert this .ko
+ *		file instead of looking "vtop" up in the module index; NULL
+ *		means look it up (modprobe-style)
+ * @pci_device:	kmod backend: NULL for CPU physical addresses, or the PCI
+ *		address "DDDD:BB:SS.F" (or "BB:SS.F", domain 0) of the one
+ *		device the memory is for; every address the library returns
+ *		is then that device's IOVA (VTOP_IOC_ATTACH)
+ *
+ * Initialize with VTOP_ENV_OPTS_INIT (or zero it and set @size).
+ *
+ * Since: 0.1
+ */
+struct vtop_env_opts {
+	size_t size;
+	uint32_t backend;
+	uint32_t flags;
+	const char *device_path;
+	const char *module_path;
+	const char *pci_device;
+};
+
+#define VTOP_ENV_OPTS_INIT { .size = sizeof(struct vtop_env_opts) }
+
+/**
+ * vtop_env_init() - choose the backend and open it
+ * @opts: options, or NULL for the defaults (kmod backend, /dev/vtop, no
+ *	  module loading, physical addresses)
+ *
+ * Done implicitly with the defaults by the first vtop_mem_register() or
+ * vtop_env_get_info(); call it first to choose anything else.
+ *
+ * Returns: 0; -EALREADY if already initialized; -EINVAL for bad options;
+ * -ENOENT if the device is missing (and could not, or might not, be
+ * loaded); -EPERM or -EACCES if the caller may not open it; -EOPNOTSUPP
+ * if the module or backend lacks a feature the options ask for (such as
+ * attaching to a PCI device); -EPROTO for an ABI mismatch; other errors
+ * from the backend. vtop_last_error() says what to do about it.
+ *
+ * Since: 0.1
+ */
+int vtop_env_init(const struct vtop_env_opts *opts);
+
+/**
+ * vtop_env_fini() - unregister everything and close the backend
+ *
+ * Every remaining registration is unregistered (maps are notified as by
+ * vtop_mem_unregister()), the backend is closed, and vtop_env_init() may be
+ * called again. Maps stay allocated. No thread may call vtop_vtophys()
+ * concurrently.
+ *
+ * Since: 0.1
+ */
+void vtop_env_fini(void);
+
+/**
+ * vtop_env_get_info() - VTOP_IOC_INFO on the library's device descriptor
+ * @info: @info->size must be set to sizeof(struct vtop_info) by the caller
+ *
+ * Reports the module's view of the library's pins (nr_pins, pinned_bytes,
+ * mode, attached device...). Initializes the environment if needed.
+ *
+ * Returns: 0; -EOPNOTSUPP when the backend is not kmod; an error from
+ * vtop_env_init() or from the ioctl.
+ *
+ * Since: 0.1
+ */
+int vtop_env_get_info(struct vtop_info *info);
+
+/* ---------------------------------------------------------------------------
+ * Maps
+ */
+
+enum vtop_mem_map_notify_action {
+	VTOP_MEM_MAP_NOTIFY_REGISTER,
+	VTOP_MEM_MAP_NOTIFY_UNREGISTER,
+};
+
+struct vtop_mem_map;
+
+/*
+ * Called once per registration with its whole range. Returns 0 or -errno
+ * (a positive value counts as its negation). A failed REGISTER fails the
+ * registration or the map allocation; UNREGISTER results are ignored.
+ */
+typedef int (*vtop_mem_map_notify_cb)(void *cb_ctx, struct vtop_mem_map *map,
+				      enum vtop_mem_map_notify_action action,
+				      void *vaddr, size_t size);
+
+/* Non-zero when a page translating to @addr2 continues one translating to
+ * @addr1 (the page before it). */
+typedef int (*vtop_mem_map_contiguous_cb)(uint64_t addr1, uint64_t addr2);
+
+struct vtop_mem_map_ops {
+	vtop_mem_map_notify_cb notify_cb;
+	vtop_mem_map_contiguous_cb are_contiguous;
+};
+
+/**
+ * vtop_mem_map_alloc() - create a translation map
+ * @default_translation: the value of every page never set
+ * @ops: NULL, or callbacks; without notify_cb the map is a plain table
+ * @cb_ctx: passed to notify_cb
+ *
+ * With a notify_cb the map receives REGISTER for every existing
+ * registration, one call per original registration in address order, before
+ * this function returns, and from then on every REGISTER and UNREGISTER.
+ * If a replayed REGISTER fails, the registrations already replayed get
+ * UNREGISTER (in reverse order), the map is freed and NULL is returned with
+ * errno set to the callback's error.
+ *
+ * Returns: the map, or NULL with errno set (ENOMEM, EDEADLK from a
+ * callback, or the callback's error).
+ *
+ * Since: 0.1
+ */
+struct vtop_mem_map *vtop_mem_map_alloc(uint64_t default_translation,
+					const struct vtop_mem_map_ops *ops,
+					void *cb_ctx);
+
+/**
+ * vtop_mem_map_free() - free a map
+ * @pmap: NULL, or a pointer to a map pointer (which may be NULL); set to NULL
+ *
+ * A map with a notify_cb first receives UNREGISTER for every registration,
+ * in address order. No thread may use the map any more.
+ *
+ * Since: 0.1
+ */
+void vtop_mem_map_free(struct vtop_mem_map **pmap);
+
+/**
+ * vtop_mem_map_set_translation() - give every page of a range one value
+ * @map: the map
+ * @vaddr: start, a multiple of 4 KiB
+ * @size: bytes, a multiple of 4 KiB; 0 does nothing
+ * @translation: the value
+ *
+ * Each 2 MiB-aligned, 2 MiB-long stretch takes one 2 MiB entry; other
+ * pages take 4 KiB entries. Writers to one map are serialized; readers
+ * (vtop_mem_map_translate()) never block and see either the old or the new
+ * value of each page.
+ *
+ * Returns: 0; -EINVAL for misalignment or a range reaching 2^48;
+ * -ENOMEM with the map unchanged.
+ *
+ * Since: 0.1
+ */
+int vtop_mem_map_set_translation(struct vtop_mem_map *map, uint64_t vaddr,
+				 uint64_t size, uint64_t translation);
+
+/**
+ * vtop_mem_map_clear_translation() - set a range back to the default
+ *
+ * As vtop_mem_map_set_translation() with the map's default translation.
+ *
+ * Since: 0.1
+ */
+int vtop_mem_map_clear_translation(struct vtop_mem_map *map, uint64_t vaddr,
+				   uint64_t size);
+
+/**
+ * vtop_mem_map_translate() - look a page up
+ * @map: the map
+ * @vaddr: any address
+ * @size: NULL, or in: bytes asked for; out: the bytes from @vaddr over which
+ *	  the translation continues, at most the request
+ *
+ * Returns the value stored for the page holding @vaddr (not offset by the
+ * position of @vaddr in the page), or the default translation for pages
+ * never set and for addresses at or above 2^48 (then *@size is left as
+ * it is: the whole request is untranslatable).
+ *
+ * The run reported in *@size is the rest of the entry holding @vaddr
+ * (4 KiB or 2 MiB; an area whose tables were never allocated counts as
+ * 2 MiB entries), extended entry by entry while the map has an
+ * are_contiguous callback and are_contiguous(previous, next) holds. A run
+ * starting at the default translation is not extended, and a page holding
+ * the default never continues a run.
+ *
+ * Lock-free; safe against concurrent set/clear in other threads.
+ *
+ * Since: 0.1
+ */
+uint64_t vtop_mem_map_translate(const struct vtop_mem_map *map, uint64_t vaddr,
+				uint64_t *size);
+
+/* ---------------------------------------------------------------------------
+ * Registration
+ */
+
+/**
+ * vtop_mem_register() - make memory usable for DMA
+ * @vaddr: start, a multiple of 4 KiB
+ * @len: bytes, a multiple of 4 KiB; 0 does nothing
+ *
+ * Pins the range through the backend (one pin per call), records it as one
+ * registration, fills the vtop_vtophys() map and notifies every map with a
+ * notify_cb, in map creation order. If a callback fails, the maps already
+ * notified get UNREGISTER (in reverse order), the pages are unpinned,
+ * nothing stays registered and the callback's error is returned.
+ *
+ * Returns: 0; -EINVAL for misalignment or a range reaching 2^48; -EBUSY if
+ * any page is registered already; -ENOMEM; backend errors (kmod: -EFAULT
+ * for unmapped or read-only memory, -ENOMEM over RLIMIT_MEMLOCK, -ENOSPC
+ * over the pin limit...); -EDEADLK from a callback; a callback's error.
+ *
+ * Since: 0.1
+ */
+int vtop_mem_register(void *vaddr, size_t len);
+
+/**
+ * vtop_mem_unregister() - end registrations
+ * @vaddr: start, a multiple of 4 KiB
+ * @len: bytes, a multiple of 4 KiB; 0 does nothing
+ *
+ * The range must consist of whole registrations (one or several). For each
+ * of them, in address order, every map gets UNREGISTER in reverse creation
+ * order, then the pages are unpinned. No DMA may still be in flight.
+ *
+ * Returns: 0; -EINVAL for misalignment or if any page of the range is not
+ * registered (checked first); -ERANGE if the range starts or ends inside a
+ * registration; -EDEADLK from a callback.
+ *
+ * Since: 0.1
+ */
+int vtop_mem_unregister(void *vaddr, size_t len);
+
+#define VTOP_VTOPHYS_ERROR	UINT64_MAX
+
+/**
+ * vtop_vtophys() - DMA address of registered memory
+ * @buf: any address
+ * @size: NULL, or in: bytes asked for; out: bytes from @buf that are
+ *	  contiguous in DMA address space (across 4 KiB and 2 MiB pages
+ *	  alike), at most the request
+ *
+ * Returns the CPU physical address (or, attached to a PCI device, the
+ * device's IOVA) of @buf, or VTOP_VTOPHYS_ERROR if @buf is not registered.
+ * Lock-free.
+ *
+ * Since: 0.1
+ */
+uint64_t vtop_vtophys(const void *buf, uint64_t *size);
+
+/**
+ * vtop_mem_get_segs() - DMA segments of registered memory
+ * @vaddr: any address
+ * @len: bytes, > 0
+ * @segs: array of *@nr_segs entries (may be NULL when *@nr_segs is 0)
+ * @nr_segs: in: capacity; out: segments written, or needed on -ENOBUFS
+ *
+ * Describes [@vaddr, @vaddr + @len) as maximal DMA-contiguous segments
+ * (vaddr, dma_addr, len are byte-exact; page_shift is 21 if every page of
+ * the segment sits in a 2 MiB entry, else 12). Lock-free, so it may be
+ * called from a notification callback.
+ *
+ * Returns: 0; -EINVAL if @len is 0 or any byte is not registered;
+ * -ENOBUFS with *@nr_segs set to the number needed.
+ *
+ * Since: 0.1
+ */
+int vtop_mem_get_segs(const void *vaddr, size_t len,
+		      struct vtop_segment *segs, uint32_t *nr_segs);
+
+/**
+ * struct vtop_mem_stats - vtop_mem_get_stats() output
+ * @size:		set by the caller to sizeof(struct vtop_mem_stats)
+ * @backend:		enum vtop_backend in use (valid when @initialized)
+ * @mode:		VTOP_MODE_PHYS or VTOP_MODE_IOVA
+ * @initialized:	1 if the environment is initialized
+ * @nr_maps:		maps with a notify_cb
+ * @nr_registrations:	live registrations
+ * @registered_bytes:	bytes in them
+ * @entries_2m:		2 MiB entries in the vtop_vtophys() map in use
+ * @entries_4k:		4 KiB entries in it in use
+ *
+ * Since: 0.1
+ */
+struct vtop_mem_stats {
+	size_t size;
+	uint32_t backend;
+	uint32_t mode;
+	uint32_t initialized;
+	uint32_t nr_maps;
+	uint64_t nr_registrations;
+	uint64_t registered_bytes;
+	uint64_t entries_2m;
+	uint64_t entries_4k;
+};
+
+/**
+ * vtop_mem_get_stats() - registration statistics
+ * @stats: @stats->size set by the caller; up to that many bytes are written
+ *
+ * Returns: 0; -EINVAL if @stats->size is smaller than the first version;
+ * -EDEADLK from a callback.
+ *
+ * Since: 0.1
+ */
+int vtop_mem_get_stats(struct vtop_mem_stats *stats);
+
+/* ---------------------------------------------------------------------------
+ * Misc
+ */
+
+/**
+ * vtop_version() - the library's version, "MAJOR.MINOR.PATCH"
+ *
+ * Since: 0.1
+ */
+const char *vtop_version(void);
+
+/**
+ * vtop_last_error() - what the last failed libvtop call in this thread did
+ *
+ * Returns a message such as "/dev/vtop does not exist: ..." (never NULL;
+ * "" when no call has failed). Valid until the next libvtop call in this
+ * thread.
+ *
+ * Since: 0.1
+ */
+const char *vtop_last_error(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* VTOP_H */

@@ -1,0 +1,220 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* The kmod backend: one VTOP_IOC_PIN per registration on /dev/vtop. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+struct kmod_backend {
+	int fd;
+	char path[256];
+};
+
+#define FIRST_SEGS	64U
+
+static int kb_pin(void *ctx, uint64_t va, uint64_t len,
+		  struct vtop_pin_result *res)
+{
+	struct kmod_backend *kb = ctx;
+	uint64_t pages = len >> VTOP_SHIFT_4K;
+	uint32_t cap = pages < FIRST_SEGS ? (uint32_t)pages : FIRST_SEGS;
+	struct vtop_segment *segs;
+	int tries, err = 0;
+
+	/* The segments needed can change between tries (the pages are
+	 * unpinned after -ENOBUFS), so allow a few. */
+	for (tries = 0; tries < 4; tries++) {
+		struct vtop_pin p = {
+			.size = sizeof(p), .vaddr = va, .length = len,
+			.nr_segs = cap,
+		};
+
+		segs = vtop_calloc(cap, sizeof(*segs));
+		if (!segs)
+			return vtop_err(-ENOMEM, "out of memory for %u segments",
+					cap);
+		p.segs = (uintptr_t)segs;
+		if (!ioctl(kb->fd, VTOP_IOC_PIN, &p)) {
+			res->handle = p.handle;
+			res->segs = segs;
+			res->nr_segs = p.nr_segs;
+			return 0;
+		}
+		err = errno;
+		free(segs);
+		if (err != ENOBUFS || p.nr_segs <= cap)
+			break;
+		cap = p.nr_segs;
+	}
+	switch (err) {
+	case EFAULT:
+		return vtop_err(-err, "pin 0x%llx+0x%llx: not all of it is mapped, writable, ordinary memory",
+				(unsigned long long)va, (unsigned long long)len);
+	case ENOMEM:
+		return vtop_err(-err, "pin 0x%llx+0x%llx: RLIMIT_MEMLOCK (ulimit -l) or the module's max_pin_bytes would be exceeded, or the kernel is out of memory",
+				(unsigned long long)va, (unsigned long long)len);
+	case ENOSPC:
+		return vtop_err(-err, "pin: the module's per-descriptor pin limit (max_pins) is reached");
+	case EACCES:
+		return vtop_err(-err, "pin: %s was opened by another process (after fork(), call vtop_env_fini() and vtop_env_init() in the child)",
+				kb->path);
+	case EOPNOTSUPP:
+		return vtop_err(-err, "pin 0x%llx+0x%llx: the mapping refuses long-term pins (fsdax?)",
+				(unsigned long long)va, (unsigned long long)len);
+	default:
+		return vtop_err(-err, "VTOP_IOC_PIN 0x%llx+0x%llx failed",
+				(unsigned long long)va, (unsigned long long)len);
+	}
+}
+
+static int kb_unpin(void *ctx, uint64_t handle)
+{
+	struct kmod_backend *kb = ctx;
+	struct vtop_unpin u = { .size = sizeof(u), .handle = handle };
+
+	if (ioctl(kb->fd, VTOP_IOC_UNPIN, &u))
+		return vtop_err(-errno, "VTOP_IOC_UNPIN %llu failed",
+				(unsigned long long)handle);
+	return 0;
+}
+
+static int kb_info(void *ctx, struct vtop_info *info)
+{
+	struct kmod_backend *kb = ctx;
+
+	if (ioctl(kb->fd, VTOP_IOC_INFO, info))
+		return vtop_err(-errno, "VTOP_IOC_INFO on %s failed", kb->path);
+	return 0;
+}
+
+static void kb_close(void *ctx)
+{
+	struct kmod_backend *kb = ctx;
+
+	close(kb->fd);
+	free(kb);
+}
+
+static const struct vtop_backend_ops kmod_ops = {
+	.name = "kmod",
+	.pin = kb_pin,
+	.unpin = kb_unpin,
+	.info = kb_info,
+	.close = kb_close,
+};
+
+static int open_device(const char *path, bool may_load, const char *module)
+{
+	struct timespec ts = { 0, 50 * 1000 * 1000 };
+	int fd, rc, i;
+
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd >= 0)
+		return fd;
+	rc = -errno;
+	if (rc == -ENOENT && may_load) {
+		rc = vtop_load_module(module);
+		if (rc)
+			return rc;
+		/* devtmpfs or udev creates the node; give it 2 s. */
+		for (i = 0; i < 40; i++) {
+			fd = open(path, O_RDWR | O_CLOEXEC);
+			if (fd >= 0)
+				return fd;
+			rc = -errno;
+			if (rc != -ENOENT)
+				break;
+			nanosleep(&ts, NULL);
+		}
+	}
+	if (rc == -ENOENT)
+		return vtop_err(rc, "%s does not exist: the vtop module is not loaded. Load it as root (modprobe vtop, or insmod vtop.ko), or let libvtop load it: VTOP_ENV_LOAD_MODULE in struct vtop_env_opts",
+				path);
+	if (rc == -EPERM || rc == -EACCES)
+		return vtop_err(rc, "cannot open %s: it needs CAP_SYS_RAWIO or CAP_SYS_ADMIN (run as root)",
+				path);
+	return vtop_err(rc, "cannot open %s", path);
+}
+
+static int attach(struct kmod_backend *kb, const struct vtop_info *info,
+		  const char *pci)
+{
+	struct vtop_attach a = { .size = sizeof(a) };
+	int rc;
+
+	if (!(info->features & VTOP_FEATURE_ATTACH))
+		return vtop_err(-EOPNOTSUPP, "the loaded vtop module cannot attach to a PCI device (no VTOP_FEATURE_ATTACH): upgrade it, or leave pci_device NULL for physical addresses");
+	rc = vtop_parse_pci(pci, &a.pci_domain, &a.pci_bdf);
+	if (rc)
+		return vtop_err(rc, "bad PCI address \"%s\"", pci);
+	if (!ioctl(kb->fd, VTOP_IOC_ATTACH, &a))
+		return 0;
+	rc = -errno;
+	switch (rc) {
+	case -ENODEV:
+		return vtop_err(rc, "attach: no PCI device %s", pci);
+	case -EPERM:
+		return vtop_err(rc, "attach: %s must be bound to uio_pci_generic or vfio-pci (or load vtop with attach_any_driver=1)",
+				pci);
+	case -EBUSY:
+		return vtop_err(rc, "attach: the descriptor is busy (attached already, or has pins)");
+	default:
+		return vtop_err(rc, "VTOP_IOC_ATTACH %s failed", pci);
+	}
+}
+
+int vtop_backend_kmod_open(const struct vtop_env_opts *opts,
+			   const struct vtop_backend_ops **ops, void **ctx,
+			   uint32_t *mode)
+{
+	const char *path = opts->device_path ? opts->device_path :
+			   VTOP_DEVICE_PATH;
+	struct vtop_info info = { .size = sizeof(info) };
+	struct kmod_backend *kb;
+	int rc;
+
+	kb = vtop_calloc(1, sizeof(*kb));
+	if (!kb)
+		return vtop_err(-ENOMEM, "out of memory");
+	snprintf(kb->path, sizeof(kb->path), "%s", path);
+	kb->fd = open_device(path, opts->flags & VTOP_ENV_LOAD_MODULE,
+			     opts->module_path);
+	if (kb->fd < 0) {
+		rc = kb->fd;
+		free(kb);
+		return rc;
+	}
+	rc = kb_info(kb, &info);
+	if (rc)
+		goto err;
+	if (info.abi_version != VTOP_ABI_VERSION) {
+		rc = vtop_err(-EPROTO, "the vtop module speaks ABI %u, this libvtop ABI %u",
+			      info.abi_version, VTOP_ABI_VERSION);
+		goto err;
+	}
+	if (!(info.features & VTOP_FEATURE_PIN) ||
+	    info.page_size != VTOP_SIZE_4K) {
+		rc = vtop_err(-EOPNOTSUPP, "the vtop module lacks PIN or its page size %u is not 4 KiB",
+			      info.page_size);
+		goto err;
+	}
+	if (opts->pci_device) {
+		rc = attach(kb, &info, opts->pci_device);
+		if (rc)
+			goto err;
+		*mode = VTOP_MODE_IOVA;
+	} else {
+		*mode = VTOP_MODE_PHYS;
+	}
+	*ops = &kmod_ops;
+	*ctx = kb;
+	return 0;
+err:
+	kb_close(kb);
+	return rc;
+}

@@ -1,0 +1,175 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libvtop internals: shared between the library's files and the host tests
+ * (which link libvtop.a or the sources directly). Nothing here is exported
+ * from libvtop.so: every symbol is hidden unless marked VTOP_EXPORT.
+ */
+#ifndef LIBVTOP_INTERNAL_H
+#define LIBVTOP_INTERNAL_H
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "vtop.h"
+
+#define VTOP_EXPORT __attribute__((visibility("default")))
+
+#define VTOP_SHIFT_4K	12
+#define VTOP_SHIFT_2M	21
+#define VTOP_SHIFT_1G	30
+#define VTOP_SIZE_4K	(1ULL << VTOP_SHIFT_4K)
+#define VTOP_SIZE_2M	(1ULL << VTOP_SHIFT_2M)
+#define VTOP_SIZE_1G	(1ULL << VTOP_SHIFT_1G)
+#define VTOP_VA_LIMIT	(1ULL << VTOP_MEM_MAP_VA_BITS)
+
+#define VTOP_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ---- util.c ------------------------------------------------------------ */
+
+/*
+ * Every allocation of the library goes through vtop_calloc(); the host
+ * tests install a hook to make chosen allocations fail.
+ */
+extern void *(*vtop__calloc_hook)(size_t nmemb, size_t size);
+
+static inline void *vtop_calloc(size_t nmemb, size_t size)
+{
+	if (vtop__calloc_hook)
+		return vtop__calloc_hook(nmemb, size);
+	return calloc(nmemb, size);
+}
+
+/* Record a message for vtop_last_error() and return @err (negative). */
+int vtop_err(int err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Copy an extensible struct that starts with a size_t size (see
+ * struct vtop_env_opts): -EINVAL if smaller than @min, -E2BIG if bytes
+ * beyond @known are not zero. @dst (of @known bytes) is zeroed first. */
+int vtop_copy_sized(void *dst, size_t known, size_t min, const void *src);
+
+/* ---- map.c ------------------------------------------------------------- */
+
+/*
+ * One range of a batched set: the pages of [va, va + len) get @value, or,
+ * with @linear, the page at va + off gets value + off (a 2 MiB entry at
+ * va + off gets value + off, too). 2 MiB-aligned 2 MiB stretches take one
+ * 2 MiB entry if @allow_2m, which is then stored ORed with @flag_2m.
+ */
+struct vtop_map_range {
+	uint64_t va;
+	uint64_t len;
+	uint64_t value;
+	uint64_t flag_2m;
+	bool linear;
+	bool allow_2m;
+};
+
+/*
+ * Apply ranges (sorted by address, non-overlapping, 4 KiB aligned, below
+ * 2^48) all or nothing: -ENOMEM leaves the map unchanged. Entries set as
+ * 2 MiB / 4 KiB are counted into *@n2m / *@n4k when not NULL.
+ */
+int vtop_map_set_ranges(struct vtop_mem_map *map,
+			const struct vtop_map_range *r, size_t n,
+			uint64_t *n2m, uint64_t *n4k);
+
+/*
+ * Look one entry up: its value, and log2 of its size (12 or 21; an area
+ * with no table counts as 21).
+ */
+uint64_t vtop_map_lookup(const struct vtop_mem_map *map, uint64_t va,
+			 unsigned int *shift);
+
+uint64_t vtop_map_default(const struct vtop_mem_map *map);
+
+/* Create / destroy a map's tables without touching registrations. */
+struct vtop_mem_map *vtop_map_create(uint64_t default_translation,
+				     const struct vtop_mem_map_ops *ops,
+				     void *cb_ctx);
+void vtop_map_destroy(struct vtop_mem_map *map);
+
+/* Notification bookkeeping kept in the map, used by mem.c. */
+struct vtop_map_link {
+	struct vtop_mem_map *prev;
+	struct vtop_mem_map *next;
+};
+struct vtop_map_link *vtop_map_link(struct vtop_mem_map *map);
+const struct vtop_mem_map_ops *vtop_map_ops(const struct vtop_mem_map *map);
+void *vtop_map_cb_ctx(const struct vtop_mem_map *map);
+
+/* ---- backends ---------------------------------------------------------- */
+
+struct vtop_pin_result {
+	uint64_t handle;
+	struct vtop_segment *segs;	/* vtop_calloc()ed, freed by caller */
+	uint32_t nr_segs;
+};
+
+struct vtop_backend_ops {
+	const char *name;
+	/* Pin [va, va + len); segments must cover it exactly, in order. */
+	int (*pin)(void *ctx, uint64_t va, uint64_t len,
+		   struct vtop_pin_result *res);
+	int (*unpin)(void *ctx, uint64_t handle);
+	/* VTOP_IOC_INFO, or NULL */
+	int (*info)(void *ctx, struct vtop_info *info);
+	void (*close)(void *ctx);
+};
+
+/* Options as the library knows them, already size-checked. */
+int vtop_backend_kmod_open(const struct vtop_env_opts *opts,
+			   const struct vtop_backend_ops **ops, void **ctx,
+			   uint32_t *mode);
+int vtop_backend_pagemap_open(const struct vtop_env_opts *opts,
+			      const struct vtop_backend_ops **ops, void **ctx,
+			      uint32_t *mode);
+
+/* env.c: insert the vtop module with libkmod. */
+int vtop_load_module(const char *module_path);
+
+/* env.c: parse "DDDD:BB:SS.F" or "BB:SS.F". */
+int vtop_parse_pci(const char *s, uint32_t *domain, uint32_t *bdf);
+
+/* ---- env.c / mem.c: global state --------------------------------------- */
+
+extern pthread_mutex_t vtop__lock;
+
+/* Set while a notify callback runs in this thread. */
+extern _Thread_local bool vtop__in_callback;
+
+struct vtop_env {
+	bool ready;
+	uint32_t backend;
+	uint32_t mode;
+	const struct vtop_backend_ops *ops;
+	void *ctx;
+};
+extern struct vtop_env vtop__env;
+
+/* With vtop__lock held: initialize with default options if needed. */
+int vtop_env_ensure_locked(void);
+
+/*
+ * Test hook: initialize the environment with a given backend (the host
+ * tests' fake). Returns -EALREADY if initialized. Not exported.
+ */
+int vtop__env_init_backend(const struct vtop_backend_ops *ops, void *ctx,
+			   uint32_t mode);
+
+/* mem.c, with vtop__lock held: unregister everything (env fini). */
+void vtop_mem_unregister_all_locked(void);
+
+/* vtophys.c */
+extern struct vtop_mem_map *_Atomic vtop__vtophys_map;
+int vtop_vtophys_map_init_locked(void);
+void vtop_vtophys_map_fini_locked(void);
+/* Fill the vtophys map from a pin's segments; all or nothing. */
+int vtop_vtophys_fill(const struct vtop_segment *segs, uint32_t nr,
+		      uint64_t *n2m, uint64_t *n4k);
+void vtop_vtophys_clear(uint64_t va, uint64_t len);
+
+#endif /* LIBVTOP_INTERNAL_H */

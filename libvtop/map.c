@@ -1,0 +1,418 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Three-level translation map.
+ *
+ *   level 1: VA bits [47..30], 2^18 pointers to level-2 tables (1 GiB each)
+ *   level 2: VA bits [29..21], 512 slots of 2 MiB
+ *   level 3: VA bits [20..12], 512 entries of 4 KiB, only where a 2 MiB slot
+ *            does not hold one 2 MiB entry
+ *
+ * A level-2 slot holds a 2 MiB value (v2m[]) and a leaf pointer (slot[]);
+ * bit 0 of the pointer says the leaf is in use. Tables are never freed or
+ * unlinked before the map is, so readers walk without a lock: a reader
+ * that loaded an old pointer reads memory that stays valid and holds
+ * either the old or the new value of the entry. Every value is one 64-bit
+ * atomic, so no read is torn. Writers hold map->lock and allocate every
+ * table a change needs before changing anything.
+ */
+#include <errno.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define L1_ENTRIES	(1U << (VTOP_MEM_MAP_VA_BITS - VTOP_SHIFT_1G))
+#define L2_ENTRIES	512U
+#define L3_ENTRIES	512U
+#define LEAF_ACTIVE	((uintptr_t)1)
+
+struct map_leaf {
+	_Atomic uint64_t v[L3_ENTRIES];
+};
+
+struct map_l2 {
+	_Atomic uintptr_t slot[L2_ENTRIES];	/* struct map_leaf * | active */
+	_Atomic uint64_t v2m[L2_ENTRIES];
+};
+
+struct vtop_mem_map {
+	uint64_t default_translation;
+	struct vtop_mem_map_ops ops;
+	void *cb_ctx;
+	struct vtop_map_link link;
+	pthread_mutex_t lock;
+	struct map_l2 *_Atomic l1[L1_ENTRIES];
+};
+
+static inline unsigned int l1_index(uint64_t va)
+{
+	return (unsigned int)(va >> VTOP_SHIFT_1G);
+}
+
+static inline unsigned int l2_index(uint64_t va)
+{
+	return (unsigned int)(va >> VTOP_SHIFT_2M) & (L2_ENTRIES - 1);
+}
+
+static inline unsigned int l3_index(uint64_t va)
+{
+	return (unsigned int)(va >> VTOP_SHIFT_4K) & (L3_ENTRIES - 1);
+}
+
+struct vtop_mem_map *vtop_map_create(uint64_t default_translation,
+				     const struct vtop_mem_map_ops *ops,
+				     void *cb_ctx)
+{
+	struct vtop_mem_map *map;
+
+	/* 2 MiB of zeroed pointers: calloc maps fresh zero pages. */
+	map = vtop_calloc(1, sizeof(*map));
+	if (!map)
+		return NULL;
+	map->default_translation = default_translation;
+	if (ops)
+		map->ops = *ops;
+	map->cb_ctx = cb_ctx;
+	pthread_mutex_init(&map->lock, NULL);
+	return map;
+}
+
+void vtop_map_destroy(struct vtop_mem_map *map)
+{
+	unsigned int i, j;
+
+	if (!map)
+		return;
+	for (i = 0; i < L1_ENTRIES; i++) {
+		struct map_l2 *l2 = atomic_load_explicit(&map->l1[i],
+							 memory_order_relaxed);
+
+		if (!l2)
+			continue;
+		for (j = 0; j < L2_ENTRIES; j++) {
+			uintptr_t s = atomic_load_explicit(&l2->slot[j],
+							   memory_order_relaxed);
+
+			free((void *)(s & ~LEAF_ACTIVE));
+		}
+		free(l2);
+	}
+	pthread_mutex_destroy(&map->lock);
+	free(map);
+}
+
+struct vtop_map_link *vtop_map_link(struct vtop_mem_map *map)
+{
+	return &map->link;
+}
+
+const struct vtop_mem_map_ops *vtop_map_ops(const struct vtop_mem_map *map)
+{
+	return &map->ops;
+}
+
+void *vtop_map_cb_ctx(const struct vtop_mem_map *map)
+{
+	return map->cb_ctx;
+}
+
+uint64_t vtop_map_default(const struct vtop_mem_map *map)
+{
+	return map->default_translation;
+}
+
+uint64_t vtop_map_lookup(const struct vtop_mem_map *map, uint64_t va,
+			 unsigned int *shift)
+{
+	const struct map_l2 *l2;
+	const struct map_leaf *leaf;
+	uintptr_t s;
+
+	l2 = atomic_load_explicit(&map->l1[l1_index(va)], memory_order_acquire);
+	if (!l2) {
+		*shift = VTOP_SHIFT_2M;
+		return map->default_translation;
+	}
+	s = atomic_load_explicit(&l2->slot[l2_index(va)], memory_order_acquire);
+	if (s & LEAF_ACTIVE) {
+		leaf = (const struct map_leaf *)(s & ~LEAF_ACTIVE);
+		*shift = VTOP_SHIFT_4K;
+		return atomic_load_explicit(&leaf->v[l3_index(va)],
+					    memory_order_acquire);
+	}
+	*shift = VTOP_SHIFT_2M;
+	return atomic_load_explicit(&l2->v2m[l2_index(va)],
+				    memory_order_acquire);
+}
+
+/* Does @r give the whole 2 MiB slot at @slot_va one 2 MiB entry? */
+static bool range_takes_2m(const struct vtop_map_range *r, uint64_t slot_va)
+{
+	return r->allow_2m && slot_va >= r->va &&
+	       slot_va + VTOP_SIZE_2M <= r->va + r->len;
+}
+
+/*
+ * Walk the slots the ranges touch, in address order. For each one, call
+ * @fn with the 2 MiB-aligned slot address and the part of the range in it.
+ */
+struct walk_state {
+	struct vtop_mem_map *map;
+	/* counting pass */
+	size_t need_l2;
+	size_t need_leaf;
+	uint64_t last_l1;	/* last l1 index counted + 1, 0: none */
+	uint64_t last_slot;	/* last slot (va >> 21) counted + 1 */
+	/* applying pass */
+	struct map_l2 **l2_pool;
+	struct map_leaf **leaf_pool;
+	size_t l2_used;
+	size_t leaf_used;
+	uint64_t n2m;
+	uint64_t n4k;
+};
+
+static void count_slot(struct walk_state *w, const struct vtop_map_range *r,
+		       uint64_t slot_va)
+{
+	uint64_t l1 = slot_va >> VTOP_SHIFT_1G;
+	uint64_t slot = slot_va >> VTOP_SHIFT_2M;
+	struct map_l2 *l2;
+	bool new_l2 = false;
+
+	l2 = atomic_load_explicit(&w->map->l1[l1], memory_order_relaxed);
+	if (!l2) {
+		new_l2 = true;
+		if (w->last_l1 != l1 + 1) {
+			w->need_l2++;
+			w->last_l1 = l1 + 1;
+		}
+	}
+	if (range_takes_2m(r, slot_va))
+		return;
+	if (!new_l2 && atomic_load_explicit(&l2->slot[l2_index(slot_va)],
+					    memory_order_relaxed))
+		return;
+	if (w->last_slot != slot + 1) {
+		w->need_leaf++;
+		w->last_slot = slot + 1;
+	}
+}
+
+static uint64_t range_value(const struct vtop_map_range *r, uint64_t va)
+{
+	return r->linear ? r->value + (va - r->va) : r->value;
+}
+
+static void apply_slot(struct walk_state *w, const struct vtop_map_range *r,
+		       uint64_t slot_va)
+{
+	struct vtop_mem_map *map = w->map;
+	unsigned int l1 = l1_index(slot_va), i = l2_index(slot_va), j;
+	uint64_t start, end, va, fill;
+	struct map_leaf *leaf;
+	struct map_l2 *l2;
+	uintptr_t s;
+
+	l2 = atomic_load_explicit(&map->l1[l1], memory_order_relaxed);
+	if (!l2) {
+		l2 = w->l2_pool[w->l2_used];
+		w->l2_pool[w->l2_used++] = NULL;
+		for (j = 0; j < L2_ENTRIES; j++)
+			atomic_init(&l2->v2m[j], map->default_translation);
+		atomic_store_explicit(&map->l1[l1], l2, memory_order_release);
+	}
+
+	s = atomic_load_explicit(&l2->slot[i], memory_order_relaxed);
+	if (range_takes_2m(r, slot_va)) {
+		atomic_store_explicit(&l2->v2m[i],
+				      range_value(r, slot_va) | r->flag_2m,
+				      memory_order_release);
+		if (s & LEAF_ACTIVE)
+			atomic_store_explicit(&l2->slot[i], s & ~LEAF_ACTIVE,
+					      memory_order_release);
+		w->n2m++;
+		return;
+	}
+
+	leaf = (struct map_leaf *)(s & ~LEAF_ACTIVE);
+	if (!leaf) {
+		leaf = w->leaf_pool[w->leaf_used];
+		w->leaf_pool[w->leaf_used++] = NULL;
+	}
+	if (!(s & LEAF_ACTIVE)) {
+		/* The 2 MiB entry's value becomes every page's value. */
+		fill = atomic_load_explicit(&l2->v2m[i], memory_order_relaxed);
+		for (j = 0; j < L3_ENTRIES; j++)
+			atomic_store_explicit(&leaf->v[j], fill,
+					      memory_order_relaxed);
+	}
+	start = r->va > slot_va ? r->va : slot_va;
+	end = r->va + r->len < slot_va + VTOP_SIZE_2M ?
+	      r->va + r->len : slot_va + VTOP_SIZE_2M;
+	for (va = start; va < end; va += VTOP_SIZE_4K) {
+		atomic_store_explicit(&leaf->v[l3_index(va)],
+				      range_value(r, va), memory_order_release);
+		w->n4k++;
+	}
+	if (!(s & LEAF_ACTIVE))
+		atomic_store_explicit(&l2->slot[i],
+				      (uintptr_t)leaf | LEAF_ACTIVE,
+				      memory_order_release);
+}
+
+static void walk(struct walk_state *w, const struct vtop_map_range *r,
+		 size_t n, bool apply)
+{
+	uint64_t slot_va;
+	size_t k;
+
+	for (k = 0; k < n; k++) {
+		if (!r[k].len)
+			continue;
+		for (slot_va = r[k].va & ~(VTOP_SIZE_2M - 1);
+		     slot_va < r[k].va + r[k].len; slot_va += VTOP_SIZE_2M) {
+			if (apply)
+				apply_slot(w, &r[k], slot_va);
+			else
+				count_slot(w, &r[k], slot_va);
+		}
+	}
+}
+
+static void free_pools(struct walk_state *w)
+{
+	size_t k;
+
+	if (w->l2_pool) {
+		for (k = 0; k < w->need_l2; k++)
+			free(w->l2_pool[k]);
+		free(w->l2_pool);
+	}
+	if (w->leaf_pool) {
+		for (k = 0; k < w->need_leaf; k++)
+			free(w->leaf_pool[k]);
+		free(w->leaf_pool);
+	}
+}
+
+int vtop_map_set_ranges(struct vtop_mem_map *map,
+			const struct vtop_map_range *r, size_t n,
+			uint64_t *n2m, uint64_t *n4k)
+{
+	struct walk_state w = { .map = map };
+	int rc = 0;
+	size_t k;
+
+	pthread_mutex_lock(&map->lock);
+	walk(&w, r, n, false);
+	if (w.need_l2) {
+		w.l2_pool = vtop_calloc(w.need_l2, sizeof(*w.l2_pool));
+		if (!w.l2_pool)
+			goto nomem;
+		for (k = 0; k < w.need_l2; k++) {
+			w.l2_pool[k] = vtop_calloc(1, sizeof(struct map_l2));
+			if (!w.l2_pool[k])
+				goto nomem;
+		}
+	}
+	if (w.need_leaf) {
+		w.leaf_pool = vtop_calloc(w.need_leaf, sizeof(*w.leaf_pool));
+		if (!w.leaf_pool)
+			goto nomem;
+		for (k = 0; k < w.need_leaf; k++) {
+			w.leaf_pool[k] = vtop_calloc(1, sizeof(struct map_leaf));
+			if (!w.leaf_pool[k])
+				goto nomem;
+		}
+	}
+	walk(&w, r, n, true);
+	if (n2m)
+		*n2m = w.n2m;
+	if (n4k)
+		*n4k = w.n4k;
+	goto out;
+nomem:
+	rc = vtop_err(-ENOMEM, "out of memory for translation tables");
+out:
+	/* Every pooled table was consumed on success: the pools hold NULLs. */
+	free_pools(&w);
+	pthread_mutex_unlock(&map->lock);
+	return rc;
+}
+
+static int check_range(uint64_t vaddr, uint64_t size)
+{
+	if ((vaddr | size) & (VTOP_SIZE_4K - 1))
+		return vtop_err(-EINVAL, "address 0x%llx or size 0x%llx is not a multiple of 4 KiB",
+				(unsigned long long)vaddr,
+				(unsigned long long)size);
+	if (vaddr >= VTOP_VA_LIMIT || size > VTOP_VA_LIMIT - vaddr)
+		return vtop_err(-EINVAL, "range 0x%llx+0x%llx reaches beyond 2^48",
+				(unsigned long long)vaddr,
+				(unsigned long long)size);
+	return 0;
+}
+
+VTOP_EXPORT
+int vtop_mem_map_set_translation(struct vtop_mem_map *map, uint64_t vaddr,
+				 uint64_t size, uint64_t translation)
+{
+	struct vtop_map_range r = {
+		.va = vaddr, .len = size, .value = translation,
+		.allow_2m = true,
+	};
+	int rc;
+
+	if (!map)
+		return vtop_err(-EINVAL, "map is NULL");
+	rc = check_range(vaddr, size);
+	if (rc || !size)
+		return rc;
+	return vtop_map_set_ranges(map, &r, 1, NULL, NULL);
+}
+
+VTOP_EXPORT
+int vtop_mem_map_clear_translation(struct vtop_mem_map *map, uint64_t vaddr,
+				   uint64_t size)
+{
+	if (!map)
+		return vtop_err(-EINVAL, "map is NULL");
+	return vtop_mem_map_set_translation(map, vaddr, size,
+					    map->default_translation);
+}
+
+VTOP_EXPORT
+uint64_t vtop_mem_map_translate(const struct vtop_mem_map *map, uint64_t vaddr,
+				uint64_t *size)
+{
+	uint64_t value, prev, next, run, cur;
+	unsigned int shift;
+
+	if (vaddr >= VTOP_VA_LIMIT)
+		return map->default_translation;
+	value = vtop_map_lookup(map, vaddr, &shift);
+	if (!size)
+		return value;
+	run = (1ULL << shift) - (vaddr & ((1ULL << shift) - 1));
+	if (run >= *size || !map->ops.are_contiguous ||
+	    value == map->default_translation) {
+		if (run < *size)
+			*size = run;
+		return value;
+	}
+	cur = vaddr + run;
+	prev = value;
+	while (run < *size && cur < VTOP_VA_LIMIT) {
+		next = vtop_map_lookup(map, cur, &shift);
+		if (next == map->default_translation ||
+		    !map->ops.are_contiguous(prev, next))
+			break;
+		prev = next;
+		run += 1ULL << shift;
+		cur += 1ULL << shift;
+	}
+	if (run < *size)
+		*size = run;
+	return value;
+}

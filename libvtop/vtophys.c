@@ -1,0 +1,160 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The library's own map: virtual address -> DMA address of registered
+ * memory.
+ *
+ * A 4 KiB entry holds the DMA address of its page; a 2 MiB entry holds the
+ * DMA address of the first byte of its 2 MiB stretch ORed with ENTRY_2M.
+ * DMA addresses are page aligned, so bit 0 is free, and the contiguity
+ * check knows how far the previous entry reaches whatever its size.
+ */
+#include <errno.h>
+#include <stdatomic.h>
+
+#include "internal.h"
+
+#define ENTRY_2M	1ULL
+#define ENTRY_FLAGS	(VTOP_SIZE_4K - 1)
+
+struct vtop_mem_map *_Atomic vtop__vtophys_map;
+
+static inline uint64_t entry_size(uint64_t e)
+{
+	return (e & ENTRY_2M) ? VTOP_SIZE_2M : VTOP_SIZE_4K;
+}
+
+static int vtophys_contiguous(uint64_t prev, uint64_t next)
+{
+	return (next & ~ENTRY_FLAGS) == (prev & ~ENTRY_FLAGS) + entry_size(prev);
+}
+
+int vtop_vtophys_map_init_locked(void)
+{
+	static const struct vtop_mem_map_ops ops = {
+		.are_contiguous = vtophys_contiguous,
+	};
+	struct vtop_mem_map *map;
+
+	if (atomic_load(&vtop__vtophys_map))
+		return 0;
+	map = vtop_map_create(VTOP_VTOPHYS_ERROR, &ops, NULL);
+	if (!map)
+		return vtop_err(-ENOMEM, "out of memory for the vtophys map");
+	atomic_store_explicit(&vtop__vtophys_map, map, memory_order_release);
+	return 0;
+}
+
+void vtop_vtophys_map_fini_locked(void)
+{
+	vtop_map_destroy(atomic_exchange(&vtop__vtophys_map, NULL));
+}
+
+int vtop_vtophys_fill(const struct vtop_segment *segs, uint32_t nr,
+		      uint64_t *n2m, uint64_t *n4k)
+{
+	struct vtop_map_range *r;
+	uint32_t k;
+	int rc;
+
+	r = vtop_calloc(nr ? nr : 1, sizeof(*r));
+	if (!r)
+		return vtop_err(-ENOMEM, "out of memory filling the vtophys map");
+	for (k = 0; k < nr; k++) {
+		r[k].va = segs[k].vaddr;
+		r[k].len = segs[k].len;
+		r[k].value = segs[k].dma_addr;
+		r[k].flag_2m = ENTRY_2M;
+		r[k].linear = true;
+		r[k].allow_2m = segs[k].page_shift >= VTOP_SHIFT_2M;
+	}
+	rc = vtop_map_set_ranges(atomic_load(&vtop__vtophys_map), r, nr,
+				 n2m, n4k);
+	free(r);
+	return rc;
+}
+
+void vtop_vtophys_clear(uint64_t va, uint64_t len)
+{
+	struct vtop_map_range r = {
+		.va = va, .len = len, .value = VTOP_VTOPHYS_ERROR,
+		.allow_2m = true,
+	};
+
+	/*
+	 * Clearing a registered range allocates nothing: its tables exist
+	 * and every 2 MiB entry in it lies wholly inside it.
+	 */
+	vtop_map_set_ranges(atomic_load(&vtop__vtophys_map), &r, 1, NULL, NULL);
+}
+
+static inline uint64_t entry_addr(uint64_t e, uint64_t va)
+{
+	return (e & ~ENTRY_FLAGS) + (va & (entry_size(e) - 1));
+}
+
+VTOP_EXPORT
+uint64_t vtop_vtophys(const void *buf, uint64_t *size)
+{
+	const struct vtop_mem_map *map;
+	uint64_t va = (uintptr_t)buf, e;
+
+	map = atomic_load_explicit(&vtop__vtophys_map, memory_order_acquire);
+	if (!map)
+		return VTOP_VTOPHYS_ERROR;
+	e = vtop_mem_map_translate(map, va, size);
+	if (e == VTOP_VTOPHYS_ERROR)
+		return VTOP_VTOPHYS_ERROR;
+	return entry_addr(e, va);
+}
+
+VTOP_EXPORT
+int vtop_mem_get_segs(const void *vaddr, size_t len,
+		      struct vtop_segment *segs, uint32_t *nr_segs)
+{
+	uint64_t va = (uintptr_t)vaddr, end, e, dma, chunk;
+	const struct vtop_mem_map *map;
+	struct vtop_segment cur = { 0 };
+	uint32_t cap, n = 0;
+	unsigned int shift;
+
+	if (!nr_segs || (!segs && *nr_segs))
+		return vtop_err(-EINVAL, "get_segs: NULL argument");
+	if (!len || va >= VTOP_VA_LIMIT || len > VTOP_VA_LIMIT - va)
+		return vtop_err(-EINVAL, "get_segs: bad range 0x%llx+0x%zx",
+				(unsigned long long)va, len);
+	map = atomic_load_explicit(&vtop__vtophys_map, memory_order_acquire);
+	if (!map)
+		return vtop_err(-EINVAL, "get_segs: nothing is registered");
+	cap = *nr_segs;
+	end = va + len;
+	while (va < end) {
+		e = vtop_map_lookup(map, va, &shift);
+		if (e == VTOP_VTOPHYS_ERROR)
+			return vtop_err(-EINVAL, "get_segs: 0x%llx is not registered",
+					(unsigned long long)va);
+		dma = entry_addr(e, va);
+		chunk = (1ULL << shift) - (va & ((1ULL << shift) - 1));
+		if (chunk > end - va)
+			chunk = end - va;
+		if (cur.len && cur.dma_addr + cur.len == dma) {
+			cur.len += chunk;
+			if (shift < cur.page_shift)
+				cur.page_shift = shift;
+		} else {
+			if (cur.len && n++ < cap)
+				segs[n - 1] = cur;
+			cur = (struct vtop_segment){
+				.vaddr = va, .dma_addr = dma, .len = chunk,
+				.page_shift = shift,
+			};
+		}
+		va += chunk;
+	}
+	if (n++ < cap)
+		segs[n - 1] = cur;
+	*nr_segs = n;
+	if (n > cap)
+		return vtop_err(-ENOBUFS, "get_segs: %u segments needed, room for %u",
+				n, cap);
+	return 0;
+}

@@ -1,0 +1,41 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# libvtop.so's ABI: soname, exported symbols exactly the version script's
+# (and every function vtop.h declares), all versioned LIBVTOP_*, no test
+# hooks exported, libvtop.pc filled in.
+set -u
+: "${TOP:?}" "${BUILD:?}" "${VERSION:?}"
+lib=$BUILD/lib
+major=${VERSION%%.*}
+n=0
+fails=0
+t() {	# t NAME CMD...: one result line
+	local name=$1
+	shift
+	n=$((n + 1))
+	if "$@"; then
+		echo "ok $n abi.$name"
+	else
+		echo "not ok $n abi.$name"
+		fails=$((fails + 1))
+	fi
+}
+
+so=$lib/libvtop.so.$major
+map_syms=$(sed -n 's/^[[:space:]]*\(vtop_[a-z0-9_]*\);/\1/p' "$TOP/libvtop/libvtop.map" | sort)
+hdr_syms=$(grep -o '\bvtop_[a-z0-9_]*(' "$TOP/include/vtop.h" | tr -d '(' | sort -u)
+dyn=$(nm -D --defined-only "$so" | awk '$2 == "T" { print $3 }')
+dyn_names=$(printf '%s\n' "$dyn" | sed 's/@.*//' | sort)
+
+t soname bash -c "readelf -d '$so' | grep -q 'SONAME.*\[libvtop.so.$major\]'"
+t exports_match_map test "$dyn_names" = "$map_syms"
+t header_matches_map test "$hdr_syms" = "$map_syms"
+t all_versioned bash -c "! printf '%s\n' '$dyn' | grep -v '@@LIBVTOP_'"
+t no_hooks_exported bash -c "! nm -D '$so' | grep -E 'vtop__|vtop_map_|vtop_err|vtop_backend'"
+t no_undefined_vtop bash -c "! nm -D --undefined-only '$so' | grep vtop"
+t needs_libkmod bash -c "readelf -d '$so' | grep -q 'NEEDED.*libkmod'"
+t static_lib_has_api bash -c "nm '$lib/libvtop.a' | grep -q ' T vtop_mem_register$'"
+t pc_version grep -qx "Version: $VERSION" "$lib/libvtop.pc"
+t symlinks bash -c "test \"\$(readlink '$lib/libvtop.so')\" = libvtop.so.$major && test \"\$(readlink '$so')\" = libvtop.so.$VERSION"
+exit $((fails > 0))

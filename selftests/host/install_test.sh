@@ -1,0 +1,71 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# `make install` into a DESTDIR, then build and run a consumer against the
+# installed files only, found through pkg-config.
+set -u
+: "${TOP:?}" "${BUILD:?}" "${VERSION:?}"
+major=${VERSION%%.*}
+dest=$(mktemp -d)
+trap 'rm -rf "$dest"' EXIT
+n=0
+fails=0
+t() {
+	local name=$1
+	shift
+	n=$((n + 1))
+	if "$@"; then
+		echo "ok $n install.$name"
+	else
+		echo "not ok $n install.$name"
+		fails=$((fails + 1))
+	fi
+}
+
+make -s -C "$TOP/libvtop" install DESTDIR="$dest" PREFIX=/opt/vt \
+	BUILD="$BUILD" >"$dest/log" 2>&1
+rc=$?
+[ $rc -eq 0 ] || sed 's/^/# /' "$dest/log"
+t make_install test $rc -eq 0
+t files test -f "$dest/opt/vt/lib/libvtop.so.$VERSION" \
+	-a -L "$dest/opt/vt/lib/libvtop.so.$major" \
+	-a -L "$dest/opt/vt/lib/libvtop.so" \
+	-a -f "$dest/opt/vt/lib/libvtop.a" \
+	-a -f "$dest/opt/vt/include/vtop.h" \
+	-a -f "$dest/opt/vt/include/vtop/uapi/linux/vtop.h" \
+	-a -f "$dest/opt/vt/lib/pkgconfig/libvtop.pc"
+t uapi_verbatim cmp -s "$TOP/include/uapi/linux/vtop.h" \
+	"$dest/opt/vt/include/vtop/uapi/linux/vtop.h"
+t pc_prefix grep -qx 'prefix=/opt/vt' "$dest/opt/vt/lib/pkgconfig/libvtop.pc"
+
+cat > "$dest/consumer.c" <<'C'
+#include <stdio.h>
+#include <string.h>
+#include <vtop.h>
+
+int main(void)
+{
+	struct vtop_mem_map *m = vtop_mem_map_alloc(7, NULL, NULL);
+	struct vtop_info info = { .size = sizeof(info) };	/* uapi type */
+
+	if (!m || vtop_mem_map_set_translation(m, 0x200000, 0x200000, 3))
+		return 1;
+	if (vtop_mem_map_translate(m, 0x300000, NULL) != 3 ||
+	    vtop_mem_map_translate(m, 0x400000, NULL) != 7)
+		return 2;
+	vtop_mem_map_free(&m);
+	printf("%s %u\n", vtop_version(), info.size == sizeof(info));
+	return 0;
+}
+C
+export PKG_CONFIG_PATH=$dest/opt/vt/lib/pkgconfig PKG_CONFIG_SYSROOT_DIR=$dest
+# shellcheck disable=SC2046
+cc -std=c11 -Wall -Werror $(pkg-config --cflags libvtop) -o "$dest/consumer" "$dest/consumer.c" \
+	$(pkg-config --libs libvtop) 2>"$dest/cc.log"
+rc=$?
+[ $rc -eq 0 ] || sed 's/^/# /' "$dest/cc.log"
+t consumer_builds test $rc -eq 0
+out=$(LD_LIBRARY_PATH=$dest/opt/vt/lib "$dest/consumer" 2>&1)
+t consumer_runs test "$out" = "$VERSION 1"
+t consumer_uses_installed_lib bash -c "LD_LIBRARY_PATH='$dest/opt/vt/lib' ldd '$dest/consumer' | grep -q '$dest/opt/vt/lib/libvtop.so.$major'"
+exit $((fails > 0))

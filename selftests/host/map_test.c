@@ -1,0 +1,317 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* Translation maps: set, clear, translate, layout, contiguity. */
+#define HOST_FILE "map_test"
+#include "host_test.h"
+#include "../../libvtop/internal.h"
+
+#define DEF	0xDEADBEEF0BADF00DULL
+#define K4	0x1000ULL
+#define M2	0x200000ULL
+#define G1	0x40000000ULL
+#define LIMIT	0x1000000000000ULL
+
+static int equal_contig(uint64_t a, uint64_t b)
+{
+	return a == b;
+}
+
+static int plus_one_contig(uint64_t a, uint64_t b)
+{
+	return b == a + 1;
+}
+
+static int always_contig(uint64_t a, uint64_t b)
+{
+	(void)a;
+	(void)b;
+	return 1;
+}
+
+static struct vtop_mem_map *new_map(vtop_mem_map_contiguous_cb c)
+{
+	struct vtop_mem_map_ops ops = { .are_contiguous = c };
+	struct vtop_mem_map *m = vtop_mem_map_alloc(DEF, &ops, NULL);
+
+	REQUIRE(m);
+	return m;
+}
+
+static unsigned int shift_at(struct vtop_mem_map *m, uint64_t va)
+{
+	unsigned int s;
+
+	vtop_map_lookup(m, va, &s);
+	return s;
+}
+
+/* The vectors of SPDK's test/env/memory/memory_ut.c. */
+static void spdk_vectors(void)
+{
+	struct vtop_mem_map *m = new_map(equal_contig);
+	uint64_t size;
+
+	CHECK_EQ(vtop_mem_map_set_translation(m, 0, 3 * M2, 0), 0);
+	size = 3 * M2;
+	CHECK_EQ(vtop_mem_map_translate(m, 0, &size), 0);
+	CHECK_EQ(size, 3 * M2);
+	size = 3 * M2;
+	CHECK_EQ(vtop_mem_map_translate(m, K4, &size), 0);
+	CHECK_EQ(size, 3 * M2 - K4);
+	size = 543;
+	CHECK_EQ(vtop_mem_map_translate(m, K4, &size), 0);
+	CHECK_EQ(size, 543);
+	size = 3 * M2;
+	CHECK_EQ(vtop_mem_map_translate(m, 3 * M2 - 196, &size), 0);
+	CHECK_EQ(size, 196);
+	/* every page of the 6 MiB translates to the value, not value+off */
+	CHECK_EQ(vtop_mem_map_translate(m, 5 * M2 / 2 + 123, NULL), 0);
+	/* three 2 MiB entries, no leaves */
+	CHECK_EQ(shift_at(m, 0), 21);
+	CHECK_EQ(shift_at(m, 2 * M2 + K4), 21);
+
+	/* at and beyond 2^48 */
+	CHECK_EQ(vtop_mem_map_set_translation(m, LIMIT, M2, 1), -EINVAL);
+	CHECK_EQ(vtop_mem_map_set_translation(m, LIMIT - M2, 2 * M2, 1),
+		 -EINVAL);
+	CHECK_EQ(vtop_mem_map_clear_translation(m, LIMIT, K4), -EINVAL);
+	size = 77;
+	CHECK_EQ(vtop_mem_map_translate(m, LIMIT, &size), DEF);
+	CHECK_EQ(size, 77);
+	CHECK_EQ(vtop_mem_map_translate(m, UINT64_MAX, NULL), DEF);
+	/* the last page is fine, and a run stops at 2^48 */
+	CHECK_EQ(vtop_mem_map_set_translation(m, LIMIT - 2 * K4, 2 * K4, 9), 0);
+	size = M2;
+	CHECK_EQ(vtop_mem_map_translate(m, LIMIT - 2 * K4, &size), 9);
+	CHECK_EQ(size, 2 * K4);
+	vtop_mem_map_free(&m);
+	CHECK(m == NULL);
+}
+
+static void alignment(void)
+{
+	struct vtop_mem_map *m = new_map(NULL);
+
+	CHECK_EQ(vtop_mem_map_set_translation(m, 1, K4, 5), -EINVAL);
+	CHECK_EQ(vtop_mem_map_set_translation(m, K4, K4 + 1, 5), -EINVAL);
+	CHECK_EQ(vtop_mem_map_set_translation(m, K4 / 2, K4 / 2, 5), -EINVAL);
+	CHECK_EQ(vtop_mem_map_clear_translation(m, 0, 100), -EINVAL);
+	CHECK_EQ(vtop_mem_map_set_translation(NULL, 0, K4, 5), -EINVAL);
+	CHECK_EQ(vtop_mem_map_clear_translation(NULL, 0, K4), -EINVAL);
+	/* size 0 is a no-op */
+	CHECK_EQ(vtop_mem_map_set_translation(m, K4, 0, 5), 0);
+	/* nothing was changed by any of it */
+	CHECK_EQ(vtop_mem_map_translate(m, 0, NULL), DEF);
+	CHECK_EQ(vtop_mem_map_translate(m, K4, NULL), DEF);
+	vtop_mem_map_free(&m);
+}
+
+static void set_clear_4k(void)
+{
+	struct vtop_mem_map *m = new_map(NULL);
+	uint64_t size;
+
+	CHECK_EQ(vtop_mem_map_set_translation(m, 0x7f0000001000ULL, K4, 5), 0);
+	CHECK_EQ(vtop_mem_map_translate(m, 0x7f0000001000ULL, NULL), 5);
+	CHECK_EQ(vtop_mem_map_translate(m, 0x7f0000001fffULL, NULL), 5);
+	CHECK_EQ(vtop_mem_map_translate(m, 0x7f0000002000ULL, NULL), DEF);
+	CHECK_EQ(vtop_mem_map_translate(m, 0x7f0000000fffULL, NULL), DEF);
+	CHECK_EQ(shift_at(m, 0x7f0000001000ULL), 12);
+	/* rest of the leaf is default, 4 KiB entries */
+	CHECK_EQ(shift_at(m, 0x7f0000002000ULL), 12);
+	size = M2;
+	CHECK_EQ(vtop_mem_map_translate(m, 0x7f0000001010ULL, &size), 5);
+	CHECK_EQ(size, K4 - 0x10);
+	CHECK_EQ(vtop_mem_map_clear_translation(m, 0x7f0000001000ULL, K4), 0);
+	CHECK_EQ(vtop_mem_map_translate(m, 0x7f0000001000ULL, NULL), DEF);
+	vtop_mem_map_free(&m);
+}
+
+/* 2 MiB entries and 4 KiB leaves replace each other as the spec says. */
+static void entry_sizes(void)
+{
+	struct vtop_mem_map *m = new_map(NULL);
+	uint64_t va = 0x10000000ULL, i;
+
+	CHECK_EQ(vtop_mem_map_set_translation(m, va, M2, 7), 0);
+	CHECK_EQ(shift_at(m, va), 21);
+	CHECK_EQ(vtop_mem_map_translate(m, va + M2 - 1, NULL), 7);
+	/* a 4 KiB set splits it: the other pages keep the 2 MiB value */
+	CHECK_EQ(vtop_mem_map_set_translation(m, va + 2 * K4, K4, 9), 0);
+	CHECK_EQ(shift_at(m, va), 12);
+	for (i = 0; i < M2; i += K4)
+		CHECK_EQ(vtop_mem_map_translate(m, va + i, NULL),
+			 i == 2 * K4 ? 9 : 7);
+	/* the whole slot again: back to one 2 MiB entry */
+	CHECK_EQ(vtop_mem_map_set_translation(m, va, M2, 11), 0);
+	CHECK_EQ(shift_at(m, va + 2 * K4), 21);
+	CHECK_EQ(vtop_mem_map_translate(m, va + 2 * K4, NULL), 11);
+	/* split again: the reused leaf must hold 11, not the old 7/9 */
+	CHECK_EQ(vtop_mem_map_set_translation(m, va + M2 - K4, K4, 12), 0);
+	for (i = 0; i < M2; i += K4)
+		CHECK_EQ(vtop_mem_map_translate(m, va + i, NULL),
+			 i == M2 - K4 ? 12 : 11);
+	/* clear a 2 MiB stretch: default, as a 2 MiB entry */
+	CHECK_EQ(vtop_mem_map_clear_translation(m, va, M2), 0);
+	CHECK_EQ(shift_at(m, va), 21);
+	CHECK_EQ(vtop_mem_map_translate(m, va + M2 - K4, NULL), DEF);
+	/* unaligned 2 MiB-long range: two leaves, no 2 MiB entry */
+	CHECK_EQ(vtop_mem_map_set_translation(m, va + K4, M2, 3), 0);
+	CHECK_EQ(shift_at(m, va + K4), 12);
+	CHECK_EQ(shift_at(m, va + M2), 12);
+	CHECK_EQ(vtop_mem_map_translate(m, va, NULL), DEF);
+	CHECK_EQ(vtop_mem_map_translate(m, va + M2, NULL), 3);
+	CHECK_EQ(vtop_mem_map_translate(m, va + M2 + K4, NULL), DEF);
+	vtop_mem_map_free(&m);
+}
+
+/* A range over a 1 GiB boundary uses two level-2 tables. */
+static void cross_1g(void)
+{
+	struct vtop_mem_map *m = new_map(equal_contig);
+	uint64_t va = 5 * G1 - K4, size;
+
+	CHECK_EQ(vtop_mem_map_set_translation(m, va, M2 + 2 * K4, 4), 0);
+	CHECK_EQ(shift_at(m, va), 12);
+	CHECK_EQ(shift_at(m, 5 * G1), 21);
+	CHECK_EQ(shift_at(m, 5 * G1 + M2), 12);
+	size = 4 * M2;
+	CHECK_EQ(vtop_mem_map_translate(m, va, &size), 4);
+	CHECK_EQ(size, M2 + 2 * K4);
+	CHECK_EQ(vtop_mem_map_translate(m, va - K4, NULL), DEF);
+	CHECK_EQ(vtop_mem_map_translate(m, 5 * G1 + M2, NULL), 4);
+	CHECK_EQ(vtop_mem_map_translate(m, 5 * G1 + M2 + K4, NULL), DEF);
+	vtop_mem_map_free(&m);
+}
+
+/* Without are_contiguous a run ends with its entry. */
+static void size_without_contig(void)
+{
+	struct vtop_mem_map *m = new_map(NULL);
+	uint64_t size;
+
+	CHECK_EQ(vtop_mem_map_set_translation(m, 0, 3 * M2, 0), 0);
+	size = 3 * M2;
+	CHECK_EQ(vtop_mem_map_translate(m, K4, &size), 0);
+	CHECK_EQ(size, M2 - K4);
+	/* unset memory: to the end of its (2 MiB, tableless) entry */
+	size = G1;
+	CHECK_EQ(vtop_mem_map_translate(m, 7 * G1 + K4, &size), DEF);
+	CHECK_EQ(size, M2 - K4);
+	/* a request shorter than the entry is kept */
+	size = 10;
+	CHECK_EQ(vtop_mem_map_translate(m, 7 * G1, &size), DEF);
+	CHECK_EQ(size, 10);
+	size = 0;
+	CHECK_EQ(vtop_mem_map_translate(m, 0, &size), 0);
+	CHECK_EQ(size, 0);
+	vtop_mem_map_free(&m);
+}
+
+/* Runs continue entry by entry, across 2 MiB and 4 KiB entries. */
+static void contig_mixed(void)
+{
+	struct vtop_mem_map *m = new_map(plus_one_contig);
+	uint64_t size;
+
+	CHECK_EQ(vtop_mem_map_set_translation(m, 2 * M2, M2, 10), 0);
+	CHECK_EQ(vtop_mem_map_set_translation(m, 3 * M2, K4, 11), 0);
+	CHECK_EQ(vtop_mem_map_set_translation(m, 3 * M2 + K4, K4, 12), 0);
+	CHECK_EQ(vtop_mem_map_set_translation(m, 3 * M2 + 2 * K4, K4, 14), 0);
+	size = 10 * M2;
+	CHECK_EQ(vtop_mem_map_translate(m, 2 * M2 + 5, &size), 10);
+	CHECK_EQ(size, M2 + 2 * K4 - 5);
+	size = 10 * M2;
+	CHECK_EQ(vtop_mem_map_translate(m, 3 * M2 + K4, &size), 12);
+	CHECK_EQ(size, K4);
+	/* a run starting at the default is never extended */
+	size = 10 * M2;
+	CHECK_EQ(vtop_mem_map_translate(m, M2, &size), DEF);
+	CHECK_EQ(size, M2);
+	vtop_mem_map_free(&m);
+
+	/* a page holding the default never continues a run */
+	m = new_map(always_contig);
+	CHECK_EQ(vtop_mem_map_set_translation(m, 0, M2 + K4, 1), 0);
+	CHECK_EQ(vtop_mem_map_set_translation(m, M2 + 2 * K4, K4, 1), 0);
+	size = 10 * M2;
+	CHECK_EQ(vtop_mem_map_translate(m, 0, &size), 1);
+	CHECK_EQ(size, M2 + K4);
+	vtop_mem_map_free(&m);
+}
+
+/* The internal batch used by the vtophys map: linear values, 2 MiB flag. */
+static void linear_ranges(void)
+{
+	struct vtop_mem_map *m = new_map(NULL);
+	struct vtop_map_range r[] = {
+		{ .va = M2 - 2 * K4, .len = 2 * K4 + M2 + K4,
+		  .value = 0x100000, .flag_2m = 1, .linear = true,
+		  .allow_2m = true },
+		{ .va = 2 * M2 + K4, .len = M2 - K4, .value = 0x900000,
+		  .flag_2m = 1, .linear = true, .allow_2m = false },
+		{ .va = 4 * M2, .len = M2, .value = 0x700000, .flag_2m = 1,
+		  .linear = true, .allow_2m = false },
+	};
+	uint64_t n2m = 99, n4k = 99;
+
+	CHECK_EQ(vtop_map_set_ranges(m, r, 3, &n2m, &n4k), 0);
+	CHECK_EQ(n2m, 1);
+	CHECK_EQ(n4k, 2 + 1 + 511 + 512);
+	CHECK_EQ(vtop_mem_map_translate(m, M2 - 2 * K4, NULL), 0x100000);
+	CHECK_EQ(vtop_mem_map_translate(m, M2 - K4, NULL), 0x101000);
+	CHECK_EQ(vtop_mem_map_translate(m, M2 + 77, NULL), 0x102000 | 1);
+	CHECK_EQ(shift_at(m, M2), 21);
+	CHECK_EQ(vtop_mem_map_translate(m, 2 * M2, NULL), 0x302000);
+	CHECK_EQ(vtop_mem_map_translate(m, 2 * M2 + K4, NULL), 0x900000);
+	CHECK_EQ(vtop_mem_map_translate(m, 3 * M2 - K4, NULL),
+		 0x900000 + M2 - 2 * K4);
+	CHECK_EQ(vtop_mem_map_translate(m, 3 * M2, NULL), DEF);
+	/* allow_2m false keeps 4 KiB entries even for a whole slot */
+	CHECK_EQ(shift_at(m, 4 * M2), 12);
+	CHECK_EQ(vtop_mem_map_translate(m, 5 * M2 - K4, NULL),
+		 0x700000 + M2 - K4);
+	vtop_mem_map_free(&m);
+}
+
+static void free_null(void)
+{
+	struct vtop_mem_map *m = NULL;
+
+	vtop_mem_map_free(NULL);
+	vtop_mem_map_free(&m);
+	CHECK(m == NULL);
+	m = vtop_mem_map_alloc(0, NULL, NULL);
+	REQUIRE(m);
+	CHECK_EQ(vtop_mem_map_translate(m, 0x1234000, NULL), 0);
+	vtop_mem_map_free(&m);
+	CHECK(m == NULL);
+}
+
+/* Many scattered leaves over a big area, all freed by vtop_mem_map_free
+ * (ASan's leak check fails the test otherwise). */
+static void many_tables(void)
+{
+	struct vtop_mem_map *m = new_map(NULL);
+	uint64_t i, va;
+
+	for (i = 0; i < 300; i++) {
+		va = (i * 0x9E3779B97F4A7C15ULL) % (LIMIT - K4);
+		va &= ~(K4 - 1);
+		CHECK_EQ(vtop_mem_map_set_translation(m, va, K4, i), 0);
+		CHECK_EQ(vtop_mem_map_translate(m, va + 5, NULL), i);
+	}
+	vtop_mem_map_free(&m);
+}
+
+HOST_MAIN(
+	HOST_TEST(spdk_vectors),
+	HOST_TEST(alignment),
+	HOST_TEST(set_clear_4k),
+	HOST_TEST(entry_sizes),
+	HOST_TEST(cross_1g),
+	HOST_TEST(size_without_contig),
+	HOST_TEST(contig_mixed),
+	HOST_TEST(linear_ranges),
+	HOST_TEST(free_null),
+	HOST_TEST(many_tables),
+)
