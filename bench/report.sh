@@ -156,7 +156,6 @@ NR == 1 { next }
 		if (!(($2, $4, pp[1]) in seenr)) { seenr[$2, $4, pp[1]] = 1; rlist[$2, $4, ++nr[$2, $4]] = pp[1] }
 		if (!(($2, $4, pp[2]) in seenm)) { seenm[$2, $4, pp[2]] = 1; mlist[$2, $4, ++nm[$2, $4]] = pp[2] }
 	}
-	if ($1 == "translate" && $3 == "pagemap_dpdk") pmpage = $4
 	if ($1 == "translate" && $3 == "vtophys" && $2 ~ /^host:/) vppage = $4
 	if ($1 == "notify" && $3 == "map_tables") memsize = $5
 }
@@ -179,24 +178,26 @@ END {
 	ratio_target("`vtop_vtophys` (hugetlb), random: time / bare two-level lookup",
 		m("translate", h, "vtophys", vppage, S, "random", "ns/lookup"),
 		m("translate", h, "bare2", "2m", S, "random", "ns/lookup"), 2, 0)
-	ratio_target("`vtop_vtophys` vs per-call pagemap read (DPDK `rte_mem_virt2phy`), random: speed-up",
-		m("translate", h, "pagemap_dpdk", pmpage, S, "random", "ns/lookup"),
+	ratio_target("`vtop_vtophys` vs per-call pagemap read (DPDK `rte_mem_virt2phy`), 4 KiB memory, random: speed-up",
+		m("translate", h, "pagemap_dpdk", "4k", S, "random", "ns/lookup"),
 		m("translate", h, "vtophys", vppage, S, "random", "ns/lookup"), 1000, 1)
-	ratio_target("`vtop_mem_map_translate` 4 KiB vs per-call pagemap read, random: speed-up",
-		m("translate", h, "pagemap_dpdk", pmpage, S, "random", "ns/lookup"),
+	ratio_target("`vtop_mem_map_translate` 4 KiB entries vs per-call pagemap read, 4 KiB memory, random: speed-up",
+		m("translate", h, "pagemap_dpdk", "4k", S, "random", "ns/lookup"),
 		m("translate", h, "map_4k", "4k", S, "random", "ns/lookup"), 1000, 1)
-	ratio_target("`vtop_vtophys` vs batched pagemap (512 entries per read), sequential: speed-up",
-		m("translate", h, "pagemap_batch", pmpage, S, "sequential", "ns/lookup"),
+	ratio_target("`vtop_vtophys` vs batched pagemap (512 entries per read), 4 KiB memory, sequential: speed-up",
+		m("translate", h, "pagemap_batch", "4k", S, "sequential", "ns/lookup"),
 		m("translate", h, "vtophys", vppage, S, "sequential", "ns/lookup"), 20, 1)
-	ratio_target("`vtop_mem_map_translate` 4 KiB vs batched pagemap, sequential: speed-up",
-		m("translate", h, "pagemap_batch", pmpage, S, "sequential", "ns/lookup"),
+	ratio_target("`vtop_mem_map_translate` 4 KiB entries vs batched pagemap, 4 KiB memory, sequential: speed-up",
+		m("translate", h, "pagemap_batch", "4k", S, "sequential", "ns/lookup"),
 		m("translate", h, "map_4k", "4k", S, "sequential", "ns/lookup"), 20, 1)
-	wt[1] = "map_4k_writers"; wl[1] = "`vtop_mem_map_translate` readers while a thread sets and clears translations"
+	ratio_target("`vtop_vtophys` vs batched pagemap, hugetlb memory (the kernel fills 512 entries from one huge page), sequential: speed-up",
+		m("translate", h, "pagemap_batch", "hugetlb", S, "sequential", "ns/lookup"),
+		m("translate", h, "vtophys", vppage, S, "sequential", "ns/lookup"), 20, 1)
+	wt[1] = "map_4k_writers"; wp[1] = "4k"; wp[2] = "hugetlb"; wl[1] = "`vtop_mem_map_translate` readers while a thread sets and clears translations"
 	wt[2] = "vtophys_writers"; wl[2] = "`vtop_vtophys` readers while a thread registers and unregisters memory"
 	for (i = 1; i <= 2; i++) {
-		wsz = (wt[i] == "vtophys_writers") ? S : S
-		a = m("translate", h, wt[i], "4k", wsz, "random no-writer", "ns/lookup")
-		b = m("translate", h, wt[i], "4k", wsz, "random writer", "ns/lookup")
+		a = m("translate", h, wt[i], wp[i], S, "random no-writer", "ns/lookup")
+		b = m("translate", h, wt[i], wp[i], S, "random writer", "ns/lookup")
 		if (a == "" || b == "")
 			target(wl[i] ": slow-down", "not measured", "<= 10%", -1)
 		else
@@ -260,48 +261,53 @@ END {
 	# translation table
 	if (h != "") {
 		printf "\n## Translation (host %s, %s of address space)\n\n", kern(h), szs(S) >> md
-		printf "| Method | Entries | Access | ns/lookup | p10–p90 | Mlookups/s | / bare two-level |\n|---|---|---|---|---|---|---|\n" >> md
-		nc_ = split("bare2 bare3 map_2m map_4k vtophys pagemap_dpdk pagemap_pread pagemap_batch", cs, " ")
+		printf "| Method | Memory / entries | Access | ns/lookup | p10–p90 | Mlookups/s | / bare two-level | / bare via a call |\n|---|---|---|---|---|---|---|---|\n" >> md
+		nc_ = split("bare2 bare3 bare2_call map_2m map_4k vtophys pagemap_dpdk:4k pagemap_pread:4k pagemap_batch:4k pagemap_dpdk:hugetlb pagemap_pread:hugetlb pagemap_batch:hugetlb", cs, " ")
 		cname["bare2"] = "bare two-level array (floor)"; cname["bare3"] = "bare two-level + 4 KiB leaf"
+		cname["bare2_call"] = "bare two-level behind a function-pointer call"; cpage["bare2_call"] = "2m"
 		cname["map_2m"] = "`vtop_mem_map_translate`"; cname["map_4k"] = "`vtop_mem_map_translate`"
 		cname["vtophys"] = "`vtop_vtophys`"; cname["pagemap_dpdk"] = "pagemap: open+lseek+read+close per call (DPDK)"
 		cname["pagemap_pread"] = "pagemap: pread on an open fd"; cname["pagemap_batch"] = "pagemap: 512 entries per pread"
 		cpage["bare2"] = "2m"; cpage["bare3"] = "4k"; cpage["map_2m"] = "2m"; cpage["map_4k"] = "4k"
-		cpage["vtophys"] = vppage; cpage["pagemap_dpdk"] = pmpage; cpage["pagemap_pread"] = pmpage; cpage["pagemap_batch"] = pmpage
+		cpage["vtophys"] = vppage
 		ntr = 0
 		for (ci = 1; ci <= nc_; ci++) {
 			c = cs[ci]; p = cpage[c]
+			if (split(c, cc_, ":") == 2) { c = cc_[1]; p = cc_[2] }
+			lab = cs[ci]; sub(/^pagemap_/, "pm_", lab)
 			for (ai = 1; ai <= 2; ai++) {
 				acc = ai == 1 ? "random" : "sequential"
 				v = m("translate", h, c, p, S, acc, "ns/lookup")
 				if (v == "") continue
 				fl = m("translate", h, "bare2", "2m", S, acc, "ns/lookup")
-				ent = (p == "2m" || p == "hugetlb") ? "2 MiB" : "4 KiB"
-				printf "| %s | %s | %s | %s | %s | %s | %s |\n", cname[c], ent, acc, num(v),
+				fc = m("translate", h, "bare2_call", "2m", S, acc, "ns/lookup")
+				ent = p == "2m" ? "2 MiB entries" : (p == "4k" ? (c ~ /^pagemap/ ? "4 KiB pages" : "4 KiB entries") : "hugetlb 2 MiB")
+				printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n", cname[c], ent, acc, num(v),
 				       spread("translate", h, c, p, S, acc, "ns/lookup"),
 				       num(m("translate", h, c, p, S, acc, "Mlookup/s")),
-				       fl == "" ? "–" : sprintf("%.1fx", v / fl) >> md
-				if (ai == 1) trr[c] = v; else trs[c] = v
-				trr10[c, ai] = q10[k("translate", h, c, p, S, acc, "ns/lookup")]
-				trr90[c, ai] = q90[k("translate", h, c, p, S, acc, "ns/lookup")]
+				       fl == "" ? "–" : sprintf("%.1fx", v / fl),
+				       fc == "" ? "–" : sprintf("%.1fx", v / fc) >> md
+				if (ai == 1) trr[lab] = v; else trs[lab] = v
+				trr10[lab, ai] = q10[k("translate", h, c, p, S, acc, "ns/lookup")]
+				trr90[lab, ai] = q90[k("translate", h, c, p, S, acc, "ns/lookup")]
 			}
-			if ((c in trr) || (c in trs))
-				printf "%s %s %s %s %s %s %s\n", c,
-				       (c in trr) ? trr[c] : "NaN", (c in trr) ? trr10[c, 1] : "NaN", (c in trr) ? trr90[c, 1] : "NaN",
-				       (c in trs) ? trs[c] : "NaN", (c in trs) ? trr10[c, 2] : "NaN", (c in trs) ? trr90[c, 2] : "NaN" > (pdir "/tr.dat")
+			if ((lab in trr) || (lab in trs))
+				printf "%s %s %s %s %s %s %s\n", lab,
+				       (lab in trr) ? trr[lab] : "NaN", (lab in trr) ? trr10[lab, 1] : "NaN", (lab in trr) ? trr90[lab, 1] : "NaN",
+				       (lab in trs) ? trs[lab] : "NaN", (lab in trs) ? trr10[lab, 2] : "NaN", (lab in trs) ? trr90[lab, 2] : "NaN" > (pdir "/tr.dat")
 		}
 		nrd = m("translate", h, "map_4k_writers", "4k", S, "readers", "threads")
 		printf "\nReaders with and without a concurrent writer (%s reader threads and one writer on %d CPUs; per-thread CPU time, so that time-slicing does not count as slow-down):\n\n", nrd == "" ? "the" : nrd, ncpu >> md
 		printf "| Readers | Writer | ns/lookup alone | with writer | slow-down | writer ops/s |\n|---|---|---|---|---|---|\n" >> md
 		for (i = 1; i <= 2; i++) {
-			a = m("translate", h, wt[i], "4k", S, "random no-writer", "ns/lookup")
-			b = m("translate", h, wt[i], "4k", S, "random writer", "ns/lookup")
+			a = m("translate", h, wt[i], wp[i], S, "random no-writer", "ns/lookup")
+			b = m("translate", h, wt[i], wp[i], S, "random writer", "ns/lookup")
 			if (a == "" || b == "") continue
 			printf "| %s | %s | %s | %s | %+.1f%% | %s |\n",
 			       i == 1 ? "`vtop_mem_map_translate`, 4 KiB entries" : "`vtop_vtophys`",
 			       i == 1 ? "set + clear 2 MiB of 4 KiB entries" : "register + unregister 2 MiB",
 			       num(a), num(b), (b / a - 1) * 100,
-			       num(m("translate", h, wt[i], "4k", S, "random writer", "writer-ops/s")) >> md
+			       num(m("translate", h, wt[i], wp[i], S, "random writer", "writer-ops/s")) >> md
 		}
 	}
 

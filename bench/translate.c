@@ -6,6 +6,8 @@
  *   bare2        the floor: a two-level array lookup inlined in this file
  *                (top table by VA bits 47..30, second level by bits 29..21)
  *   bare3        the same plus a 4 KiB leaf (three dependent loads)
+ *   bare2_call   bare2 behind an out-of-line call through a pointer: the
+ *                floor for any lookup that is a library call
  *   map_2m       vtop_mem_map_translate(), 2 MiB entries
  *   map_4k       vtop_mem_map_translate(), 4 KiB entries
  *   vtophys      vtop_vtophys() on registered hugetlb memory (pagemap
@@ -137,6 +139,18 @@ static inline uint64_t bare3_lookup(uint64_t va)
 	return leaf[(va >> 12) & 511];
 }
 
+/*
+ * The floor once more, behind an out-of-line call through a function
+ * pointer (as a call into a shared library goes through its PLT entry):
+ * what any lookup API that is not inlined into its caller pays at least.
+ */
+static __attribute__((noinline, noipa)) uint64_t bare2_fn(uint64_t va)
+{
+	return bare2_lookup(va);
+}
+
+static uint64_t (*volatile bare2_ptr)(uint64_t va) = bare2_fn;
+
 /* ---- libvtop maps ------------------------------------------------------ */
 
 static struct vtop_mem_map *map2m, *map4k;
@@ -266,6 +280,7 @@ static uint64_t name##_seq(const struct space *sp, uint64_t n)	\
 
 DEFINE_LOOPS(bare2, bare2_lookup(va))
 DEFINE_LOOPS(bare3, bare3_lookup(va))
+DEFINE_LOOPS(bare2_call, bare2_ptr(va))
 DEFINE_LOOPS(map2m, vtop_mem_map_translate(map2m, va, NULL))
 DEFINE_LOOPS(map4k, vtop_mem_map_translate(map4k, va, NULL))
 DEFINE_LOOPS(vtophys, vtop_vtophys((const void *)(uintptr_t)va, NULL))
@@ -327,6 +342,9 @@ static uint64_t time_case(loop_fn fn, const struct space *sp, double *ns)
 
 static const char *env;
 
+static void run_pair(const char *cas, const char *page, loop_fn rnd,
+		     loop_fn seq, const struct space *sp);
+
 static bool want(const char *name)
 {
 	const char *p = o.cases;
@@ -379,6 +397,13 @@ static void run_pair(const char *cas, const char *page, loop_fn rnd,
 			  cas, ns[0], n);
 		report(cas, page, "sequential", ns, sp->size);
 	}
+}
+
+static void run_pagemap(const char *page, const struct space *sp)
+{
+	run_pair("pagemap_dpdk", page, pm_dpdk_rand, pm_dpdk_seq, sp);
+	run_pair("pagemap_pread", page, pm_pread_rand, pm_pread_seq, sp);
+	run_pair("pagemap_batch", page, NULL, pm_batch_seq, sp);
 }
 
 /* ---- readers with and without a concurrent writer --------------------- */
@@ -506,7 +531,8 @@ static int run_rw(const char *cas, loop_fn fn, const struct space *sp,
 	return 0;
 }
 
-static int run_writers(const char *cas, loop_fn fn, const struct space *sp,
+static int run_writers(const char *cas, const char *page, loop_fn fn,
+		       const struct space *sp,
 		       enum writer_kind wk, void *wmem, uint64_t wlen)
 {
 	double ns0[64], ns1[64], wops[64], tmp[64];
@@ -527,16 +553,16 @@ static int run_writers(const char *cas, loop_fn fn, const struct space *sp,
 	bench_log("  %-14s %s: %.2f ns alone, %.2f ns with a writer "
 		  "(%.0f writer ops/s)\n", cas, param, ns0[0], ns1[0], wops[0]);
 	bench_stats(ns0, (int)o.repeats, &st);
-	bench_csv_row("translate", env, cas, "4k", sp->size,
+	bench_csv_row("translate", env, cas, page, sp->size,
 		      "random no-writer", "ns/lookup", &st);
 	bench_stats(ns1, (int)o.repeats, &st);
-	bench_csv_row("translate", env, cas, "4k", sp->size,
+	bench_csv_row("translate", env, cas, page, sp->size,
 		      "random writer", "ns/lookup", &st);
 	bench_stats(wops, (int)o.repeats, &st);
-	bench_csv_row("translate", env, cas, "4k", sp->size,
+	bench_csv_row("translate", env, cas, page, sp->size,
 		      "random writer", "writer-ops/s", &st);
 	st.median = st.p10 = st.p90 = st.min = st.max = (double)o.threads;
-	bench_csv_row("translate", env, cas, "4k", sp->size, "readers",
+	bench_csv_row("translate", env, cas, page, sp->size, "readers",
 		      "threads", &st);
 	return 0;
 }
@@ -704,44 +730,48 @@ int main(int argc, char **argv)
 	if (want("bare")) {
 		run_pair("bare2", "2m", bare2_rand, bare2_seq, &map_space);
 		run_pair("bare3", "4k", bare3_rand, bare3_seq, &map_space);
+		run_pair("bare2_call", "2m", bare2_call_rand, bare2_call_seq,
+			 &map_space);
 	}
 	if (want("map")) {
 		run_pair("map_2m", "2m", map2m_rand, map2m_seq, &map_space);
 		run_pair("map_4k", "4k", map4k_rand, map4k_seq, &map_space);
 	}
 	if (want("writers")) {
-		err = run_writers("map_4k_writers", map4k_rand, &map_space,
+		err = run_writers("map_4k_writers", "4k", map4k_rand, &map_space,
 				  WRITER_MAP, NULL, 0);
 		if (err)
 			return 1;
 	}
 
 	/*
-	 * Real memory for vtophys and the pagemap baselines: hugetlb, so the
-	 * pagemap backend accepts it and pagemap's answers stay valid; 4 KiB
-	 * anonymous memory for the pagemap baselines if no hugepages.
+	 * Real memory. Hugetlb for vtophys (the pagemap backend accepts only
+	 * hugetlb, whose pages cannot move) and for pagemap on hugetlb; then
+	 * 4 KiB anonymous memory for pagemap on 4 KiB pages. The two are
+	 * reported apart: pagemap fills 512 entries of a huge page at once.
 	 */
 	if (!want("vtophys") && !want("pagemap") && !want("writers"))
 		return 0;
+	pm_fd = open("/proc/self/pagemap", O_RDONLY);
+	if (want("pagemap") && pm_fd < 0) {
+		bench_log("translate: /proc/self/pagemap: %s\n",
+			  strerror(errno));
+		return 1;
+	}
 	if (!bench_hugepages_reserve((long)(o.size / SZ_2M) + 1,
 				     !o.no_hugepages) &&
 	    !bench_alloc_mem(BENCH_PAGE_HUGETLB, o.size, &mem, &memlen) &&
 	    !bench_alloc_mem(BENCH_PAGE_HUGETLB, SZ_2M, &wmem, &wlen)) {
 		have_mem = true;
 	} else {
-		bench_log("translate: no %s of hugepages: vtophys skipped\n",
-			  szs);
-		bench_free_mem(mem, memlen);
-		err = bench_alloc_mem(BENCH_PAGE_4K, o.size, &mem, &memlen);
-		if (err) {
-			bench_log("translate: cannot map memory: %s\n",
-				  strerror(-err));
-			return 1;
-		}
+		bench_log("translate: no %s of hugepages: vtophys and "
+			  "pagemap on hugetlb skipped\n", szs);
 	}
-	mem_space.base = (uint64_t)(uintptr_t)mem;
-	mem_space.size = o.size;
-	random_addrs(&mem_space, 2);
+	if (have_mem) {
+		mem_space.base = (uint64_t)(uintptr_t)mem;
+		mem_space.size = o.size;
+		random_addrs(&mem_space, 2);
+	}
 
 	if (have_mem && (want("vtophys") || want("writers"))) {
 		err = env_init();
@@ -749,14 +779,13 @@ int main(int argc, char **argv)
 			err = vtop_mem_register(mem, o.size);
 		if (err) {
 			bench_log("translate: %s backend: registering %s "
-				  "failed: %s: vtophys skipped\n", o.backend,
-				  szs, strerror(-err));
+				  "failed: %s (%s): vtophys skipped\n",
+				  o.backend, szs, strerror(-err),
+				  vtop_last_error());
 		} else {
 			registered = true;
 		}
 	}
-
-	pm_fd = open("/proc/self/pagemap", O_RDONLY);
 	if (registered) {
 		/* vtophys must agree with pagemap (root sees the PFNs). */
 		for (int k = 0; k < 64 && pm_fd >= 0; k++) {
@@ -776,28 +805,34 @@ int main(int argc, char **argv)
 			run_pair("vtophys", "hugetlb", vtophys_rand,
 				 vtophys_seq, &mem_space);
 		if (want("writers") &&
-		    run_writers("vtophys_writers", vtophys_rand, &mem_space,
-				WRITER_REGISTER, wmem, wlen))
+		    run_writers("vtophys_writers", "hugetlb", vtophys_rand,
+				&mem_space, WRITER_REGISTER, wmem, wlen))
 			return 1;
-	}
-	if (want("pagemap")) {
-		const char *pk = have_mem ? "hugetlb" : "4k";
-
-		if (pm_fd < 0) {
-			bench_log("translate: /proc/self/pagemap: %s\n",
-				  strerror(errno));
+		err = vtop_mem_unregister(mem, o.size);
+		if (err) {
+			bench_log("translate: unregister: %s\n", strerror(-err));
 			return 1;
 		}
-		run_pair("pagemap_dpdk", pk, pm_dpdk_rand, pm_dpdk_seq,
-			 &mem_space);
-		run_pair("pagemap_pread", pk, pm_pread_rand, pm_pread_seq,
-			 &mem_space);
-		run_pair("pagemap_batch", pk, NULL, pm_batch_seq, &mem_space);
 	}
-	if (registered)
-		vtop_mem_unregister(mem, o.size);
+	if (have_mem && want("pagemap"))
+		run_pagemap("hugetlb", &mem_space);
 	bench_free_mem(mem, memlen);
 	bench_free_mem(wmem, wlen);
 	bench_hugepages_restore();
+
+	if (want("pagemap")) {
+		err = bench_alloc_mem(BENCH_PAGE_4K, o.size, &mem, &memlen);
+		if (err) {
+			bench_log("translate: cannot map %s: %s\n", szs,
+				  strerror(-err));
+			return 1;
+		}
+		mem_space.base = (uint64_t)(uintptr_t)mem;
+		mem_space.size = o.size;
+		free(mem_space.rand);
+		random_addrs(&mem_space, 3);
+		run_pagemap("4k", &mem_space);
+		bench_free_mem(mem, memlen);
+	}
 	return 0;
 }

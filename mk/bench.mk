@@ -8,10 +8,11 @@
 #   make bench-smoke  the same with tiny sizes and one VM boot; checks that
 #                     every benchmark ran and produced its rows, never speed
 # Variables: BENCH_KERNELS ("6.1 6.12"), BENCH_OUT (the results folder),
-# BENCH_VM_ARGS (extra tools/vm/run.sh options; default --mem 2G).
+# BENCH_VM_ARGS (tools/vm/run.sh options; default --mem 2G --hugepages 320
+# --timeout 2400: 512 MiB of hugetlb memory and a slow TCG guest).
 
 BENCH_KERNELS ?= 6.1 6.12
-BENCH_VM_ARGS ?= --mem 2G
+BENCH_VM_ARGS ?= --mem 2G --hugepages 320 --timeout 2400
 BENCH_OUT ?= $(TOP)/results/$(shell date -u +%Y-%m-%d)-$(shell uname -r)
 BENCH_SMOKE_OUT ?= $(BUILD)/bench-smoke/results
 
@@ -21,7 +22,7 @@ BENCH_BINS := $(addprefix $(BUILD)/bin/vtop-bench-,$(BENCH_PROGS)) \
 BENCH_LIBVTOP = $(BUILD)/lib/libvtop.so.$(VERSION_MAJOR)
 BENCH_CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror -pthread \
 		-I$(TOP)/include -I$(TOP)/bench
-BENCH_LDFLAGS := -pthread -Wl,-rpath,$(BUILD)/lib
+BENCH_LDFLAGS := -pthread -Wl,-rpath,'$$ORIGIN/../lib'
 BENCH_COMMON := $(TOP)/bench/common.c $(TOP)/bench/common.h
 
 .PHONY: bench bench-bins bench-progs bench-smoke bench-clean
