@@ -208,18 +208,39 @@ TEST_F(bad, read_only_mapping)
 	EXPECT_PIN_FAILS(-EFAULT, b + 3 * VT_PAGE_SIZE, VT_PAGE_SIZE, 0);
 }
 
-/* mmap one page of a PCI memory BAR (a VM_IO | VM_PFNMAP mapping) */
-static void *map_pci_bar(char *what, size_t whatlen)
+/*
+ * A file whose mmap() is a VM_IO | VM_PFNMAP mapping: a PCI memory BAR
+ * (resourceN in sysfs), else /dev/mem at the legacy VGA window (0xa0000,
+ * not RAM and not claimed, so STRICT_DEVMEM allows it).
+ */
+struct pfn_src {
+	char path[512];
+	off_t off;
+};
+
+static void *map_pfn_src(const struct pfn_src *src, void *at)
+{
+	void *p;
+	int fd;
+
+	fd = open(src->path, O_RDWR | O_CLOEXEC | O_SYNC);
+	if (fd < 0)
+		return MAP_FAILED;
+	p = mmap(at, VT_PAGE_SIZE, PROT_READ | PROT_WRITE,
+		 MAP_SHARED | (at ? MAP_FIXED : 0), fd, src->off);
+	close(fd);
+	return p;
+}
+
+static void *find_pfn_src(struct pfn_src *src)
 {
 	DIR *dir = opendir("/sys/bus/pci/devices");
 	struct dirent *de;
 	void *p = MAP_FAILED;
 
-	if (!dir)
-		return MAP_FAILED;
-	while (p == MAP_FAILED && (de = readdir(dir))) {
+	while (dir && p == MAP_FAILED && (de = readdir(dir))) {
 		unsigned long long start, end, flags;
-		char path[512], line[128];
+		char path[300], line[128];
 		FILE *f;
 		int bar;
 
@@ -231,8 +252,6 @@ static void *map_pci_bar(char *what, size_t whatlen)
 		if (!f)
 			continue;
 		for (bar = 0; bar < 6 && fgets(line, sizeof(line), f); bar++) {
-			int fd;
-
 			if (sscanf(line, "%llx %llx %llx", &start, &end,
 				   &flags) != 3)
 				break;
@@ -240,62 +259,80 @@ static void *map_pci_bar(char *what, size_t whatlen)
 			if (!(flags & 0x200) || end <= start ||
 			    end - start + 1 < VT_PAGE_SIZE)
 				continue;
-			snprintf(path, sizeof(path),
+			snprintf(src->path, sizeof(src->path),
 				 "/sys/bus/pci/devices/%s/resource%d",
 				 de->d_name, bar);
-			fd = open(path, O_RDWR | O_CLOEXEC);
-			if (fd < 0)
-				continue;
-			p = mmap(NULL, VT_PAGE_SIZE, PROT_READ | PROT_WRITE,
-				 MAP_SHARED, fd, 0);
-			close(fd);
-			if (p != MAP_FAILED) {
-				snprintf(what, whatlen, "%s", path);
+			src->off = 0;
+			p = map_pfn_src(src, NULL);
+			if (p != MAP_FAILED)
 				break;
-			}
 		}
 		fclose(f);
 	}
-	closedir(dir);
+	if (dir)
+		closedir(dir);
+	if (p == MAP_FAILED) {
+		snprintf(src->path, sizeof(src->path), "/dev/mem");
+		src->off = 0xa0000;
+		p = map_pfn_src(src, NULL);
+	}
 	return p;
 }
 
 TEST_F(bad, pfnmap)
 {
-	char what[512];
-	void *bar;
+	struct pfn_src src;
+	void *p;
 
-	bar = map_pci_bar(what, sizeof(what));
-	if (bar == MAP_FAILED)
-		SKIP(return, "no mappable PCI memory BAR");
-	TH_LOG("VM_PFNMAP mapping of %s", what);
-	EXPECT_PIN_FAILS(-EFAULT, bar, VT_PAGE_SIZE, 0);
-	EXPECT_PIN_FAILS(-EFAULT, bar, VT_PAGE_SIZE, VTOP_PIN_READONLY);
-	munmap(bar, VT_PAGE_SIZE);
+	p = find_pfn_src(&src);
+	if (p == MAP_FAILED)
+		SKIP(return, "no PCI memory BAR or /dev/mem to map");
+	TH_LOG("VM_PFNMAP mapping of %s at 0x%llx", src.path,
+	       (unsigned long long)src.off);
+	EXPECT_PIN_FAILS(-EFAULT, p, VT_PAGE_SIZE, 0);
+	EXPECT_PIN_FAILS(-EFAULT, p, VT_PAGE_SIZE, VTOP_PIN_READONLY);
+	munmap(p, VT_PAGE_SIZE);
 }
 
 /* a range that runs from anonymous memory into a PFNMAP mapping */
 TEST_F(bad, pfnmap_after_anon)
 {
-	char what[512], *area, *bar;
-	int fd;
+	struct pfn_src src;
+	char *area;
+	void *p;
 
-	bar = map_pci_bar(what, sizeof(what));
-	if (bar == MAP_FAILED)
-		SKIP(return, "no mappable PCI memory BAR");
-	munmap(bar, VT_PAGE_SIZE);
-	/* anonymous page, then the BAR page right after it */
-	area = mmap(NULL, 2 * VT_PAGE_SIZE, PROT_READ | PROT_WRITE,
+	p = find_pfn_src(&src);
+	if (p == MAP_FAILED)
+		SKIP(return, "no PCI memory BAR or /dev/mem to map");
+	munmap(p, VT_PAGE_SIZE);
+	/* anonymous pages, then the PFNMAP page right after them */
+	area = mmap(NULL, 3 * VT_PAGE_SIZE, PROT_READ | PROT_WRITE,
 		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 	ASSERT_NE(MAP_FAILED, area);
-	fd = open(what, O_RDWR | O_CLOEXEC);
-	ASSERT_LE(0, fd);
-	bar = mmap(area + VT_PAGE_SIZE, VT_PAGE_SIZE, PROT_READ | PROT_WRITE,
-		   MAP_SHARED | MAP_FIXED, fd, 0);
-	close(fd);
-	ASSERT_EQ(area + VT_PAGE_SIZE, bar);
-	EXPECT_PIN_FAILS(-EFAULT, area, 2 * VT_PAGE_SIZE, 0);
-	munmap(area, 2 * VT_PAGE_SIZE);
+	p = map_pfn_src(&src, area + 2 * VT_PAGE_SIZE);
+	ASSERT_EQ(area + 2 * VT_PAGE_SIZE, p);
+	EXPECT_PIN_FAILS(-EFAULT, area, 3 * VT_PAGE_SIZE, 0);
+	EXPECT_PIN_FAILS(-EFAULT, area, 3 * VT_PAGE_SIZE, VTOP_PIN_READONLY);
+	munmap(area, 3 * VT_PAGE_SIZE);
+}
+
+/* the vDSO data page: a VM_IO | VM_PFNMAP mapping every process has */
+TEST_F(bad, vvar)
+{
+	static char maps[65536];
+	unsigned long long start = 0, end = 0;
+	char *line;
+
+	ASSERT_LT(0, vt_read_file("/proc/self/maps", maps, sizeof(maps)));
+	line = strstr(maps, "[vvar]");
+	if (!line)
+		SKIP(return, "no [vvar] mapping");
+	while (line > maps && line[-1] != '\n')
+		line--;
+	ASSERT_EQ(2, sscanf(line, "%llx-%llx", &start, &end));
+	EXPECT_PIN_FAILS(-EFAULT, start, VT_PAGE_SIZE, VTOP_PIN_READONLY);
+	EXPECT_PIN_FAILS(-EFAULT, start, VT_PAGE_SIZE, 0);
+	EXPECT_PIN_FAILS(-EFAULT, start, end - start, VTOP_PIN_READONLY);
 }
 
 #ifndef SYS_memfd_secret
