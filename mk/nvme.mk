@@ -2,7 +2,8 @@
 #
 # The user-space NVMe driver example (issue 4) and its guest scenarios.
 #
-#   make nvme-example      build/bin/vtop-nvme (links libvtop)
+#   make nvme-example      build/bin/vtop-nvme (links libvtop) and the
+#                          scenario 4 helper build/bin/vtop-nvme-detach
 #   make nvme-check        the four NVMe/IOMMU scenarios on 6.1 and 6.12
 #   make nvme-check NVME_KERNELS=6.12 NVME_SCENARIOS="1 3"
 #                          a subset (tests/nvme/check.sh --help)
@@ -12,9 +13,12 @@
 #   2 IOMMU, physical addresses: the transfer must fail cleanly (DMA fault)
 #   3 IOMMU, attached (IOVA) mode: round trip passes, IOVAs != physical
 #   4 IOMMU, attached: every teardown path leaves no pins, no IOMMU fault
+#   (4 also runs vtop-nvme-detach: DETACH refused with live mappings, then
+#   allowed, and an attached fd closed with live mappings)
 # 3 and 4 are skipped (exit 4) while the module lacks VTOP_FEATURE_ATTACH.
 
 NVME_BIN := $(BUILD)/bin/vtop-nvme
+NVME_DETACH_BIN := $(BUILD)/bin/vtop-nvme-detach
 NVME_SRCS := $(wildcard $(TOP)/examples/nvme/*.c)
 NVME_HDRS := $(wildcard $(TOP)/examples/nvme/*.h)
 NVME_CFLAGS := -std=c11 -Wall -Wextra -Werror -O2 -g -I$(TOP)/include
@@ -27,7 +31,7 @@ GUEST_BINS_TARGETS += nvme-example
 CHECK_NVME := nvme-check
 
 nvme-example: lib
-	$(MAKE) -C $(TOP) $(NVME_BIN)
+	$(MAKE) -C $(TOP) $(NVME_BIN) $(NVME_DETACH_BIN)
 
 $(NVME_BIN): $(NVME_SRCS) $(NVME_HDRS) $(TOP)/include/vtop.h \
 		$(TOP)/include/uapi/linux/vtop.h \
@@ -35,6 +39,10 @@ $(NVME_BIN): $(NVME_SRCS) $(NVME_HDRS) $(TOP)/include/vtop.h \
 	@mkdir -p $(@D)
 	$(CC) $(NVME_CFLAGS) -o $@ $(NVME_SRCS) -L$(BUILD)/lib -lvtop \
 		-Wl,-rpath,'$$ORIGIN/../lib'
+
+$(NVME_DETACH_BIN): $(TOP)/tests/nvme/detach.c $(TOP)/include/uapi/linux/vtop.h
+	@mkdir -p $(@D)
+	$(CC) $(NVME_CFLAGS) -o $@ $<
 
 nvme-check:
 	$(TOP)/tests/nvme/check.sh --kernels "$(NVME_KERNELS)" \

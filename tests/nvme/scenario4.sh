@@ -9,6 +9,9 @@
 #   fini        vtop_env_fini() with every region still registered and mapped
 #   exit        the process exits with everything registered: closing the
 #               attached fd unmaps and unpins it
+# then vtop-nvme-detach drives /dev/vtop directly: DETACH with live
+# mappings is refused and changes nothing, DETACH after the unpins works,
+# and an attached fd is closed with live mappings.
 . "$(dirname "$0")/common.sh"
 
 require_iommu
@@ -22,6 +25,16 @@ for mode in unregister fini exit; do
 		fail "teardown $mode: nothing was pinned before the teardown"
 	check_pins_balanced "$1" "$2"
 done
+
+set -- $(pins)
+bdf=$(nvme_bdf)
+say "running: vtop-nvme-detach $bdf"
+rc=0
+/vtop/bin/vtop-nvme-detach "$bdf" || rc=$?
+[ "$rc" = "$KSFT_SKIP" ] && skip "the vtop module has no ATTACH (VTOP_FEATURE_ATTACH)"
+[ "$rc" = 0 ] || fail "vtop-nvme-detach failed (exit $rc)"
+check_pins_balanced "$1" "$2"
+
 faults=$(dmar_faults)
 [ -z "$faults" ] || fail "IOMMU faults: $faults"
 finish "scenario 4 (IOMMU, attached mode teardown)"
