@@ -119,6 +119,13 @@ static int nr_stale;
 static bool have_attach;
 
 static uint64_t seed_state;
+/*
+ * Half the iterations are "sane": a valid argument throughout but for the
+ * command-specific choice (which region, which handle), so that pins pile
+ * up and GET_SEGS and UNPIN meet live handles; the rest draw every field
+ * from its dictionary of good and bad values.
+ */
+static bool sane;
 static unsigned long iter;
 static int verbose;
 
@@ -276,19 +283,6 @@ static int setup_regions(void)
 	if (!region[R_NONE].base)
 		return -errno;
 
-	region[R_HOLE].len = 16 * PAGE;
-	p = map(region[R_HOLE].len, PROT_NONE, 0);
-	if (!p || munmap(p, region[R_HOLE].len))
-		return -errno;
-	region[R_HOLE].base = p;
-
-	region[R_HALF].len = 2 * PAGE;
-	p = map(region[R_HALF].len, PROT_READ | PROT_WRITE, 0);
-	if (!p || munmap(p + PAGE, PAGE))
-		return -errno;
-	touch(p, PAGE);
-	region[R_HALF].base = p;
-
 #ifdef SYS_memfd_secret
 	fd = syscall(SYS_memfd_secret, 0);
 	if (fd >= 0) {
@@ -304,12 +298,10 @@ static int setup_regions(void)
 		close(fd);
 	}
 #endif
-	for (int r = 0; r < R_NR; r++)
-		region[r].ok = region[r].base != NULL;
 
-	/* a struct can straddle from argbuf into the unmapped page after it */
-	p = map(3 * PAGE, PROT_READ | PROT_WRITE, 0);
-	if (!p || munmap(p + PAGE, PAGE) || munmap(p + 2 * PAGE, PAGE))
+	/* a struct can straddle from argbuf into the PROT_NONE page after it */
+	p = map(2 * PAGE, PROT_READ | PROT_WRITE, 0);
+	if (!p || mprotect(p + PAGE, PAGE, PROT_NONE))
 		return -errno;
 	argbuf = p;
 	argro = map(PAGE, PROT_READ | PROT_WRITE, 0);
@@ -318,6 +310,22 @@ static int setup_regions(void)
 	segro = map(PAGE, PROT_READ, 0);
 	if (!argro || !segbuf || !segro)
 		return -errno;
+
+	/*
+	 * Holes last, and nothing is mapped after them: a later mmap() would
+	 * fill them.
+	 */
+	p = map(18 * PAGE, PROT_READ | PROT_WRITE, 0);
+	if (!p || munmap(p, 16 * PAGE) || munmap(p + 17 * PAGE, PAGE))
+		return -errno;
+	region[R_HOLE].base = p;
+	region[R_HOLE].len = 16 * PAGE;
+	region[R_HALF].base = p + 16 * PAGE;
+	region[R_HALF].len = 2 * PAGE;
+	touch(region[R_HALF].base, PAGE);
+
+	for (int r = 0; r < R_NR; r++)
+		region[r].ok = region[r].base != NULL;
 	return 0;
 }
 
@@ -335,6 +343,7 @@ enum addr_class { A_GOOD, A_BAD, A_INVALID, A_MAYBE };
 static enum addr_class draw_range(__u64 *vaddr, __u64 *len,
 				  uint32_t *flags, int *reg)
 {
+	static const int good[] = { R_4K, R_THP, R_HUGETLB, R_MEMFD, R_RO };
 	static const uint64_t odd_lens[] = {
 		0, 1, PAGE - 1, PAGE + 1, 0xfffffffffffff000ULL,
 		1ULL << 40, 1ULL << 47, ~0ULL,
@@ -347,7 +356,7 @@ static enum addr_class draw_range(__u64 *vaddr, __u64 *len,
 	uint64_t pages;
 
 	*reg = -1;
-	switch (rnd() % 10) {
+	switch (sane ? 9 : rnd() % 10) {
 	case 0:	/* odd address, any length */
 		*vaddr = pick(odd_addrs, 8);
 		*len = rnd() % 2 ? (1 + rnd() % 16) * PAGE : pick(odd_lens, 8);
@@ -371,9 +380,11 @@ static enum addr_class draw_range(__u64 *vaddr, __u64 *len,
 	default:
 		break;
 	}
-	r = rnd() % R_NR;
+	r = sane ? good[rnd() % 5] : (int)(rnd() % R_NR);
 	if (!region[r].ok)
 		r = R_4K;
+	if (sane && r == R_RO)
+		*flags |= VTOP_PIN_READONLY;
 	*reg = r;
 	pages = region[r].len / PAGE;
 	if (r == R_HALF) {
@@ -407,6 +418,7 @@ struct argp {
 	char *p;		/* where the struct goes; NULL: not writable */
 	uint64_t uptr;		/* the pointer passed */
 	size_t readable;	/* bytes readable from uptr (~0: all) */
+	size_t avail;		/* bytes from p to the end of its page */
 	bool ro;		/* readable, not writable */
 };
 
@@ -418,7 +430,7 @@ static void draw_arg(struct argp *a, size_t size)
 	size_t room;
 
 	memset(a, 0, sizeof(*a));
-	switch (rnd() % 16) {
+	switch (sane ? 15 : rnd() % 16) {
 	case 0:
 		a->uptr = pick(bad, 6);
 		return;
@@ -428,7 +440,8 @@ static void draw_arg(struct argp *a, size_t size)
 	case 2:
 		a->p = argro;
 		a->uptr = (uintptr_t)argro;
-		a->readable = ~(size_t)0;
+		a->readable = size <= PAGE ? ~(size_t)0 : PAGE;
+		a->avail = PAGE;
 		a->ro = true;
 		return;
 	case 3:
@@ -439,15 +452,15 @@ static void draw_arg(struct argp *a, size_t size)
 		a->p = argbuf + PAGE - room;
 		a->uptr = (uintptr_t)a->p;
 		a->readable = room;
+		a->avail = room;
 		return;
 	default:
 		/* page start or any byte offset that fits */
 		room = size <= PAGE ? PAGE - size : 0;
 		a->p = argbuf + (rnd() % 2 && room ? rnd() % (room + 1) : 0);
 		a->uptr = (uintptr_t)a->p;
-		a->readable = argbuf + PAGE - a->p;
-		if (a->readable >= size)
-			a->readable = ~(size_t)0;
+		a->avail = argbuf + PAGE - a->p;
+		a->readable = a->avail >= size ? ~(size_t)0 : a->avail;
 		return;
 	}
 }
@@ -591,14 +604,19 @@ static void one(void)
 	unsigned long nr;
 	size_t ksize, size, i;
 	int f = rnd() % NR_FDS, ret, e;
+	bool dirty_tail = false;
 	enum addr_class cls = A_MAYBE;
 	int reg = -1;
 	bool handle_live = false, size_ok, segs_ok = false;
 	uint64_t cap = 0, pages = 0;
 
+	sane = rnd() % 2;
 	/* draw the command; too many live pins: unpin one */
 	if (nr_live >= MAX_LIVE || live_bytes > MAX_LIVE_BYTES)
 		c = C_UNPIN;
+	else if (sane)
+		c = (enum cmd[]){ C_INFO, C_PIN, C_PIN, C_UNPIN, C_GET_SEGS,
+				  C_GET_SEGS }[rnd() % 6];
 	else if (rnd() % 16 == 0)
 		c = C_UNKNOWN;
 	else
@@ -612,7 +630,7 @@ static void one(void)
 	}
 
 	/* the struct's size field */
-	switch (rnd() % 12) {
+	switch (sane ? 11 : rnd() % 12) {
 	case 0: size = rnd() % ksize; break;			/* short */
 	case 1: size = ksize + 8 * (1 + rnd() % 8); break;	/* zero tail */
 	case 2: size = ksize + 1 + rnd() % 64; break;		/* maybe dirty */
@@ -629,21 +647,21 @@ static void one(void)
 		static const uint32_t flag_vals[] = {
 			0, 0, 0, VTOP_PIN_READONLY, 2, 0x80000000U,
 		};
-		uint32_t flags = flag_vals[rnd() % 6];
+		uint32_t flags = flag_vals[rnd() % (sane ? 4 : 6)];
 
-		a.pin.flags = flags;
 		cls = draw_range(&a.pin.vaddr, &a.pin.length, &flags, &reg);
-		if (rnd() % 16 == 0)
+		a.pin.flags = flags;
+		if (!sane && rnd() % 16 == 0)
 			a.pin.__reserved = 1 + rnd() % 0xffff;
 		pages = a.pin.length / PAGE;
-		switch (rnd() % 8) {
+		switch (sane ? 7 : rnd() % 8) {
 		case 0: a.pin.segs = 0; break;
 		case 1: a.pin.segs = KERNEL_ADDR; break;
 		case 2: a.pin.segs = (uintptr_t)segro; break;
 		case 3: a.pin.segs = (uintptr_t)segbuf + 3; segs_ok = true; break;
 		default: a.pin.segs = (uintptr_t)segbuf; segs_ok = true; break;
 		}
-		switch (rnd() % 6) {
+		switch (sane ? 5 : rnd() % 6) {
 		case 0: cap = 0; break;
 		case 1: cap = 1; break;
 		case 2: cap = rnd() % SEG_CAP; break;
@@ -653,17 +671,32 @@ static void one(void)
 		break;
 	}
 	case C_UNPIN:
-		a.unpin.handle = draw_handle(f, &handle_live);
-		if (rnd() % 16 == 0)
+		if (sane && nr_live) {
+			struct live *l = &live[rnd() % nr_live];
+
+			f = l->fd;
+			a.unpin.handle = l->handle;
+			handle_live = true;
+		} else {
+			a.unpin.handle = draw_handle(f, &handle_live);
+		}
+		if (!sane && rnd() % 16 == 0)
 			a.unpin.flags = 1U << (rnd() % 32);
 		break;
 	case C_GET_SEGS: {
 		struct live *l;
 
-		a.gs.handle = draw_handle(f, &handle_live);
+		if (sane && nr_live) {
+			l = &live[rnd() % nr_live];
+			f = l->fd;
+			a.gs.handle = l->handle;
+			handle_live = true;
+		} else {
+			a.gs.handle = draw_handle(f, &handle_live);
+		}
 		l = find_live(f, a.gs.handle);
 		pages = l ? l->len / PAGE : 1 + rnd() % 16;
-		if (rnd() % 4) {
+		if (sane || rnd() % 4) {
 			uint64_t off = rnd() % pages;
 
 			a.gs.offset = off * PAGE;
@@ -673,11 +706,12 @@ static void one(void)
 				      pages * PAGE;
 			a.gs.length = rnd() % 2 ? rnd() : rnd() % (4 * PAGE);
 		}
-		a.gs.segs = rnd() % 8 ? (uintptr_t)segbuf : (uintptr_t)segro;
-		a.gs.nr_segs = rnd() % 4 ? SEG_CAP : rnd() % 4;
-		if (rnd() % 16 == 0)
+		a.gs.segs = sane || rnd() % 8 ? (uintptr_t)segbuf :
+			    (uintptr_t)segro;
+		a.gs.nr_segs = sane || rnd() % 4 ? SEG_CAP : rnd() % 4;
+		if (!sane && rnd() % 16 == 0)
 			a.gs.flags = 1U << (rnd() % 32);
-		if (rnd() % 16 == 0)
+		if (!sane && rnd() % 16 == 0)
 			a.gs.__reserved = 1;
 		break;
 	}
@@ -690,26 +724,25 @@ static void one(void)
 	default:
 		break;
 	}
-	if (c == C_INFO && rnd() % 16 == 0)
+	if (!sane && c == C_INFO && rnd() % 16 == 0)
 		a.info.__reserved[rnd() % 4] = rnd() | 1;
-	if (c == C_INFO && rnd() % 16 == 0)
+	if (!sane && c == C_INFO && rnd() % 16 == 0)
 		a.info.flags = 1;
-	if (c == C_DETACH && rnd() % 16 == 0)
+	if (!sane && c == C_DETACH && rnd() % 16 == 0)
 		a.detach.flags = 1;
 	a.info.size = (uint32_t)size;
 
 	/* a tail beyond the known struct: zero or not */
-	bool dirty_tail = false;
-
 	if (size > ksize && size <= sizeof(a) && rnd() % 2) {
 		a.raw[ksize + rnd() % (size - ksize)] = 1 + rnd() % 255;
 		dirty_tail = true;
 	}
 
 	/* where the struct lives */
-	draw_arg(&ap, size < sizeof(a) ? size : sizeof(a));
+	/* at least the size field itself is read */
+	draw_arg(&ap, size < 4 ? 4 : size < sizeof(a) ? size : sizeof(a));
 	if (ap.p) {
-		size_t n = ap.readable < sizeof(a) ? ap.readable : sizeof(a);
+		size_t n = ap.avail < sizeof(a) ? ap.avail : sizeof(a);
 
 		if (ap.ro && mprotect(argro, PAGE, PROT_READ | PROT_WRITE))
 			fail("mprotect: %s", strerror(errno));
