@@ -96,7 +96,8 @@ static void usage(FILE *f)
 		"                   from the physical address (/proc/self/pagemap)\n"
 		"  --expect-fail    succeed only if the transfer fails cleanly (a fatal\n"
 		"                   status, an error status or a time-out is detected)\n"
-		"  --print-addrs    print the DMA address of every page\n"
+		"  --print-addrs    one line per DMA segment, with the physical address\n"
+		"                   of its first page (/proc/self/pagemap)\n"
 		"  --buffers LIST   comma-separated subset of 4k,cross2m,hugetlb\n"
 		"  --timeout-ms N   per-command time-out (default 5000)\n"
 		"  --teardown MODE  how the memory is released after the controller is\n"
@@ -123,7 +124,11 @@ static int parse_buffers(char *list, struct options *o)
 		}
 		o->kind[k] = true;
 	}
-	return 0;
+	for (k = 0; k < NR_BUF_KINDS; k++)
+		if (o->kind[k])
+			return 0;
+	log_err("--buffers: no buffer kind given\n");
+	return -EINVAL;
 }
 
 static int parse_options(int argc, char **argv, struct options *o)
@@ -621,7 +626,7 @@ int main(int argc, char **argv)
 	memset(&c, 0, sizeof(c));
 	memset(bufs, 0, sizeof(bufs));
 	if (parse_options(argc, argv, &o)) {
-		usage(stderr);
+		fprintf(stderr, "see " PROG " --help\n");
 		return EXIT_USAGE;
 	}
 
@@ -719,8 +724,10 @@ out:
 		/* Bus mastering off: from here the device cannot DMA at all. */
 		if (!pci_command_update(&addr, 0, PCI_COMMAND_MASTER, NULL))
 			stopped = true;
-		if (old_cmd & PCI_COMMAND_MASTER)
-			pci_command_update(&addr, PCI_COMMAND_MASTER, 0, NULL);
+		/* Then the rest of the command register as it was found. */
+		pci_command_update(&addr, old_cmd & (PCI_COMMAND_MASTER |
+						     PCI_COMMAND_INTX_DISABLE),
+				   ~old_cmd & PCI_COMMAND_INTX_DISABLE, NULL);
 	}
 	if (bar)
 		pci_unmap_bar0(bar, bar_len);
