@@ -26,7 +26,7 @@
 /* room for any argument struct plus a tail */
 #define ARG_MAX		256
 
-enum { C_INFO, C_PIN, C_UNPIN, C_GET_SEGS, C_NR };
+enum { C_INFO, C_PIN, C_UNPIN, C_GET_SEGS, C_ATTACH, C_DETACH, C_NR };
 
 struct cmd_desc {
 	const char *name;
@@ -34,6 +34,8 @@ struct cmd_desc {
 	size_t size;
 	size_t res_off;		/* offset of the reserved field */
 	size_t res_len;		/* its size; 0 if none */
+	int valid_ret;		/* what fill_arg()'s valid argument gets */
+	uint64_t feature;	/* tested only when INFO reports it */
 };
 
 static const struct cmd_desc cmds[C_NR] = {
@@ -49,34 +51,53 @@ static const struct cmd_desc cmds[C_NR] = {
 			 sizeof(struct vtop_get_segs),
 			 offsetof(struct vtop_get_segs, __reserved),
 			 sizeof(((struct vtop_get_segs *)0)->__reserved) },
+	/* a device that does not exist; DETACH of an fd never attached */
+	[C_ATTACH] = { "ATTACH", VTOP_IOC_ATTACH, sizeof(struct vtop_attach),
+		       0, 0, -ENODEV, VTOP_FEATURE_ATTACH },
+	[C_DETACH] = { "DETACH", VTOP_IOC_DETACH, sizeof(struct vtop_detach),
+		       0, 0, -ENXIO, VTOP_FEATURE_ATTACH },
 };
+
+/* an absent PCI address: domain 0x7ffe, bus 0xff, slot 31, function 7 */
+#define NO_DOMAIN	0x7ffe
+#define NO_BDF		0xffff
 
 FIXTURE(abi) {
 	int fd;
+	int fd2;			/* no pins: for ATTACH and DETACH */
 	char *buf;			/* BUF_PAGES of anonymous memory */
 	uint64_t handle;		/* a live pin of the first page */
+	uint64_t features;		/* INFO's */
 	struct vtop_segment segs[BUF_PAGES];
 	struct vt_snap base;
 };
 
 FIXTURE_SETUP(abi)
 {
+	struct vtop_info info;
 	uint32_t nr = 1;
 
 	self->buf = MAP_FAILED;
 	self->fd = -1;
+	self->fd2 = -1;
 	ASSERT_EQ(0, vt_snap(&self->base));
 	VT_OPEN_OR_SKIP(self->fd);
+	self->fd2 = vt_open();
+	ASSERT_LE(0, self->fd2);
 	self->buf = mmap(NULL, BUF_PAGES * VT_PAGE_SIZE,
 			 PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 	ASSERT_NE(MAP_FAILED, self->buf);
 	ASSERT_EQ(0, vt_pin(self->fd, self->buf, VT_PAGE_SIZE, 0, self->segs,
 			    &nr, &self->handle));
+	ASSERT_EQ(0, vt_info(self->fd, &info));
+	self->features = info.features;
 }
 
 FIXTURE_TEARDOWN(abi)
 {
+	if (self->fd2 >= 0)
+		close(self->fd2);
 	if (self->fd >= 0)
 		close(self->fd);
 	if (self->buf != MAP_FAILED)
@@ -123,7 +144,33 @@ static void fill_arg(FIXTURE_DATA(abi) *self, int c, void *arg)
 		a->nr_segs = BUF_PAGES - 1;
 		break;
 	}
+	case C_ATTACH: {
+		struct vtop_attach *a = arg;
+
+		a->size = sizeof(*a);
+		a->pci_domain = NO_DOMAIN;
+		a->pci_bdf = NO_BDF;
+		break;
 	}
+	case C_DETACH: {
+		struct vtop_detach *a = arg;
+
+		a->size = sizeof(*a);
+		break;
+	}
+	}
+}
+
+/* ATTACH and DETACH go to the fd without pins (-EBUSY otherwise) */
+static int cmd_fd(FIXTURE_DATA(abi) *self, int c)
+{
+	return c == C_ATTACH || c == C_DETACH ? self->fd2 : self->fd;
+}
+
+/* the commands this module implements (by INFO's feature bits) */
+static bool have_cmd(FIXTURE_DATA(abi) *self, int c)
+{
+	return !cmds[c].feature || (self->features & cmds[c].feature);
 }
 
 static uint32_t nr_pins(struct __test_metadata *_metadata, int fd)
@@ -274,11 +321,15 @@ TEST_F(abi, size_too_small)
 	int c;
 
 	for (c = 0; c < C_NR; c++) {
+		if (!have_cmd(self, c))
+			continue;
 		for (i = 0; i < sizeof(small) / sizeof(small[0]) + 1; i++) {
 			fill_arg(self, c, arg);
 			*(uint32_t *)arg = i < sizeof(small) / sizeof(small[0]) ?
 					   small[i] : cmds[c].size - 1;
-			EXPECT_EQ(-EINVAL, vt_ioctl(self->fd, cmds[c].cmd, arg))
+			if (*(uint32_t *)arg >= cmds[c].size)
+				continue;
+			EXPECT_EQ(-EINVAL, vt_ioctl(cmd_fd(self, c), cmds[c].cmd, arg))
 				TH_LOG("%s size %u", cmds[c].name,
 				       *(uint32_t *)arg);
 		}
@@ -297,13 +348,15 @@ TEST_F(abi, size_larger_nonzero_tail)
 	int c;
 
 	for (c = 0; c < C_NR; c++) {
+		if (!have_cmd(self, c))
+			continue;
 		for (i = 0; i < sizeof(extra) / sizeof(extra[0]); i++) {
 			uint32_t size = cmds[c].size + extra[i];
 
 			fill_arg(self, c, arg);
 			*(uint32_t *)arg = size;
 			arg[size - 1] = 0x5a;
-			EXPECT_EQ(-E2BIG, vt_ioctl(self->fd, cmds[c].cmd, arg))
+			EXPECT_EQ(-E2BIG, vt_ioctl(cmd_fd(self, c), cmds[c].cmd, arg))
 				TH_LOG("%s size %u", cmds[c].name, size);
 		}
 	}
@@ -320,12 +373,15 @@ TEST_F(abi, size_larger_zero_tail)
 	int c;
 
 	for (c = 0; c < C_NR; c++) {
+		if (!have_cmd(self, c))
+			continue;
 		for (i = 0; i < sizeof(extra) / sizeof(extra[0]); i++) {
 			uint32_t size = cmds[c].size + extra[i];
 
 			fill_arg(self, c, arg);
 			*(uint32_t *)arg = size;
-			EXPECT_EQ(0, vt_ioctl(self->fd, cmds[c].cmd, arg))
+			EXPECT_EQ(cmds[c].valid_ret,
+				  vt_ioctl(cmd_fd(self, c), cmds[c].cmd, arg))
 				TH_LOG("%s size %u", cmds[c].name, size);
 			for (j = cmds[c].size; j < size; j++)
 				EXPECT_EQ(0, arg[j]) TH_LOG("%s wrote byte %u",
@@ -349,8 +405,11 @@ TEST_F(abi, valid_args)
 	int c;
 
 	for (c = 0; c < C_NR; c++) {
+		if (!have_cmd(self, c))
+			continue;
 		fill_arg(self, c, arg);
-		EXPECT_EQ(0, vt_ioctl(self->fd, cmds[c].cmd, arg))
+		EXPECT_EQ(cmds[c].valid_ret,
+			  vt_ioctl(cmd_fd(self, c), cmds[c].cmd, arg))
 			TH_LOG("%s", cmds[c].name);
 		undo_arg(_metadata, self, c, arg);
 	}
@@ -364,12 +423,14 @@ TEST_F(abi, unknown_flags)
 	int c;
 
 	for (c = 0; c < C_NR; c++) {
+		if (!have_cmd(self, c))
+			continue;
 		for (bit = 0; bit < 32; bit++) {
 			if (c == C_PIN && (1U << bit) == VTOP_PIN_READONLY)
 				continue;
 			fill_arg(self, c, arg);
 			((uint32_t *)arg)[1] = 1U << bit;
-			EXPECT_EQ(-EINVAL, vt_ioctl(self->fd, cmds[c].cmd, arg))
+			EXPECT_EQ(-EINVAL, vt_ioctl(cmd_fd(self, c), cmds[c].cmd, arg))
 				TH_LOG("%s flags 0x%x", cmds[c].name, 1U << bit);
 		}
 	}
@@ -384,15 +445,38 @@ TEST_F(abi, reserved_nonzero)
 	int c;
 
 	for (c = 0; c < C_NR; c++) {
+		if (!have_cmd(self, c))
+			continue;
 		for (off = 0; off < cmds[c].res_len; off++) {
 			fill_arg(self, c, arg);
 			arg[cmds[c].res_off + off] = 1;
-			EXPECT_EQ(-EINVAL, vt_ioctl(self->fd, cmds[c].cmd, arg))
+			EXPECT_EQ(-EINVAL, vt_ioctl(cmd_fd(self, c), cmds[c].cmd, arg))
 				TH_LOG("%s reserved byte %zu", cmds[c].name, off);
 		}
 	}
 	EXPECT_EQ(1U, nr_pins(_metadata, self->fd));
 	EXPECT_EQ(0, vt_unpin(self->fd, self->handle));
+}
+
+/* ATTACH of a device that is not there, DETACH of an fd never attached */
+TEST_F(abi, attach_detach_errors)
+{
+	struct vtop_attach at = {
+		.size = sizeof(at), .pci_domain = NO_DOMAIN, .pci_bdf = NO_BDF,
+	};
+	struct vtop_detach de = { .size = sizeof(de) };
+	struct vtop_info info;
+
+	if (!(self->features & VTOP_FEATURE_ATTACH))
+		SKIP(return, "no VTOP_FEATURE_ATTACH");
+	EXPECT_EQ(-ENODEV, vt_ioctl(self->fd2, VTOP_IOC_ATTACH, &at));
+	at.pci_domain = 0;
+	EXPECT_EQ(-ENODEV, vt_ioctl(self->fd2, VTOP_IOC_ATTACH, &at));
+	EXPECT_EQ(-ENXIO, vt_ioctl(self->fd2, VTOP_IOC_DETACH, &de));
+	ASSERT_EQ(0, vt_info(self->fd2, &info));
+	EXPECT_EQ((uint32_t)VTOP_MODE_PHYS, info.mode);
+	EXPECT_EQ(0U, info.attached_domain);
+	EXPECT_EQ(0U, info.attached_bdf);
 }
 
 TEST_F(abi, unknown_cmd)
@@ -408,6 +492,7 @@ TEST_F(abi, unknown_cmd)
 		_IOR(VTOP_IOCTL_TYPE, VTOP_CMD_INFO, struct vtop_info),
 		_IOW(VTOP_IOCTL_TYPE, VTOP_CMD_PIN, struct vtop_pin),
 		_IOWR(VTOP_IOCTL_TYPE, VTOP_CMD_UNPIN, struct vtop_unpin),
+		_IOW(VTOP_IOCTL_TYPE, VTOP_CMD_ATTACH, struct vtop_attach),
 		0,
 	};
 	char arg[ARG_MAX];
@@ -431,11 +516,13 @@ TEST_F(abi, bad_arg_pointer)
 		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	ASSERT_NE(MAP_FAILED, none);
 	for (c = 0; c < C_NR; c++) {
-		EXPECT_EQ(-EFAULT, vt_ioctl(self->fd, cmds[c].cmd, NULL))
+		if (!have_cmd(self, c))
+			continue;
+		EXPECT_EQ(-EFAULT, vt_ioctl(cmd_fd(self, c), cmds[c].cmd, NULL))
 			TH_LOG("%s NULL", cmds[c].name);
-		EXPECT_EQ(-EFAULT, vt_ioctl(self->fd, cmds[c].cmd, none))
+		EXPECT_EQ(-EFAULT, vt_ioctl(cmd_fd(self, c), cmds[c].cmd, none))
 			TH_LOG("%s PROT_NONE", cmds[c].name);
-		EXPECT_EQ(-EFAULT, vt_ioctl(self->fd, cmds[c].cmd,
+		EXPECT_EQ(-EFAULT, vt_ioctl(cmd_fd(self, c), cmds[c].cmd,
 					    (void *)0xffff800000000000UL))
 			TH_LOG("%s kernel address", cmds[c].name);
 	}
@@ -456,10 +543,12 @@ TEST_F(abi, size_beyond_mapping)
 	for (c = 0; c < C_NR; c++) {
 		char *arg = two + VT_PAGE_SIZE - ARG_MAX;
 
+		if (!have_cmd(self, c))
+			continue;
 		fill_arg(self, c, arg);
 		/* the tail crosses into the unmapped page */
 		*(uint32_t *)arg = ARG_MAX + 64;
-		EXPECT_EQ(-EFAULT, vt_ioctl(self->fd, cmds[c].cmd, arg))
+		EXPECT_EQ(-EFAULT, vt_ioctl(cmd_fd(self, c), cmds[c].cmd, arg))
 			TH_LOG("%s", cmds[c].name);
 	}
 	munmap(two, VT_PAGE_SIZE);

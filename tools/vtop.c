@@ -267,8 +267,8 @@ static int cmd_pin(int argc, char **argv)
 			       why[0] ? ": " : "", why);
 			status = 1;
 		} else {
-			printf("check: ok, every page's dma_addr is its pagemap PFN << 12 and the %u segment%s are those pagemap predicts\n",
-			       nr, nr == 1 ? "" : "s");
+			printf("check: ok: every page's dma_addr is its pagemap PFN << 12, and the %u segment%s %s what pagemap predicts\n",
+			       nr, nr == 1 ? "" : "s", nr == 1 ? "is" : "are");
 		}
 	}
 
