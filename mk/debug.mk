@@ -43,23 +43,16 @@ $(FUZZ_BIN): $(FUZZ_DEPS)
 	$(CC) -std=c11 -Wall -Wextra -Werror -O2 -g -I$(TOP)/include \
 		-I$(TOP)/selftests -o $@ $(FUZZ_SRC)
 
-# One guest: the suite (its runner reads VTOP_STRESS_SECONDS and the per-test
-# time-out from the environment), then the fuzzer under the same runner so
-# that its pins, kmemleak and the log are checked too. Both must pass.
-DEBUG_GUEST_CMD := export VTOP_STRESS_SECONDS=$(DEBUG_STRESS_SECONDS) \
-	VTOP_TEST_TIMEOUT=$(DEBUG_TEST_TIMEOUT) \
-	VTOP_FUZZ_ITERATIONS=$(DEBUG_FUZZ_ITERATIONS) \
-	VTOP_FUZZ_SEED=$(DEBUG_FUZZ_SEED); \
-	run_tests.sh; suite=$$?; \
-	VTOP_TESTS_DIR=/vtop/bin run_tests.sh vtop-fuzz; fuzz=$$?; \
-	echo "vtop-debug: suite status $$suite, fuzzer status $$fuzz"; \
-	[ $$suite = 0 ] && [ $$fuzz = 0 ]
-
+# One guest with an IOMMU and an NVMe controller (bound to uio_pci_generic
+# by guest.sh, so that ATTACH is swept too): the suite, then the fuzzer,
+# both under the in-guest runner (tools/debug-kernel/guest.sh).
 check-debug:
 	$(DEBUG_KERNEL_SH) >/dev/null
-	$(TOP)/tools/vm/run.sh --kernel debug --mem 2G \
-		--timeout $(DEBUG_VM_TIMEOUT) $(DEBUG_VM_ARGS) \
-		-- /bin/sh -c '$(DEBUG_GUEST_CMD)'
+	$(TOP)/tools/vm/run.sh --kernel debug --mem 2G --iommu --nvme \
+		--timeout $(DEBUG_VM_TIMEOUT) \
+		--add $(TOP)/tools/debug-kernel/guest.sh $(DEBUG_VM_ARGS) \
+		-- /add/guest.sh $(DEBUG_STRESS_SECONDS) \
+		$(DEBUG_FUZZ_ITERATIONS) $(DEBUG_TEST_TIMEOUT) $(DEBUG_FUZZ_SEED)
 
 debug-check: check-debug
 
