@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <signal.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -612,6 +613,7 @@ int main(int argc, char **argv)
 {
 	struct xbuf bufs[NR_BUF_KINDS][2];
 	struct iova_check ic = { 0 };
+	sigset_t stop_sigs;
 	struct pci_addr addr;
 	struct options o;
 	struct nvme_ctrl c;
@@ -649,6 +651,18 @@ int main(int argc, char **argv)
 	}
 	if (ret)
 		return 1;
+
+	/*
+	 * From bus mastering on to the end of the teardown, Ctrl-C must not
+	 * kill the process: the controller could keep writing into pages that
+	 * exit unpins. Every wait is bounded, so the signal waits little.
+	 */
+	sigemptyset(&stop_sigs);
+	sigaddset(&stop_sigs, SIGINT);
+	sigaddset(&stop_sigs, SIGTERM);
+	sigaddset(&stop_sigs, SIGHUP);
+	sigaddset(&stop_sigs, SIGQUIT);
+	sigprocmask(SIG_BLOCK, &stop_sigs, NULL);
 
 	ret = pci_command_update(&addr, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER |
 				 PCI_COMMAND_INTX_DISABLE, 0, &old_cmd);
@@ -766,6 +780,9 @@ out:
 		printf("teardown: exit with every region registered; the kernel releases the pins when the fd closes\n");
 		break;
 	}
+
+	/* A signal that arrived meanwhile ends the process here. */
+	sigprocmask(SIG_UNBLOCK, &stop_sigs, NULL);
 
 	if (o.expect_fail)
 		return expect_fail_status(&c, ret);
