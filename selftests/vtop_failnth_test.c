@@ -89,7 +89,7 @@ FIXTURE(failnth) {
 	uint32_t cap, nr_ref;
 	/* results */
 	unsigned int sites, failed, ok_anyway;
-	unsigned int by_errno[4];	/* ENOMEM, EFAULT, EINTR, other */
+	unsigned int by_errno[4];	/* ENOMEM, EFAULT, EIO, other */
 };
 
 FIXTURE_VARIANT(failnth) {
@@ -579,22 +579,30 @@ static void expect_clean(struct __test_metadata *_metadata,
 			TH_LOG("N=%u: module live_pins not back", n);
 }
 
-/* errnos an injected fault may produce: ENOMEM, EFAULT (usercopy) */
+/*
+ * Errnos an injected fault may produce: ENOMEM (allocation), EFAULT
+ * (usercopy) and, on an attached fd, EIO (the header's "the DMA API failed
+ * to map them").
+ */
+#define OK_ENOMEM	(1U << 0)
+#define OK_EFAULT	(1U << 1)
+#define OK_EIO		(1U << 2)
+
 static void expect_injected_errno(struct __test_metadata *_metadata,
 				  FIXTURE_DATA(failnth) *self, int ret,
-				  bool enomem_ok, bool efault_ok,
-				  unsigned int n)
+				  unsigned int ok, unsigned int n)
 {
 	if (ret == -ENOMEM)
 		self->by_errno[0]++;
 	else if (ret == -EFAULT)
 		self->by_errno[1]++;
-	else if (ret == -EINTR)
+	else if (ret == -EIO)
 		self->by_errno[2]++;
 	else
 		self->by_errno[3]++;
-	ASSERT_TRUE((ret == -ENOMEM && enomem_ok) ||
-		    (ret == -EFAULT && efault_ok))
+	ASSERT_TRUE((ret == -ENOMEM && (ok & OK_ENOMEM)) ||
+		    (ret == -EFAULT && (ok & OK_EFAULT)) ||
+		    (ret == -EIO && (ok & OK_EIO)))
 		TH_LOG("N=%u: injected fault gave %d (%s)", n, ret,
 		       strerror(-ret));
 }
@@ -735,8 +743,8 @@ static int iterate(struct __test_metadata *_metadata,
 		if (ret >= 0)
 			close(ret);
 		else
-			expect_injected_errno(_metadata, self, ret, true,
-					      false, n);
+			expect_injected_errno(_metadata, self, ret, OK_ENOMEM,
+					      n);
 		break;
 	case OP_INFO:
 		if (ret == 0) {
@@ -744,8 +752,8 @@ static int iterate(struct __test_metadata *_metadata,
 			ASSERT_EQ(sizeof(info), info.size);
 			ASSERT_EQ(0U, info.nr_pins);
 		} else {
-			expect_injected_errno(_metadata, self, ret, true,
-					      true, n);
+			expect_injected_errno(_metadata, self, ret,
+					      OK_ENOMEM | OK_EFAULT, n);
 		}
 		break;
 	case OP_PIN:
@@ -757,8 +765,10 @@ static int iterate(struct __test_metadata *_metadata,
 					      self->fd : self->fd2,
 					      self->handle));
 		} else {
-			expect_injected_errno(_metadata, self, ret, true,
-					      true, n);
+			expect_injected_errno(_metadata, self, ret,
+					      OK_ENOMEM | OK_EFAULT |
+					      (variant->op == OP_PIN_ATTACHED ?
+					       OK_EIO : 0), n);
 		}
 		if (variant->op == OP_PIN_ATTACHED) {
 			ASSERT_EQ(0, vt_info(self->fd2, &info));
@@ -776,14 +786,14 @@ static int iterate(struct __test_metadata *_metadata,
 					    nr * sizeof(*self->segs)))
 				TH_LOG("N=%u: segments differ", n);
 		} else {
-			expect_injected_errno(_metadata, self, ret, true,
-					      true, n);
+			expect_injected_errno(_metadata, self, ret,
+					      OK_ENOMEM | OK_EFAULT, n);
 		}
 		break;
 	case OP_UNPIN:
 		if (ret) {
-			expect_injected_errno(_metadata, self, ret, true,
-					      true, n);
+			expect_injected_errno(_metadata, self, ret,
+					      OK_ENOMEM | OK_EFAULT, n);
 			/* a failed UNPIN keeps the pin: it must be there */
 			ASSERT_EQ(0, vt_info(self->fd, &info));
 			ASSERT_EQ(1U, info.nr_pins) TH_LOG("N=%u", n);
@@ -802,8 +812,8 @@ static int iterate(struct __test_metadata *_metadata,
 			ASSERT_EQ((__u32)VTOP_MODE_IOVA, info.mode);
 			ASSERT_EQ(0, do_detach(self->fd2));
 		} else {
-			expect_injected_errno(_metadata, self, ret, true,
-					      true, n);
+			expect_injected_errno(_metadata, self, ret,
+					      OK_ENOMEM | OK_EFAULT, n);
 			ASSERT_EQ((__u32)VTOP_MODE_PHYS, info.mode) TH_LOG("N=%u", n);
 		}
 		close(self->fd2);
@@ -814,8 +824,8 @@ static int iterate(struct __test_metadata *_metadata,
 		if (ret == 0) {
 			ASSERT_EQ((__u32)VTOP_MODE_PHYS, info.mode);
 		} else {
-			expect_injected_errno(_metadata, self, ret, true,
-					      true, n);
+			expect_injected_errno(_metadata, self, ret,
+					      OK_ENOMEM | OK_EFAULT, n);
 			ASSERT_EQ((__u32)VTOP_MODE_IOVA, info.mode) TH_LOG("N=%u", n);
 			ASSERT_EQ(0, do_detach(self->fd2));
 		}
@@ -880,10 +890,10 @@ TEST_F_TIMEOUT(failnth, sweep, 1500)
 	case OP_PIN_ATTACHED: name = "PIN (attached)"; break;
 	case OP_CONTROL: name = "control (read /proc/self/status)"; break;
 	}
-	ksft_print_msg("%s%s of %zu bytes: %u fault sites exercised: %u failed (ENOMEM %u, EFAULT %u), %u succeeded anyway\n",
+	ksft_print_msg("%s%s of %zu bytes: %u fault sites exercised: %u failed (ENOMEM %u, EFAULT %u, EIO %u), %u succeeded anyway\n",
 		       variant->op == OP_PIN ? "PIN " : "", name,
 		       variant->len, sites, self->failed, self->by_errno[0],
-		       self->by_errno[1], self->ok_anyway);
+		       self->by_errno[1], self->by_errno[2], self->ok_anyway);
 	EXPECT_LE(variant->min_sites, sites)
 		TH_LOG("too few fault sites: is the stack filter on the module's text?");
 	if (variant->max_zero)

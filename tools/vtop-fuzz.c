@@ -67,7 +67,7 @@ static const char *const cmd_name[C_NR] = {
 /* errnos the header documents per command (beyond the common ones) */
 static const int common_errnos[] = { EFAULT, EINVAL, E2BIG };
 static const int pin_errnos[] = {
-	EOPNOTSUPP, ENOBUFS, ENOMEM, ENOSPC,
+	EOPNOTSUPP, ENOBUFS, ENOMEM, ENOSPC, EINTR, EIO,
 };
 static const int unpin_errnos[] = { ENOENT };
 static const int get_segs_errnos[] = { ENOENT, ENOBUFS };
@@ -117,6 +117,9 @@ static uint64_t live_bytes;
 static uint64_t stale[16];	/* recently unpinned handles */
 static int nr_stale;
 static bool have_attach;
+/* $VTOP_TEST_PCI: a device ATTACH may really attach to */
+static bool have_dev;
+static uint32_t dev_domain, dev_bdf;
 
 static uint64_t seed_state;
 /*
@@ -718,6 +721,10 @@ static void one(void)
 	case C_ATTACH:
 		a.attach.pci_domain = rnd() % 4 ? 0 : (uint32_t)rnd();
 		a.attach.pci_bdf = (uint32_t)rnd() & 0xffff;
+		if (have_dev && rnd() % 2) {
+			a.attach.pci_domain = dev_domain;
+			a.attach.pci_bdf = dev_bdf;
+		}
 		if (rnd() % 16 == 0)
 			a.attach.flags = 1;
 		break;
@@ -1052,6 +1059,16 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	have_attach = info.features & VTOP_FEATURE_ATTACH;
+	env = getenv("VTOP_TEST_PCI");
+	if (env && *env) {
+		unsigned int d, b, sl, fn;
+
+		if (sscanf(env, "%x:%x:%x.%x", &d, &b, &sl, &fn) == 4) {
+			have_dev = true;
+			dev_domain = d;
+			dev_bdf = b << 8 | sl << 3 | fn;
+		}
+	}
 	ret = vt_snap(&base);
 	if (!ret)
 		ret = setup_regions();
@@ -1064,7 +1081,8 @@ int main(int argc, char **argv)
 	for (i = 0; i < R_NR; i++)
 		if (region[i].ok)
 			printf(" %s", region_name[i]);
-	printf("; ATTACH %s\n", have_attach ? "present" : "absent (ENOTTY)");
+	printf("; ATTACH %s%s%s\n", have_attach ? "present" : "absent (ENOTTY)",
+	       have_dev ? ", device " : "", have_dev ? env : "");
 
 	for (iter = 0; iter < n; iter++)
 		one();
