@@ -13,6 +13,7 @@
 #include <linux/io.h>
 #include <linux/kernel.h>
 #include <linux/minmax.h>
+#include <linux/mmap_lock.h>
 #include <linux/mm.h>
 #include <linux/overflow.h>
 #include <linux/pci.h>
@@ -227,6 +228,49 @@ static void vtop_commit(struct vtop_file *vf, struct vtop_region *reg,
 	atomic64_inc(&vtop_stats.pins_total);
 }
 
+#ifdef VTOP_NEED_RO_UNSHARE
+/*
+ * Before 6.2 a read-only long-term pin does not unshare the pages of a
+ * private (COW) mapping that are not anonymous: the shared zero page of
+ * memory never written, or page cache pages of a MAP_PRIVATE file. The next
+ * CPU write would then move that address to a new page the device never
+ * sees. Unshare such pages the way 6.2 does, by pinning them again with a
+ * forced write fault: that breaks COW into a private copy without changing
+ * the data or the mapping's protection.
+ */
+static int vtop_unshare_ro(struct vtop_region *reg)
+{
+	struct mm_struct *mm = current->mm;
+	unsigned long i;
+
+	for (i = 0; i < reg->npages; i++) {
+		unsigned long addr = reg->vaddr + ((u64)i << PAGE_SHIFT);
+		struct vm_area_struct *vma;
+		struct page *page;
+		bool cow;
+		int ret;
+
+		if (PageAnon(reg->pages[i]))
+			continue;
+		mmap_read_lock(mm);
+		vma = vma_lookup(mm, addr);
+		cow = vma && is_cow_mapping(vma->vm_flags);
+		mmap_read_unlock(mm);
+		if (!cow)
+			continue;
+		ret = vtop_pin_batch(addr, 1,
+				     FOLL_LONGTERM | FOLL_WRITE | FOLL_FORCE,
+				     &page);
+		if (ret != 1)
+			return ret < 0 ? ret : -EFAULT;
+		unpin_user_page(reg->pages[i]);
+		reg->pages[i] = page;
+		cond_resched();
+	}
+	return 0;
+}
+#endif
+
 /* Pin every page of @reg in batches; on failure nothing stays pinned. */
 static int vtop_pin_pages(struct vtop_region *reg)
 {
@@ -254,6 +298,13 @@ static int vtop_pin_pages(struct vtop_region *reg)
 		}
 		done += ret;
 	}
+#ifdef VTOP_NEED_RO_UNSHARE
+	if (!reg->writable) {
+		ret = vtop_unshare_ro(reg);
+		if (ret)
+			goto unpin;
+	}
+#endif
 	return 0;
 
 unpin:
