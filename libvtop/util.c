@@ -39,6 +39,8 @@ int vtop_copy_sized(void *dst, size_t known, size_t min, const void *src)
 
 	memset(dst, 0, known);
 	memcpy(&size, src, sizeof(size));
+	if (size > 4096)
+		return vtop_err(-E2BIG, "struct size %zu is implausible", size);
 	if (size < min)
 		return vtop_err(-EINVAL, "struct size %zu is smaller than %zu",
 				size, min);

@@ -28,6 +28,8 @@ static void opts_size(void)
 	CHECK_EQ(vtop_env_init(&o), -EINVAL);
 	o.size = 0;
 	CHECK_EQ(vtop_env_init(&o), -EINVAL);
+	o.size = 1 << 20;
+	CHECK_EQ(vtop_env_init(&o), -E2BIG);
 	/* a bigger struct with a non-zero unknown tail */
 	big.o.size = sizeof(big);
 	big.o.device_path = "/nonexistent/vtop";
