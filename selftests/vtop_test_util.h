@@ -143,6 +143,13 @@ int vt_write_file(const char *path, const char *s);
 #ifdef __KSELFTEST_HARNESS_H
 
 /*
+ * Per-test time limit of the TEST()s and TEST_F()s that follow: 30 s is
+ * short for a TCG guest running a KASAN + lockdep kernel.
+ */
+#undef TEST_TIMEOUT_DEFAULT
+#define TEST_TIMEOUT_DEFAULT 120
+
+/*
  * Open /dev/vtop into @fd. SKIP the test when the module is not loaded (as
  * kselftest wants for an absent feature); fail when it is loaded but the
  * device cannot be opened.
