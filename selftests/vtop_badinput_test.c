@@ -182,6 +182,40 @@ TEST_F(bad, unmapped_late)
 	}
 }
 
+/*
+ * Ranges far larger than memory, whose first pages are mapped: refused
+ * with -EFAULT (the hole after them) or -ENOMEM (no room to track that
+ * many pages), never a partial pin, and no kernel warning (the rig checks
+ * the log).
+ */
+TEST_F(bad, huge_lengths)
+{
+	static const uint64_t len[] = {
+		1ULL << 30, 64ULL << 30, 1ULL << 40, (16ULL << 40) + VT_PAGE_SIZE,
+		(1ULL << 46) - (1ULL << 32),
+	};
+	char *at = (char *)(1ULL << 32);
+	uint32_t nr;
+	unsigned int i;
+	int ret;
+
+	at = mmap(at, NPAGES * VT_PAGE_SIZE, PROT_READ | PROT_WRITE,
+		  MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE |
+		  MAP_FIXED_NOREPLACE, -1, 0);
+	if (at == MAP_FAILED)
+		SKIP(return, "4 GiB is taken");
+	for (i = 0; i < sizeof(len) / sizeof(len[0]); i++) {
+		nr = LONG_PAGES;
+		ret = vt_pin(self->fd, at, len[i], 0, self->segs, &nr, NULL);
+		EXPECT_TRUE(ret == -EFAULT || ret == -ENOMEM)
+			TH_LOG("length 0x%llx: %d", (unsigned long long)len[i],
+			       ret);
+		VT_EXPECT_NO_LEAK(self->base);
+	}
+	EXPECT_PIN_FAILS(-EFAULT, at + NPAGES * VT_PAGE_SIZE, 1ULL << 30, 0);
+	munmap(at, NPAGES * VT_PAGE_SIZE);
+}
+
 TEST_F(bad, prot_none)
 {
 	uintptr_t b = (uintptr_t)self->buf;
