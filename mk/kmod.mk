@@ -6,10 +6,14 @@
 #   make dkms-check     dkms add + build for both kernels + remove (root)
 #   make checkpatch     checkpatch --strict over kmod/ and the ABI header
 #   make kmod-clean     remove the in-tree module build products
+#   make dkms-install   copy the module sources to /usr/src/vtop-VERSION,
+#                       dkms add + install for KRELEASE (root)
+#   make dkms-uninstall dkms remove every kernel's vtop VERSION (root)
 
 KMOD_RELEASES ?= 6.1.0-56-amd64 6.12.117+deb12-amd64
 
-.PHONY: modules modules-all dkms-check checkpatch kmod-clean
+.PHONY: modules modules-all dkms-check checkpatch kmod-clean dkms-install \
+	dkms-uninstall
 
 # `make` builds the module too when there is a kernel build tree for it
 # (the host may run a kernel without headers: then say so and go on).
@@ -28,6 +32,21 @@ modules-all:
 
 dkms-check:
 	$(TOP)/scripts/dkms-check.sh $(KMOD_RELEASES)
+
+# Only the module's sources go to /usr/src (not build/ or the library).
+KMOD_DKMS_SRC := /usr/src/vtop-$(VERSION)
+
+dkms-install: dkms-uninstall
+	mkdir -p $(KMOD_DKMS_SRC)/kmod $(KMOD_DKMS_SRC)/include/uapi/linux
+	cp -p $(TOP)/dkms.conf $(TOP)/Kbuild $(TOP)/VERSION $(KMOD_DKMS_SRC)/
+	cp -p $(TOP)/kmod/*.[ch] $(KMOD_DKMS_SRC)/kmod/
+	cp -p $(TOP)/include/uapi/linux/*.h $(KMOD_DKMS_SRC)/include/uapi/linux/
+	dkms add -m vtop -v $(VERSION)
+	dkms install -m vtop -v $(VERSION) -k $(KRELEASE)
+
+dkms-uninstall:
+	-dkms remove -m vtop -v $(VERSION) --all
+	rm -rf $(KMOD_DKMS_SRC)
 
 checkpatch:
 	$(TOP)/scripts/checkpatch.sh
