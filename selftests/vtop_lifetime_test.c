@@ -290,6 +290,82 @@ TEST(fork_child_refused)
 }
 
 /*
+ * fork() after a pin must not break it: whoever writes first after the
+ * fork, the parent keeps the very pages the device was given (the kernel
+ * copies pinned anonymous pages for the child at fork time). Checked for a
+ * writable and a READONLY pin of 4 KiB pages and of a THP.
+ */
+static void fork_coherent(struct __test_metadata *_metadata,
+			  enum vt_kind kind, uint32_t flags, size_t len)
+{
+	struct vtop_segment *segs;
+	struct vt_snap base;
+	int status, fd;
+	uint64_t h;
+	uint32_t nr;
+	pid_t pid;
+	void *p;
+	int ret;
+
+	ASSERT_EQ(0, vt_snap(&base));
+	VT_OPEN_OR_SKIP(fd);
+	ret = vt_buf_alloc(kind, len, &p);
+	if (ret == -EOPNOTSUPP)
+		SKIP(return, "no %s memory", vt_kind_name(kind));
+	ASSERT_EQ(0, ret);
+	ASSERT_EQ(0, vt_pin_alloc(fd, p, len, flags, &segs, &nr, &h));
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		/* the child writes its copy first */
+		memset(p, 0xcc, len);
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	/* then the parent */
+	memset(p, 0x33, len);
+	VT_EXPECT_SEGS(segs, nr, p, len);
+	EXPECT_EQ(0x33, ((volatile char *)p)[len - 1]);
+
+	/* and once more with the parent writing while the child lives */
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		usleep(100 * 1000);
+		memset(p, 0xdd, len);
+		_exit(0);
+	}
+	memset(p, 0x44, len);
+	VT_EXPECT_SEGS(segs, nr, p, len);
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	VT_EXPECT_SEGS(segs, nr, p, len);
+	EXPECT_EQ(0x44, ((volatile char *)p)[0]);
+
+	ASSERT_EQ(0, vt_unpin(fd, h));
+	free(segs);
+	close(fd);
+	vt_buf_free(p, len);
+	VT_EXPECT_NO_LEAK(base);
+}
+
+TEST(fork_keeps_pin_coherent_4k)
+{
+	fork_coherent(_metadata, VT_KIND_4K, 0, LEN);
+}
+
+TEST(fork_keeps_pin_coherent_4k_readonly)
+{
+	fork_coherent(_metadata, VT_KIND_4K, VTOP_PIN_READONLY, LEN);
+}
+
+TEST(fork_keeps_pin_coherent_thp)
+{
+	fork_coherent(_metadata, VT_KIND_THP, 0, VT_HPAGE_SIZE);
+}
+
+/*
  * The opener closes its fd while a forked child still holds it: the pin
  * lives on, and the child's exit releases it and uncharges the opener.
  */
