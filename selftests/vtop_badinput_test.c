@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "kselftest_harness.h"
@@ -412,6 +413,85 @@ TEST_F(bad, shmem_ok)
 	memset(p, 3, NPAGES * VT_PAGE_SIZE);
 	ASSERT_EQ(0, vt_pin(self->fd, p, NPAGES * VT_PAGE_SIZE, 0, self->segs,
 			    &nr, &h));
+	VT_EXPECT_SEGS(self->segs, nr, p, NPAGES * VT_PAGE_SIZE);
+	ASSERT_EQ(0, vt_unpin(self->fd, h));
+	munmap(p, NPAGES * VT_PAGE_SIZE);
+}
+
+/* a mounted filesystem that tracks dirty pages (writeback to a disk) */
+static int find_disk_fs(char *dir, size_t len)
+{
+	static const char *const types[] = {
+		"ext2", "ext3", "ext4", "xfs", "btrfs", "vfat", "f2fs",
+	};
+	char line[512], mnt[256], type[64];
+	unsigned int i;
+	FILE *f;
+	int ret = -ENOENT;
+
+	f = fopen("/proc/self/mounts", "re");
+	if (!f)
+		return -errno;
+	while (ret && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%*s %255s %63s", mnt, type) != 2)
+			continue;
+		for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+			if (strcmp(type, types[i]) || access(mnt, W_OK))
+				continue;
+			snprintf(dir, len, "%s", mnt);
+			ret = 0;
+			break;
+		}
+	}
+	fclose(f);
+	return ret;
+}
+
+/*
+ * A shared writable mapping of a file on a disk filesystem: since 6.5 the
+ * kernel refuses to pin such pages writable for the long term (their
+ * writeback would race with the device), and the pin must fail cleanly
+ * with -EFAULT. READONLY pins of it are fine on every kernel.
+ */
+TEST_F(bad, file_mapping_writeback)
+{
+	char dir[256], path[300];
+	struct utsname u;
+	unsigned int maj = 0, min = 0;
+	uint32_t nr;
+	uint64_t h;
+	char *p;
+	int ffd, ret;
+
+	if (find_disk_fs(dir, sizeof(dir)))
+		SKIP(return, "no writable disk filesystem mounted");
+	ASSERT_EQ(0, uname(&u));
+	sscanf(u.release, "%u.%u", &maj, &min);
+	snprintf(path, sizeof(path), "%s/vtop-test.XXXXXX", dir);
+	ffd = mkstemp(path);
+	ASSERT_LE(0, ffd) TH_LOG("%s: %s", path, strerror(errno));
+	unlink(path);
+	ASSERT_EQ(0, ftruncate(ffd, NPAGES * VT_PAGE_SIZE));
+	p = mmap(NULL, NPAGES * VT_PAGE_SIZE, PROT_READ | PROT_WRITE,
+		 MAP_SHARED, ffd, 0);
+	close(ffd);
+	ASSERT_NE(MAP_FAILED, p);
+	memset(p, 7, NPAGES * VT_PAGE_SIZE);
+	TH_LOG("file on %s, kernel %u.%u", dir, maj, min);
+
+	if (maj > 6 || (maj == 6 && min >= 5)) {
+		EXPECT_PIN_FAILS(-EFAULT, p, NPAGES * VT_PAGE_SIZE, 0);
+	} else {
+		nr = LONG_PAGES;
+		ret = vt_pin(self->fd, p, NPAGES * VT_PAGE_SIZE, 0, self->segs,
+			     &nr, &h);
+		EXPECT_EQ(0, ret);
+		if (!ret)
+			EXPECT_EQ(0, vt_unpin(self->fd, h));
+	}
+	nr = LONG_PAGES;
+	ASSERT_EQ(0, vt_pin(self->fd, p, NPAGES * VT_PAGE_SIZE,
+			    VTOP_PIN_READONLY, self->segs, &nr, &h));
 	VT_EXPECT_SEGS(self->segs, nr, p, NPAGES * VT_PAGE_SIZE);
 	ASSERT_EQ(0, vt_unpin(self->fd, h));
 	munmap(p, NPAGES * VT_PAGE_SIZE);
