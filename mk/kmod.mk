@@ -10,7 +10,9 @@
 #                       dkms add + install for KRELEASE (root)
 #   make dkms-uninstall dkms remove every kernel's vtop VERSION (root)
 
-KMOD_RELEASES ?= 6.1.0-56-amd64 6.12.117+deb12-amd64
+# The installed Debian 6.1 and 6.12 releases (resolved, never hard-coded:
+# a fresh machine may get a newer ABI number).
+KMOD_RELEASES ?= $(foreach k,6.1 6.12,$(shell $(TOP)/tools/vm/kernels.sh resolve $(k) 2>/dev/null | head -n 1))
 
 .PHONY: modules modules-all dkms-check checkpatch kmod-clean dkms-install \
 	dkms-uninstall

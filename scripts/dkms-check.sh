@@ -13,7 +13,11 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 version=$(cat "$top/VERSION")
 name=vtop
 releases=("$@")
-[ ${#releases[@]} -gt 0 ] || releases=(6.1.0-56-amd64 6.12.117+deb12-amd64)
+if [ ${#releases[@]} -eq 0 ]; then
+	for k in 6.1 6.12; do
+		releases+=("$("$top/tools/vm/kernels.sh" resolve "$k" | head -n 1)")
+	done
+fi
 
 command -v dkms >/dev/null || { echo "dkms-check.sh: dkms is not installed (scripts/deps.sh vm)" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || { echo "dkms-check.sh: must run as root" >&2; exit 1; }
