@@ -8,6 +8,7 @@
 #   make vm-shell            interactive guest shell (VM_KERNEL=6.12, VM_ARGS=)
 #   make vm-run VM_ARGS=...  tools/vm/run.sh with arbitrary options
 #   make guest-bins          everything the guest carries besides the module
+#   make vm-selftest         the rig's own checks (tools/vm/selftest.sh)
 #
 # Other fragments add the targets that build guest binaries (library, test
 # binaries into build/selftests/ + tests.list, tools into build/bin/) with
@@ -21,7 +22,8 @@ VM_KERNEL ?= 6.12
 VM_ARGS ?=
 GUEST_BINS_TARGETS ?=
 
-.PHONY: guest-bins vm-check vm-check-6.1 vm-check-6.12 vm-shell vm-run
+.PHONY: guest-bins vm-check vm-check-6.1 vm-check-6.12 vm-shell vm-run \
+	vm-selftest
 
 guest-bins:
 	$(if $(strip $(GUEST_BINS_TARGETS)),$(MAKE) -C $(TOP) $(GUEST_BINS_TARGETS),@:)
@@ -39,5 +41,8 @@ vm-shell:
 
 vm-run:
 	$(VM_RUN) --kernel $(VM_KERNEL) $(VM_ARGS)
+
+vm-selftest:
+	$(TOP)/tools/vm/selftest.sh
 
 CHECK_VM := vm-check

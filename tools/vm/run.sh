@@ -138,6 +138,8 @@ msg "kernel $krel ($kimg)"
 
 # --- work directory --------------------------------------------------------
 mkdir -p "$BUILD/vm"
+# Logs of failed runs are kept for a day.
+find "$BUILD/vm" -maxdepth 1 -name 'run.*' -mmin +1440 -exec rm -rf {} + 2>/dev/null || true
 work=$(mktemp -d "$BUILD/vm/run.XXXXXX")
 keep_logs=0
 qpid=""
@@ -178,14 +180,10 @@ if [ $kmod = 1 ]; then
 		die "$ko was built for '${vermagic%% *}', not $krel"
 fi
 
-if [ $build = 1 ] && [ -f "$TOP/Makefile" ]; then
-	if make -s -C "$TOP" -n guest-bins >/dev/null 2>&1; then
-		msg "building guest binaries (make guest-bins)"
-		nice make -s -C "$TOP" guest-bins >&2 ||
-			die "make guest-bins failed"
-	else
-		msg "no guest-bins target: not building guest binaries"
-	fi
+if [ $build = 1 ]; then
+	msg "building guest binaries (make guest-bins)"
+	nice make -s -C "$TOP" guest-bins >&2 ||
+		die "make guest-bins failed (--no-build packs what build/ holds)"
 fi
 
 # --- initramfs -----------------------------------------------------------
