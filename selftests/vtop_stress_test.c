@@ -335,7 +335,7 @@ static void *mutator_main(void *arg)
 	while (!atomic_load(&st.stop)) {
 		struct arena *a = &st.arena[rnd(&seed) % NR_ARENAS];
 		size_t g = arena_granule(a), units = ARENA_LEN / g;
-		size_t n = 1 + rnd(&seed) % (units / 4);
+		size_t n = 1 + rnd(&seed) % (units > 4 ? units / 4 : 1);
 		size_t off = (rnd(&seed) % (units - n + 1)) * g;
 		int ret;
 
