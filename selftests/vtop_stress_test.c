@@ -14,7 +14,10 @@
  * outstanding, VmPin and the module's live pins are back where they were.
  * Run it under lockdep and KASAN (the debug kernel) to make races visible.
  *
- * Environment: VTOP_STRESS_SECONDS (1..3600), VTOP_STRESS_SEED.
+ * With $VTOP_TEST_PCI (a device bound to uio_pci_generic or vfio-pci), one
+ * pinner and half the churned fds are ATTACHed: their pins are DMA-mapped.
+ *
+ * Environment: VTOP_STRESS_SECONDS (1..3600), VTOP_STRESS_SEED, VTOP_TEST_PCI.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -69,6 +72,10 @@ struct live {
 
 static struct {
 	struct arena arena[NR_ARENAS];
+	/* $VTOP_TEST_PCI, if set: fds attached to it pin in IOVA mode */
+	bool have_dev;
+	struct vtop_attach dev;
+	atomic_ulong attached;
 	int slot_fd[NR_SLOTS];
 	atomic_bool go, stop;
 	/* outcome counters */
@@ -224,6 +231,21 @@ static void check_segs(const struct vtop_segment *segs, uint32_t nr,
 		    (unsigned long long)(next - (uintptr_t)addr));
 }
 
+/* attach @fd to the test device; any failure but EBUSY is unexpected */
+static void maybe_attach(int fd)
+{
+	struct vtop_attach a = st.dev;
+	int ret;
+
+	if (!st.have_dev)
+		return;
+	ret = vt_ioctl(fd, VTOP_IOC_ATTACH, &a);
+	if (ret == 0)
+		atomic_fetch_add(&st.attached, 1);
+	else
+		bad("ATTACH to $VTOP_TEST_PCI: %s", strerror(-ret));
+}
+
 /* ---- threads ------------------------------------------------------------ */
 
 /*
@@ -369,7 +391,7 @@ static void *mutator_main(void *arg)
 			break;
 		}
 		atomic_fetch_add(&st.mutations, 1);
-		usleep(500);
+		usleep(100);
 	}
 	return NULL;
 }
@@ -427,6 +449,9 @@ static void *churner_main(void *arg)
 			bad("open: %s", strerror(-fd));
 			break;
 		}
+		/* half the fresh fds go away attached, with mapped pins */
+		if (rnd(&seed) % 2)
+			maybe_attach(fd);
 		/* a few pins the release will have to drop */
 		for (i = 0; i < 3; i++) {
 			uint32_t nr = MAX_PIN_PAGES + 1;
@@ -518,6 +543,18 @@ TEST_F_TIMEOUT(stress, mixed, MAX_SECONDS + 600)
 		seconds = strtol(env, NULL, 10);
 	ASSERT_TRUE(seconds >= 1 && seconds <= MAX_SECONDS)
 		TH_LOG("VTOP_STRESS_SECONDS=%s: 1..%d", env, MAX_SECONDS);
+	env = getenv("VTOP_TEST_PCI");
+	if (env && *env) {
+		unsigned int d, b, sl, fn;
+
+		ASSERT_EQ(4, sscanf(env, "%x:%x:%x.%x", &d, &b, &sl, &fn))
+			TH_LOG("VTOP_TEST_PCI=%s: want dddd:bb:ss.f", env);
+		st.have_dev = true;
+		st.dev = (struct vtop_attach){
+			.size = sizeof(st.dev), .pci_domain = d,
+			.pci_bdf = b << 8 | sl << 3 | fn,
+		};
+	}
 	env = getenv("VTOP_STRESS_SEED");
 	seed = env && *env ? strtoull(env, NULL, 0) :
 	       (uint64_t)time(NULL) ^ (uint64_t)getpid() << 32;
@@ -547,6 +584,8 @@ TEST_F_TIMEOUT(stress, mixed, MAX_SECONDS + 600)
 		p->seed = rnd(&seed) | 1;
 		p->fd = vt_open();
 		ASSERT_LE(0, p->fd);
+		if (i == 0)
+			maybe_attach(p->fd);	/* one pinner in IOVA mode */
 		p->cap = ARENA_LEN / VT_PAGE_SIZE + 1;
 		p->segs = calloc(p->cap, sizeof(*p->segs));
 		ASSERT_NE(NULL, p->segs);
@@ -569,11 +608,11 @@ TEST_F_TIMEOUT(stress, mixed, MAX_SECONDS + 600)
 	pthread_join(churner, NULL);
 	alarm(0);
 
-	ksft_print_msg("stress: %lu PIN (%lu refused: EFAULT/ENOMEM), %lu UNPIN, %lu GET_SEGS, %lu forks, %lu fd churns, %lu mapping changes\n",
+	ksft_print_msg("stress: %lu PIN (%lu refused: EFAULT/ENOMEM), %lu UNPIN, %lu GET_SEGS, %lu forks, %lu fd churns, %lu mapping changes, %lu fds attached\n",
 		       atomic_load(&st.pins), atomic_load(&st.pin_fail),
 		       atomic_load(&st.unpins), atomic_load(&st.get_segs),
 		       atomic_load(&st.forks), atomic_load(&st.churns),
-		       atomic_load(&st.mutations));
+		       atomic_load(&st.mutations), atomic_load(&st.attached));
 	EXPECT_EQ(0UL, atomic_load(&st.bad))
 		TH_LOG("%lu unexpected results, first: %s",
 		       atomic_load(&st.bad), st.bad_msg);

@@ -614,8 +614,21 @@ static void one(void)
 	uint64_t cap = 0, pages = 0;
 
 	sane = rnd() % 2;
-	/* draw the command; too many live pins: unpin one */
-	if (nr_live >= MAX_LIVE || live_bytes > MAX_LIVE_BYTES)
+	/*
+	 * Now and then drain one fd, so that ATTACH (to the test device) and
+	 * DETACH meet an fd without pins and can succeed.
+	 */
+	if (have_dev && rnd() % 64 == 0) {
+		for (i = nr_live; i-- > 0;)
+			if (live[i].fd == f) {
+				ret = vt_unpin(fds[f], live[i].handle);
+				if (ret)
+					fail("draining UNPIN: %s", strerror(-ret));
+				drop_live(&live[i]);
+			}
+		sane = true;
+		c = rnd() % 2 ? C_ATTACH : C_DETACH;
+	} else if (nr_live >= MAX_LIVE || live_bytes > MAX_LIVE_BYTES)
 		c = C_UNPIN;
 	else if (sane)
 		c = (enum cmd[]){ C_INFO, C_PIN, C_PIN, C_UNPIN, C_GET_SEGS,
@@ -721,11 +734,11 @@ static void one(void)
 	case C_ATTACH:
 		a.attach.pci_domain = rnd() % 4 ? 0 : (uint32_t)rnd();
 		a.attach.pci_bdf = (uint32_t)rnd() & 0xffff;
-		if (have_dev && rnd() % 2) {
+		if (have_dev && (sane || rnd() % 2)) {
 			a.attach.pci_domain = dev_domain;
 			a.attach.pci_bdf = dev_bdf;
 		}
-		if (rnd() % 16 == 0)
+		if (!sane && rnd() % 16 == 0)
 			a.attach.flags = 1;
 		break;
 	default:
