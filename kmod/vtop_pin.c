@@ -8,6 +8,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/backing-dev.h>
 #include <linux/capability.h>
 #include <linux/error-injection.h>
 #include <linux/io.h>
@@ -271,6 +272,38 @@ static int vtop_unshare_ro(struct vtop_region *reg)
 }
 #endif
 
+#ifdef VTOP_NEED_WRITABLE_FILE_CHECK
+/*
+ * Since 6.5 GUP refuses a writable long-term pin of a shared file mapping
+ * whose pages need dirty tracking (the page cache of a disk file system):
+ * the file system cannot write such pages back safely while a device may
+ * change them. Older kernels pin them. Refuse them here too, so that every
+ * kernel gives the same answer (-EFAULT). Anonymous, shmem and hugetlbfs
+ * pages pass: shmem and hugetlbfs have no writeback.
+ */
+static int vtop_check_writable_file(const struct vtop_region *reg)
+{
+	unsigned long i;
+
+	for (i = 0; i < reg->npages; i++) {
+		struct folio *folio = page_folio(reg->pages[i]);
+		struct address_space *mapping;
+
+		if (folio_test_anon(folio) || folio_test_hugetlb(folio))
+			continue;
+		mapping = READ_ONCE(folio->mapping);
+		if (mapping && mapping->host && mapping_can_writeback(mapping))
+			return -EFAULT;
+	}
+	return 0;
+}
+#else
+static int vtop_check_writable_file(const struct vtop_region *reg)
+{
+	return 0;
+}
+#endif
+
 /* Pin every page of @reg in batches; on failure nothing stays pinned. */
 static int vtop_pin_pages(struct vtop_region *reg)
 {
@@ -305,6 +338,11 @@ static int vtop_pin_pages(struct vtop_region *reg)
 			goto unpin;
 	}
 #endif
+	if (reg->writable) {
+		ret = vtop_check_writable_file(reg);
+		if (ret)
+			goto unpin;
+	}
 	return 0;
 
 unpin:
