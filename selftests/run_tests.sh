@@ -99,6 +99,7 @@ for t in $tests; do
 	base=$(pins_held)
 	echo "$marker" >/dev/kmsg
 
+	t0=$(cut -d. -f1 /proc/uptime)
 	rm -f "$tmp/timedout" "$tmp/diag"
 	: >"$tmp/diag"
 	if [ -x "$dir/$t" ]; then
@@ -189,6 +190,7 @@ for t in $tests; do
 		sed 's/^/  # /' "$tmp/klog" | head -n 80
 	fi
 
+	echo "# $t: $(($(cut -d. -f1 /proc/uptime) - t0)) s"
 	if [ -e "$tmp/timedout" ]; then
 		echo "not ok $i $t # TIMEOUT ${timeout}s$why"
 		fail=$((fail + 1))

@@ -426,6 +426,9 @@ if [ $interactive = 0 ] &&
    ! sed -nE 's/^[0-9]+,[0-9]+,[0-9]+,[^;]*;//p' "$work/kmsg.log" |
 	grep -q '^VTOP-VM-KMSG-END$'; then
 	fail="${fail:+$fail; }the kernel log is incomplete (no VTOP-VM-KMSG-END record)"
+	# The stream stopped early (panic, hang): what the kernel printed on
+	# the console after it counts too.
+	sed -nE 's/^\[ *[0-9]+\.[0-9]+\] //p' "$work/console.log" >>"$work/kernel.log"
 fi
 splats=$(grep -E -f <(grep -vE '^(#|$)' "$VM/splat.ere") "$work/kernel.log" |
 	 grep -vE -f <(grep -vE '^(#|$)' "$VM/splat-ignore.ere") || true)
