@@ -120,6 +120,7 @@ for t in $tests; do
 				s=$((s + 1))
 			done
 			: >"$tmp/timedout"
+			# shellcheck disable=SC2046 # a list of pids
 			kill -KILL $(session_procs $tpid) 2>/dev/null
 		) &
 		wpid=$!
@@ -155,18 +156,19 @@ for t in $tests; do
 		if [ -n "$left" ] && [ ! -e "$tmp/timedout" ]; then
 			why="$why, left-processes"
 			for p in $left; do
-				echo "  # left running: pid $p: $(tr '\0' ' ' </proc/$p/cmdline 2>/dev/null)" >>"$tmp/diag"
+				echo "  # left running: pid $p: $(tr '\0' ' ' </proc/"$p"/cmdline 2>/dev/null)" >>"$tmp/diag"
 			done
 		fi
+		# shellcheck disable=SC2086 # a list of pids
 		[ -n "$left" ] && kill -KILL $left 2>/dev/null
 		# The printer ends when the last writer is gone.
 		w=0
-		while kill -0 $ppid 2>/dev/null && [ $w -lt 50 ]; do
+		while kill -0 "$ppid" 2>/dev/null && [ $w -lt 50 ]; do
 			usleep 100000
 			w=$((w + 1))
 		done
-		kill $ppid 2>/dev/null
-		wait $ppid 2>/dev/null
+		kill "$ppid" 2>/dev/null
+		wait "$ppid" 2>/dev/null
 	fi
 	cat "$tmp/diag"
 

@@ -6,6 +6,7 @@
 # vtop.ko, run COMMAND (default: the selftest suite) and exit with its status.
 # Fails on a kernel splat in the guest's log, a missing end marker (hang or
 # crash) and a time-out. See usage() for options and environment.
+# shellcheck disable=SC2054 # commas inside QEMU option values
 set -euo pipefail
 
 TOP=${TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
@@ -143,19 +144,20 @@ find "$BUILD/vm" -maxdepth 1 -name 'run.*' -mmin +1440 -exec rm -rf {} + 2>/dev/
 work=$(mktemp -d "$BUILD/vm/run.XXXXXX")
 keep_logs=0
 qpid=""
+# shellcheck disable=SC2317 # invoked by the EXIT trap
 cleanup() {
 	local rc=$?
 	# TERM: timeout(1) passes it on to QEMU
 	[ -n "$qpid" ] && kill -TERM "$qpid" 2>/dev/null
 	if [ "${VTOP_VM_KEEP:-0}" = 1 ]; then
 		msg "work directory kept: $work"
-	elif [ $keep_logs = 1 ]; then
+	elif [ "$keep_logs" = 1 ]; then
 		rm -rf "$work/root" "$work/initrd.img" "$work/nvme.img"
 		msg "logs kept in $work (console.log, kmsg.log)"
 	else
 		rm -rf "$work"
 	fi
-	exit $rc
+	exit "$rc"
 }
 trap cleanup EXIT
 trap 'exit 130' INT
@@ -280,7 +282,7 @@ if [ -d "$kmoddir" ]; then
 		[ -f "$kmoddir/$f" ] && cp "$kmoddir/$f" "$root/lib/modules/$krel/"
 	done
 else
-	msg "no module directory $kmoddir: kernel modules ($(echo "${modules[@]}")) not packed (built-in?)"
+	msg "no module directory $kmoddir: kernel modules (${modules[*]}) not packed (built-in?)"
 	touch "$root/lib/modules/$krel/modules.builtin" \
 	      "$root/lib/modules/$krel/modules.order"
 fi
