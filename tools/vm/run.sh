@@ -32,7 +32,7 @@ the guest (default: /vtop/bin/run_tests.sh, the whole selftest suite).
   --append ARGS    extra kernel command line arguments (appended last)
   --add PATH       copy PATH into the guest as /add/<basename> (repeatable)
   --module NAME    also modprobe kernel module NAME before COMMAND
-                   (repeatable; uio and uio_pci_generic are always packed)
+                   (repeatable; uio, uio_pci_generic, loop, ext4 always packed)
   --kmod-args ARGS module parameters for the insmod of vtop.ko
   --no-load        pack vtop.ko but do not load it (/vtop/vtop.ko,
                    "modprobe vtop" works in the guest)
@@ -65,7 +65,9 @@ timeout=900
 timeout_set=0
 append=""
 adds=()
-modules=(uio uio_pci_generic)
+# Always packed: uio + uio_pci_generic (NVMe example, ATTACH) and loop +
+# ext4 (a scratch ext2 for vtop_badinput_test's file-mapping test).
+modules=(uio uio_pci_generic loop ext4 crc32c_generic)
 guest_modules=()
 kmod_args=""
 load=1
