@@ -42,7 +42,7 @@ CHECK_STEPS = $(CHECK_KMOD) $(CHECK_HOST) $(CHECK_VM) $(CHECK_NVME) \
 
 check: deps
 	$(MAKE) ksft-headers
-	set -e; for t in $(CHECK_STEPS); do $(MAKE) $$t; done
+	$(TOP)/scripts/check.sh $(CHECK_STEPS)
 
 clean:
 	rm -rf $(BUILD)

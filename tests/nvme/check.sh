@@ -65,4 +65,13 @@ done
 
 echo "=== nvme scenarios ==="
 printf '%s\n' "${summary[@]}"
+np=0 nf=0 ns=0
+for l in "${summary[@]}"; do
+	case "$l" in
+	*PASS) np=$((np + 1)) ;;
+	*SKIP) ns=$((ns + 1)) ;;
+	*) nf=$((nf + 1)) ;;
+	esac
+done
+echo "nvme: $np passed, $nf failed, $ns skipped"
 exit $failed
