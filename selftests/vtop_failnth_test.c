@@ -253,6 +253,39 @@ static int module_text(unsigned long *lo, unsigned long *hi)
 	return 0;
 }
 
+/*
+ * [start, end) of kernel function @name from /proc/kallsyms: its address
+ * and the next higher text symbol's. -ENOENT if the kernel lacks it.
+ */
+static int ksym_range(const char *name, unsigned long *start,
+		      unsigned long *end)
+{
+	unsigned long a, lo = 0, hi = ULONG_MAX;
+	char line[512], sym[256], type;
+	FILE *f;
+
+	f = fopen("/proc/kallsyms", "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%lx %c %255s", &a, &type, sym) == 3 &&
+		    !strcmp(sym, name) && (type == 't' || type == 'T'))
+			lo = a;
+	if (lo) {
+		rewind(f);
+		while (fgets(line, sizeof(line), f))
+			if (sscanf(line, "%lx %c", &a, &type) == 2 &&
+			    (type == 't' || type == 'T') && a > lo && a < hi)
+				hi = a;
+	}
+	fclose(f);
+	if (!lo || hi == ULONG_MAX)
+		return -ENOENT;
+	*start = lo;
+	*end = hi;
+	return 0;
+}
+
 /* the module's ALLOW_ERROR_INJECTION function, from the injectable list */
 static int find_injectable(char *fn, size_t len)
 {
@@ -491,6 +524,31 @@ FIXTURE_SETUP(failnth)
 				      "32"));
 		ASSERT_EQ(0, attr_set(self, scoped[i], "verbose", "0"));
 	}
+	/*
+	 * Not inside the Intel IOMMU driver's page-table update: on 6.12,
+	 * when a page-table allocation fails partway, __domain_mapping()
+	 * returns -ENOMEM with the PTEs it already wrote left in place and
+	 * intel_iommu_map_pages() reports nothing mapped, so nobody clears
+	 * them; the IOVA is freed, reused by the next map, and that WARNs
+	 * "DMA PTE for vPFN ... already set" (panic_on_warn). A kernel bug,
+	 * not vtop's (see /work/shared/team/BUGS.md); the rest of the DMA
+	 * path (IOVA allocation, scatterlists, the module) is still swept.
+	 */
+	if (variant->op == OP_PIN_ATTACHED) {
+		unsigned long lo = 0, hi = 0;
+
+		if (!ksym_range("intel_iommu_map_pages", &lo, &hi)) {
+			for (i = 0; i < 2; i++) {
+				snprintf(hex, sizeof(hex), "0x%lx", lo);
+				ASSERT_EQ(0, attr_set(self, scoped[i],
+						      "reject-start", hex));
+				snprintf(hex, sizeof(hex), "0x%lx", hi);
+				ASSERT_EQ(0, attr_set(self, scoped[i],
+						      "reject-end", hex));
+			}
+		}
+	}
+
 	/* sleeping allocations too, and order-0 pages */
 	ASSERT_EQ(0, attr_set(self, "failslab", "ignore-gfp-wait", "N"));
 	ASSERT_EQ(0, attr_set(self, "failslab", "cache-filter", "N"));
