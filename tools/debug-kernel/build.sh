@@ -11,7 +11,9 @@
 #   ${VTOP_CACHE:-/var/cache/vtop}/debug-kernel/<key>
 # containing
 #   bzImage    the kernel to boot
-#   release    `make kernelrelease`
+#   release    `make kernelrelease`: 6.12.N-vtopdbg-<first 8 of key>, so
+#              that a module built for one debug kernel never matches
+#              (vermagic) another one
 #   config     the final .config
 #   build/     kbuild output tree, usable as KDIR: make -C <dir>/build M=...
 #              (modules_prepare done, Module.symvers present)
@@ -102,7 +104,10 @@ if [ ! -f "$src/.vtop-extracted" ]; then
 	mv "$src.tmp" "$src"
 fi
 
-kmake() { nice make -C "$src" O="$out/build" "$@"; }
+# A release of its own per configuration (see "release" above).
+kmake() {
+	nice make -C "$src" O="$out/build" LOCALVERSION="-vtopdbg-${key:0:8}" "$@"
+}
 
 msg "configuring (x86_64_defconfig + $(basename "$fragment")) in $out"
 run kmake x86_64_defconfig
