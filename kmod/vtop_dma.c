@@ -78,8 +78,16 @@ int vtop_dma_map(struct vtop_region *reg)
 	unsigned int max_seg;
 	int ret;
 
-	/* sg lengths are unsigned int; keep within what the device maps. */
+	/*
+	 * sg lengths are unsigned int; keep within what the device maps and
+	 * within its maximum segment size (64 KiB unless its driver raised
+	 * it): DMA_API_DEBUG warns on longer segments, and an IOMMU driver
+	 * may rely on the limit. The reported segments are merged again by
+	 * DMA address, so this does not lengthen the segment list.
+	 */
 	max_seg = min_t(size_t, dma_max_mapping_size(reg->dev), UINT_MAX);
+	max_seg = min_t(unsigned int, max_seg,
+			dma_get_max_seg_size(reg->dev));
 	max_seg = max_t(unsigned int, round_down(max_seg, PAGE_SIZE),
 			PAGE_SIZE);
 	ret = sg_alloc_table_from_pages_segment(&reg->sgt, reg->pages,
