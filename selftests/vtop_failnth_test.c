@@ -33,6 +33,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include "kselftest_harness.h"
@@ -99,6 +100,11 @@ FIXTURE_VARIANT(failnth) {
 	bool touch;		/* fault the pages in before the call */
 	bool fn_compare;	/* also sweep without fail_function */
 	unsigned int min_sites;	/* fewer means the scoping is broken */
+	/*
+	 * user copies the call makes: each must have been failed once (EFAULT),
+	 * or the sweep skipped sites
+	 */
+	unsigned int min_efault;
 	bool max_zero;		/* more than 0 means the scoping is broken */
 };
 
@@ -115,39 +121,39 @@ FIXTURE_VARIANT_ADD(failnth, open) {
 };
 
 FIXTURE_VARIANT_ADD(failnth, info) {
-	.op = OP_INFO, .min_sites = 2,
+	.op = OP_INFO, .min_sites = 2, .min_efault = 2,
 };
 
 /* untouched: the pin faults the pages in (page tables, page allocation) */
 FIXTURE_VARIANT_ADD(failnth, pin_4k) {
 	.op = OP_PIN, .kind = VT_KIND_4K, .len = 4 * VT_PAGE_SIZE,
-	.min_sites = 3,
+	.min_sites = 3, .min_efault = 3,
 };
 
 /* several pinning batches: fail_function fails one partway */
 FIXTURE_VARIANT_ADD(failnth, pin_4k_batches) {
 	.op = OP_PIN, .kind = VT_KIND_4K, .len = 1025 * VT_PAGE_SIZE,
-	.touch = true, .fn_compare = true, .min_sites = 3,
+	.touch = true, .fn_compare = true, .min_sites = 3, .min_efault = 3,
 };
 
 FIXTURE_VARIANT_ADD(failnth, pin_thp) {
 	.op = OP_PIN, .kind = VT_KIND_THP, .len = VT_HPAGE_SIZE,
-	.min_sites = 3,
+	.min_sites = 3, .min_efault = 3,
 };
 
 FIXTURE_VARIANT_ADD(failnth, pin_hugetlb) {
 	.op = OP_PIN, .kind = VT_KIND_HUGETLB, .len = VT_HPAGE_SIZE,
-	.min_sites = 3,
+	.min_sites = 3, .min_efault = 3,
 };
 
 FIXTURE_VARIANT_ADD(failnth, get_segs) {
 	.op = OP_GET_SEGS, .kind = VT_KIND_4K, .len = 1025 * VT_PAGE_SIZE,
-	.touch = true, .min_sites = 2,
+	.touch = true, .min_sites = 2, .min_efault = 3,
 };
 
 FIXTURE_VARIANT_ADD(failnth, unpin) {
 	.op = OP_UNPIN, .kind = VT_KIND_4K, .len = 4 * VT_PAGE_SIZE,
-	.touch = true, .min_sites = 1,
+	.touch = true, .min_sites = 1, .min_efault = 1,
 };
 
 FIXTURE_VARIANT_ADD(failnth, close) {
@@ -156,16 +162,16 @@ FIXTURE_VARIANT_ADD(failnth, close) {
 };
 
 FIXTURE_VARIANT_ADD(failnth, attach) {
-	.op = OP_ATTACH, .min_sites = 1,
+	.op = OP_ATTACH, .min_sites = 1, .min_efault = 1,
 };
 
 FIXTURE_VARIANT_ADD(failnth, detach) {
-	.op = OP_DETACH, .min_sites = 1,
+	.op = OP_DETACH, .min_sites = 1, .min_efault = 1,
 };
 
 FIXTURE_VARIANT_ADD(failnth, pin_attached) {
 	.op = OP_PIN_ATTACHED, .kind = VT_KIND_4K, .len = 1025 * VT_PAGE_SIZE,
-	.touch = true, .min_sites = 3,
+	.touch = true, .min_sites = 3, .min_efault = 3,
 };
 
 /* ---- debugfs fault attributes -------------------------------------------- */
@@ -608,6 +614,28 @@ FIXTURE_TEARDOWN(failnth)
 	free(self->ref);
 }
 
+/*
+ * Only fail_usercopy (true) or every mechanism (false): failslab and
+ * fail_page_alloc get an empty stack range, fail_function its target off.
+ */
+static int usercopy_only(FIXTURE_DATA(failnth) *self, bool on)
+{
+	static const char *const allocs[] = { "failslab", "fail_page_alloc" };
+	char path[128], hex[32];
+	size_t i;
+	int ret;
+
+	snprintf(hex, sizeof(hex), "0x%lx", on ? self->text_lo : self->text_hi);
+	for (i = 0; i < ARRAY_SIZE(allocs); i++) {
+		snprintf(path, sizeof(path), DEBUGFS "/%s/require-end",
+			 allocs[i]);
+		ret = vt_write_file(path, hex);
+		if (ret)
+			return ret;
+	}
+	return self->fn[0] ? fn_inject(self->fn, !on) : 0;
+}
+
 /* ---- the oracle ----------------------------------------------------------- */
 
 /*
@@ -914,7 +942,7 @@ static unsigned int sweep(struct __test_metadata *_metadata,
 
 TEST_F_TIMEOUT(failnth, sweep, 1500)
 {
-	unsigned int sites, without_fn;
+	unsigned int sites, without_fn, copies;
 	const char *name = "?";
 	char *p;
 
@@ -933,6 +961,20 @@ TEST_F_TIMEOUT(failnth, sweep, 1500)
 			SKIP(return, "no free 2 MiB hugetlb pages");
 		unmap_kind(self);
 	}
+
+	/*
+	 * Same fault sites in every iteration: one CPU (per-CPU caches such
+	 * as the IOVA magazines decide whether a call allocates), and one
+	 * untimed warm-up run of the operation with nothing armed.
+	 */
+	{
+		cpu_set_t one;
+
+		CPU_ZERO(&one);
+		CPU_SET(sched_getcpu() < 0 ? 0 : sched_getcpu(), &one);
+		ASSERT_EQ(0, sched_setaffinity(0, sizeof(one), &one));
+	}
+	ASSERT_EQ(0, iterate(_metadata, self, variant, MAX_NTH));
 
 	sites = sweep(_metadata, self, variant);
 
@@ -954,6 +996,22 @@ TEST_F_TIMEOUT(failnth, sweep, 1500)
 		       self->by_errno[1], self->by_errno[2], self->ok_anyway);
 	EXPECT_LE(variant->min_sites, sites)
 		TH_LOG("too few fault sites: is the stack filter on the module's text?");
+
+	/*
+	 * Allocation sites need not be the same in every iteration (lazily
+	 * freed vmalloc and KASAN shadow pages, per-CPU caches), so a sweep
+	 * can step over a site whose number shrank. The user copies are
+	 * deterministic: sweep them alone, each must fail the call once.
+	 */
+	if (variant->min_efault) {
+		ASSERT_EQ(0, usercopy_only(self, true));
+		copies = sweep(_metadata, self, variant);
+		ASSERT_EQ(0, usercopy_only(self, false));
+		ksft_print_msg("  user copies alone: %u fault sites, EFAULT %u\n",
+			       copies, self->by_errno[1]);
+		EXPECT_LE(variant->min_efault, self->by_errno[1])
+			TH_LOG("a user copy was not failed, or its failure not reported as EFAULT");
+	}
 	if (variant->max_zero)
 		EXPECT_EQ(0U, sites)
 			TH_LOG("fault sites outside vtop were counted: the stack filter does not scope to the module");
