@@ -98,7 +98,7 @@ FIXTURE_VARIANT(failnth) {
 	enum vt_kind kind;	/* OP_PIN, OP_GET_SEGS: memory */
 	size_t len;		/* OP_PIN, OP_GET_SEGS: bytes */
 	bool touch;		/* fault the pages in before the call */
-	bool fn_compare;	/* also sweep without fail_function */
+	bool fn_alone;		/* also sweep fail_function alone */
 	unsigned int min_sites;	/* fewer means the scoping is broken */
 	/*
 	 * user copies the call makes: each must have been failed once (EFAULT),
@@ -133,7 +133,7 @@ FIXTURE_VARIANT_ADD(failnth, pin_4k) {
 /* several pinning batches: fail_function fails one partway */
 FIXTURE_VARIANT_ADD(failnth, pin_4k_batches) {
 	.op = OP_PIN, .kind = VT_KIND_4K, .len = 1025 * VT_PAGE_SIZE,
-	.touch = true, .fn_compare = true, .min_sites = 3, .min_efault = 3,
+	.touch = true, .fn_alone = true, .min_sites = 3, .min_efault = 3,
 };
 
 FIXTURE_VARIANT_ADD(failnth, pin_thp) {
@@ -171,7 +171,7 @@ FIXTURE_VARIANT_ADD(failnth, detach) {
 
 FIXTURE_VARIANT_ADD(failnth, pin_attached) {
 	.op = OP_PIN_ATTACHED, .kind = VT_KIND_4K, .len = 1025 * VT_PAGE_SIZE,
-	.touch = true, .min_sites = 3, .min_efault = 3,
+	.touch = true, .fn_alone = true, .min_sites = 3, .min_efault = 3,
 };
 
 /* ---- debugfs fault attributes -------------------------------------------- */
@@ -315,12 +315,24 @@ static int find_injectable(char *fn, size_t len)
 	return ret;
 }
 
+/*
+ * Add @fn to fail_function's targets, failing it with -ENOMEM (its debugfs
+ * directory, retval included, is created anew each time), or remove it.
+ * Idempotent.
+ */
 static int fn_inject(const char *fn, bool on)
 {
-	char cmd[140];
+	char cmd[140], path[300];
+	int ret;
 
 	snprintf(cmd, sizeof(cmd), "%s%s", on ? "" : "!", fn);
-	return vt_write_file(FN_DIR "/inject", cmd);
+	ret = vt_write_file(FN_DIR "/inject", cmd);
+	if (!on)
+		return ret == -ENOENT ? 0 : ret;
+	if (ret && ret != -EBUSY)
+		return ret;
+	snprintf(path, sizeof(path), FN_DIR "/%s/retval", fn);
+	return vt_write_file(path, "0xfffffffffffffff4");
 }
 
 /* a PCI device ATTACH may use: $VTOP_TEST_PCI, else one bound to uio/vfio */
@@ -568,13 +580,10 @@ FIXTURE_SETUP(failnth)
 	if (!access(FN_DIR "/inject", W_OK) &&
 	    !find_injectable(self->fn, sizeof(self->fn))) {
 		ASSERT_EQ(0, attr_set(self, "fail_function", "verbose", "0"));
-		fn_inject(self->fn, false);	/* a leftover of a killed run */
+		/* the pinning step fails as if out of memory */
 		ret = fn_inject(self->fn, true);
 		ASSERT_EQ(0, ret) TH_LOG("fail_function inject %s: %s",
 					 self->fn, strerror(-ret));
-		/* the pinning step fails as if out of memory */
-		snprintf(path, sizeof(path), FN_DIR "/%s/retval", self->fn);
-		ASSERT_EQ(0, vt_write_file(path, "0xfffffffffffffff4"));
 	} else if (variant->op == OP_PIN || variant->op == OP_PIN_ATTACHED) {
 		TH_LOG("no ALLOW_ERROR_INJECTION function of vtop in %s/injectable: pins are swept without fail_function",
 		       FN_DIR);
@@ -615,25 +624,39 @@ FIXTURE_TEARDOWN(failnth)
 }
 
 /*
- * Only fail_usercopy (true) or every mechanism (false): failslab and
- * fail_page_alloc get an empty stack range, fail_function its target off.
+ * Which mechanisms count as fault sites: an empty stack range turns
+ * failslab, fail_page_alloc or fail_usercopy off, fail_function is off
+ * unless its target is injected.
  */
-static int usercopy_only(FIXTURE_DATA(failnth) *self, bool on)
+#define M_ALLOC		(1U << 0)	/* failslab, fail_page_alloc */
+#define M_USERCOPY	(1U << 1)
+#define M_FUNCTION	(1U << 2)
+#define M_ALL		(M_ALLOC | M_USERCOPY | M_FUNCTION)
+
+static int mechanisms(FIXTURE_DATA(failnth) *self, unsigned int m)
 {
-	static const char *const allocs[] = { "failslab", "fail_page_alloc" };
+	static const struct {
+		const char *attr;
+		unsigned int m;
+	} attrs[] = {
+		{ "failslab", M_ALLOC },
+		{ "fail_page_alloc", M_ALLOC },
+		{ "fail_usercopy", M_USERCOPY },
+	};
 	char path[128], hex[32];
 	size_t i;
 	int ret;
 
-	snprintf(hex, sizeof(hex), "0x%lx", on ? self->text_lo : self->text_hi);
-	for (i = 0; i < ARRAY_SIZE(allocs); i++) {
+	for (i = 0; i < ARRAY_SIZE(attrs); i++) {
+		snprintf(hex, sizeof(hex), "0x%lx",
+			 m & attrs[i].m ? self->text_hi : self->text_lo);
 		snprintf(path, sizeof(path), DEBUGFS "/%s/require-end",
-			 allocs[i]);
+			 attrs[i].attr);
 		ret = vt_write_file(path, hex);
 		if (ret)
 			return ret;
 	}
-	return self->fn[0] ? fn_inject(self->fn, !on) : 0;
+	return self->fn[0] ? fn_inject(self->fn, m & M_FUNCTION) : 0;
 }
 
 /* ---- the oracle ----------------------------------------------------------- */
@@ -942,7 +965,7 @@ static unsigned int sweep(struct __test_metadata *_metadata,
 
 TEST_F_TIMEOUT(failnth, sweep, 1500)
 {
-	unsigned int sites, without_fn, copies;
+	unsigned int sites, copies, batches;
 	const char *name = "?";
 	char *p;
 
@@ -1004,9 +1027,9 @@ TEST_F_TIMEOUT(failnth, sweep, 1500)
 	 * deterministic: sweep them alone, each must fail the call once.
 	 */
 	if (variant->min_efault) {
-		ASSERT_EQ(0, usercopy_only(self, true));
+		ASSERT_EQ(0, mechanisms(self, M_USERCOPY));
 		copies = sweep(_metadata, self, variant);
-		ASSERT_EQ(0, usercopy_only(self, false));
+		ASSERT_EQ(0, mechanisms(self, M_ALL));
 		ksft_print_msg("  user copies alone: %u fault sites, EFAULT %u\n",
 			       copies, self->by_errno[1]);
 		EXPECT_LE(variant->min_efault, self->by_errno[1])
@@ -1016,16 +1039,21 @@ TEST_F_TIMEOUT(failnth, sweep, 1500)
 		EXPECT_EQ(0U, sites)
 			TH_LOG("fault sites outside vtop were counted: the stack filter does not scope to the module");
 
-	if (variant->fn_compare && self->fn[0]) {
-		/* fail_function must add sites: the helper is really hit */
-		ASSERT_EQ(0, fn_inject(self->fn, false));
-		without_fn = sweep(_metadata, self, variant);
-		ASSERT_EQ(0, fn_inject(self->fn, true));
-		ksft_print_msg("  of which fail_function %s: %u\n", self->fn,
-			       sites - without_fn);
-		EXPECT_LT(without_fn, sites)
-			TH_LOG("fail_function on %s added no fault site",
+	if (variant->fn_alone && self->fn[0]) {
+		/*
+		 * fail_function alone: one site per pinning batch, each failing
+		 * the call with the injected -ENOMEM after the batches before it
+		 * were pinned (and must be rolled back).
+		 */
+		ASSERT_EQ(0, mechanisms(self, M_FUNCTION));
+		batches = sweep(_metadata, self, variant);
+		ASSERT_EQ(0, mechanisms(self, M_ALL));
+		ksft_print_msg("  fail_function %s alone: %u fault sites, ENOMEM %u\n",
+			       self->fn, batches, self->by_errno[0]);
+		EXPECT_LE(2U, batches)
+			TH_LOG("fail_function on %s: no failure after a first batch",
 			       self->fn);
+		EXPECT_EQ(batches, self->by_errno[0]);
 	}
 	if (variant->op == OP_GET_SEGS)
 		ASSERT_EQ(0, vt_unpin(self->fd, self->handle));
