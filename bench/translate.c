@@ -482,7 +482,7 @@ static void *writer_main(void *arg)
 	return NULL;
 }
 
-/* Median over repeats of the readers' mean ns per lookup. */
+/* One repeat: the readers' mean ns per lookup, and writer ops per second. */
 static int run_rw(const char *cas, loop_fn fn, const struct space *sp,
 		  enum writer_kind wk, void *wmem, uint64_t wlen, uint64_t n,
 		  double *ns, double *wops)
@@ -490,7 +490,7 @@ static int run_rw(const char *cas, loop_fn fn, const struct space *sp,
 	struct reader rd[16];
 	uint64_t nt = o.threads > 16 ? 16 : o.threads;
 
-	for (uint64_t r = 0; r < o.repeats; r++) {
+	{
 		struct rw_ctx c = {
 			.sp = sp, .fn = fn, .n = n, .writer = wk,
 			.wmem = wmem, .wlen = wlen,
@@ -525,8 +525,8 @@ static int run_rw(const char *cas, loop_fn fn, const struct space *sp,
 				return c.writer_err;
 			}
 		}
-		ns[r] = sum / (double)nt;
-		wops[r] = (double)c.writer_ops * 1e9 / (double)t;
+		*ns = sum / (double)nt;
+		*wops = (double)c.writer_ops * 1e9 / (double)t;
 	}
 	return 0;
 }
@@ -535,7 +535,7 @@ static int run_writers(const char *cas, const char *page, loop_fn fn,
 		       const struct space *sp,
 		       enum writer_kind wk, void *wmem, uint64_t wlen)
 {
-	double ns0[64], ns1[64], wops[64], tmp[64];
+	double ns0[64], ns1[64], wops[64], slow[64], tmp[64], dummy;
 	struct bench_stats st;
 	char param[64];
 	uint64_t n;
@@ -544,12 +544,24 @@ static int run_writers(const char *cas, const char *page, loop_fn fn,
 	/* Count: what one reader does in --min-time alone. */
 	n = time_case(fn, sp, tmp);
 	snprintf(param, sizeof(param), "readers=%" PRIu64, o.threads);
-	err = run_rw(cas, fn, sp, WRITER_NONE, NULL, 0, n, ns0, wops);
-	if (err)
-		return err;
-	err = run_rw(cas, fn, sp, wk, wmem, wlen, n, ns1, wops);
-	if (err)
-		return err;
+	/*
+	 * Pairs of runs without and with the writer, in alternating order,
+	 * so that load from elsewhere on the machine hits both alike; the
+	 * slow-down is taken within each pair.
+	 */
+	for (uint64_t r = 0; r < o.repeats; r++) {
+		for (int k = 0; k < 2; k++) {
+			bool with = (k + r) % 2;
+
+			err = with ? run_rw(cas, fn, sp, wk, wmem, wlen, n,
+					    &ns1[r], &wops[r]) :
+				     run_rw(cas, fn, sp, WRITER_NONE, NULL, 0,
+					    n, &ns0[r], &dummy);
+			if (err)
+				return err;
+		}
+		slow[r] = ns1[r] / ns0[r] - 1;
+	}
 	bench_log("  %-14s %s: %.2f ns alone, %.2f ns with a writer "
 		  "(%.0f writer ops/s)\n", cas, param, ns0[0], ns1[0], wops[0]);
 	bench_stats(ns0, (int)o.repeats, &st);
@@ -561,6 +573,9 @@ static int run_writers(const char *cas, const char *page, loop_fn fn,
 	bench_stats(wops, (int)o.repeats, &st);
 	bench_csv_row("translate", env, cas, page, sp->size,
 		      "random writer", "writer-ops/s", &st);
+	bench_stats(slow, (int)o.repeats, &st);
+	bench_csv_row("translate", env, cas, page, sp->size,
+		      "random writer", "slow-down", &st);
 	st.median = st.p10 = st.p90 = st.min = st.max = (double)o.threads;
 	bench_csv_row("translate", env, cas, page, sp->size, "readers",
 		      "threads", &st);
