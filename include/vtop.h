@@ -255,6 +255,78 @@ int vtop_mem_map_clear_translation(struct vtop_mem_map *map, uint64_t vaddr,
 uint64_t vtop_mem_map_translate(const struct vtop_mem_map *map, uint64_t vaddr,
 				uint64_t *size);
 
+/*
+ * Inline lookups. The data path translates an address per I/O, so the
+ * one-page lookups below are inlined into the caller: two dependent loads
+ * for a 2 MiB entry and three for a 4 KiB entry, no call and no lock. They
+ * read the first part of every map, whose layout is part of libvtop's ABI
+ * (it changes only with the soname). The vtop__ names are that layout:
+ * don't use them directly.
+ *
+ *   l1[VA bits 47..30] -> 512 slots (VA bits 29..21); a slot holds one
+ *   2 MiB entry, or, when bit 0 of .leaf is set, points to 512 4 KiB
+ *   entries (VA bits 20..12). Tables are freed only with the map.
+ */
+#define VTOP__MAP_L1_ENTRIES	(1U << (VTOP_MEM_MAP_VA_BITS - 30))
+#define VTOP__MAP_LEAF_ACTIVE	1ULL
+
+struct vtop__map_slot {
+	uint64_t leaf;		/* (uintptr_t)uint64_t[512] | LEAF_ACTIVE */
+	uint64_t value;		/* the 2 MiB entry when no leaf is active */
+};
+
+struct vtop__map_head {
+	uint64_t default_translation;
+	uint64_t reserved[7];
+	uint64_t l1[VTOP__MAP_L1_ENTRIES];	/* struct vtop__map_slot[512] */
+};
+
+/* The entry for @vaddr and log2 of its size (21 or 12). */
+static inline uint64_t vtop__map_lookup(const struct vtop_mem_map *map,
+					uint64_t vaddr, unsigned int *shift)
+{
+	const struct vtop__map_head *h = (const struct vtop__map_head *)
+					 (const void *)map;
+	const struct vtop__map_slot *slot;
+	const uint64_t *leaf;
+	uint64_t l2, lp;
+
+	*shift = 21;
+	if (vaddr >> VTOP_MEM_MAP_VA_BITS)
+		return h->default_translation;
+	l2 = __atomic_load_n(&h->l1[vaddr >> 30], __ATOMIC_ACQUIRE);
+	if (!l2)
+		return h->default_translation;
+	slot = (const struct vtop__map_slot *)(uintptr_t)l2 +
+	       ((vaddr >> 21) & 511);
+	lp = __atomic_load_n(&slot->leaf, __ATOMIC_ACQUIRE);
+	if (lp & VTOP__MAP_LEAF_ACTIVE) {
+		*shift = 12;
+		leaf = (const uint64_t *)(uintptr_t)(lp & ~VTOP__MAP_LEAF_ACTIVE);
+		return __atomic_load_n(&leaf[(vaddr >> 12) & 511],
+				       __ATOMIC_ACQUIRE);
+	}
+	return __atomic_load_n(&slot->value, __ATOMIC_ACQUIRE);
+}
+
+/**
+ * vtop_mem_map_lookup() - look a page up, inlined
+ * @map: the map
+ * @vaddr: any address
+ *
+ * The same value as vtop_mem_map_translate(@map, @vaddr, NULL), without a
+ * call: for the data path. Lock-free; safe against concurrent set/clear.
+ *
+ * Since: 0.2
+ */
+static inline uint64_t vtop_mem_map_lookup(const struct vtop_mem_map *map,
+					   uint64_t vaddr)
+{
+	unsigned int shift;
+
+	return vtop__map_lookup(map, vaddr, &shift);
+}
+
 /* ---------------------------------------------------------------------------
  * Registration
  */
@@ -312,6 +384,42 @@ int vtop_mem_unregister(void *vaddr, size_t len);
  * Since: 0.1
  */
 uint64_t vtop_vtophys(const void *buf, uint64_t *size);
+
+/**
+ * vtop_vtophys_map() - the map behind vtop_vtophys(), for vtop_vtophys_lookup()
+ *
+ * Initializes the environment with default options if needed. The pointer
+ * stays valid until vtop_env_fini(); it is the same for every call in
+ * between, so a data path can fetch it once.
+ *
+ * Returns the map, or NULL with errno set when the environment cannot be
+ * initialized. May be called from a notify callback.
+ *
+ * Since: 0.2
+ */
+const struct vtop_mem_map *vtop_vtophys_map(void);
+
+/**
+ * vtop_vtophys_lookup() - vtop_vtophys() inlined
+ * @vtophys_map: what vtop_vtophys_map() returned
+ * @buf: any address
+ *
+ * The same as vtop_vtophys(@buf, NULL), without a call. Lock-free.
+ *
+ * Since: 0.2
+ */
+static inline uint64_t vtop_vtophys_lookup(const struct vtop_mem_map *vtophys_map,
+					   const void *buf)
+{
+	uint64_t va = (uintptr_t)buf, e;
+	unsigned int shift;
+
+	e = vtop__map_lookup(vtophys_map, va, &shift);
+	if (e == VTOP_VTOPHYS_ERROR)
+		return e;
+	/* Entries are page aligned; their low bits are the library's flags. */
+	return (e & ~4095ULL) + (va & ((1ULL << shift) - 1));
+}
 
 /**
  * vtop_mem_get_segs() - DMA segments of registered memory

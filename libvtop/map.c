@@ -7,8 +7,9 @@
  *   level 3: VA bits [20..12], 512 entries of 4 KiB, only where a 2 MiB slot
  *            does not hold one 2 MiB entry
  *
- * A level-2 slot holds a 2 MiB value (v2m[]) and a leaf pointer (slot[]);
- * bit 0 of the pointer says the leaf is in use. Tables are never freed or
+ * A level-2 slot holds a 2 MiB value and a leaf pointer side by side;
+ * bit 0 of the pointer says the leaf is in use. The layout is the one
+ * vtop.h's inline lookups read (struct vtop__map_head, vtop__map_slot). Tables are never freed or
  * unlinked before the map is, so readers walk without a lock: a reader
  * that loaded an old pointer reads memory that stays valid and holds
  * either the old or the new value of the entry. Every value is one 64-bit
@@ -16,33 +17,56 @@
  * table a change needs before changing anything.
  */
 #include <errno.h>
-#include <stdatomic.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "internal.h"
 
-#define L1_ENTRIES	(1U << (VTOP_MEM_MAP_VA_BITS - VTOP_SHIFT_1G))
+#define L1_ENTRIES	VTOP__MAP_L1_ENTRIES
 #define L2_ENTRIES	512U
 #define L3_ENTRIES	512U
-#define LEAF_ACTIVE	((uintptr_t)1)
+#define LEAF_ACTIVE	VTOP__MAP_LEAF_ACTIVE
+
+/*
+ * Every table word is read and written with the __atomic builtins only,
+ * as the inline lookups of vtop.h read it: one 64-bit access, never torn.
+ */
+#define LOAD(p)		__atomic_load_n((p), __ATOMIC_RELAXED)
+#define STORE(p, v)	__atomic_store_n((p), (v), __ATOMIC_RELAXED)
+#define PUBLISH(p, v)	__atomic_store_n((p), (v), __ATOMIC_RELEASE)
 
 struct map_leaf {
-	_Atomic uint64_t v[L3_ENTRIES];
+	uint64_t v[L3_ENTRIES];
 };
 
+/* One 2 MiB entry and its leaf side by side: one cache line per lookup. */
 struct map_l2 {
-	_Atomic uintptr_t slot[L2_ENTRIES];	/* struct map_leaf * | active */
-	_Atomic uint64_t v2m[L2_ENTRIES];
+	struct vtop__map_slot slot[L2_ENTRIES];
 };
 
 struct vtop_mem_map {
-	uint64_t default_translation;
+	/* What the lookups read comes first (vtop.h); writers only below. */
+	struct vtop__map_head head;
 	struct vtop_mem_map_ops ops;
 	void *cb_ctx;
 	struct vtop_map_link link;
 	pthread_mutex_t lock;
-	struct map_l2 *_Atomic l1[L1_ENTRIES];
 };
+
+_Static_assert(offsetof(struct vtop_mem_map, head) == 0,
+	       "the inline lookups read the map as struct vtop__map_head");
+_Static_assert(sizeof(struct vtop__map_slot) == 16, "slot layout");
+
+static inline struct map_l2 *l2_of(const struct vtop_mem_map *map,
+				   unsigned int i)
+{
+	return (struct map_l2 *)(uintptr_t)LOAD(&map->head.l1[i]);
+}
+
+static inline struct map_leaf *leaf_of(uint64_t s)
+{
+	return (struct map_leaf *)(uintptr_t)(s & ~LEAF_ACTIVE);
+}
 
 static inline unsigned int l1_index(uint64_t va)
 {
@@ -69,7 +93,7 @@ struct vtop_mem_map *vtop_map_create(uint64_t default_translation,
 	map = vtop_calloc(1, sizeof(*map));
 	if (!map)
 		return NULL;
-	map->default_translation = default_translation;
+	map->head.default_translation = default_translation;
 	if (ops)
 		map->ops = *ops;
 	map->cb_ctx = cb_ctx;
@@ -84,16 +108,12 @@ void vtop_map_destroy(struct vtop_mem_map *map)
 	if (!map)
 		return;
 	for (i = 0; i < L1_ENTRIES; i++) {
-		struct map_l2 *l2 = atomic_load_explicit(&map->l1[i],
-							 memory_order_relaxed);
+		struct map_l2 *l2 = l2_of(map, i);
 
 		if (!l2)
 			continue;
 		for (j = 0; j < L2_ENTRIES; j++) {
-			uintptr_t s = atomic_load_explicit(&l2->slot[j],
-							   memory_order_relaxed);
-
-			free((void *)(s & ~LEAF_ACTIVE));
+			free(leaf_of(l2->slot[j].leaf));
 		}
 		free(l2);
 	}
@@ -118,31 +138,13 @@ void *vtop_map_cb_ctx(const struct vtop_mem_map *map)
 
 uint64_t vtop_map_default(const struct vtop_mem_map *map)
 {
-	return map->default_translation;
+	return map->head.default_translation;
 }
 
 uint64_t vtop_map_lookup(const struct vtop_mem_map *map, uint64_t va,
 			 unsigned int *shift)
 {
-	const struct map_l2 *l2;
-	const struct map_leaf *leaf;
-	uintptr_t s;
-
-	l2 = atomic_load_explicit(&map->l1[l1_index(va)], memory_order_acquire);
-	if (!l2) {
-		*shift = VTOP_SHIFT_2M;
-		return map->default_translation;
-	}
-	s = atomic_load_explicit(&l2->slot[l2_index(va)], memory_order_acquire);
-	if (s & LEAF_ACTIVE) {
-		leaf = (const struct map_leaf *)(s & ~LEAF_ACTIVE);
-		*shift = VTOP_SHIFT_4K;
-		return atomic_load_explicit(&leaf->v[l3_index(va)],
-					    memory_order_acquire);
-	}
-	*shift = VTOP_SHIFT_2M;
-	return atomic_load_explicit(&l2->v2m[l2_index(va)],
-				    memory_order_acquire);
+	return vtop__map_lookup(map, va, shift);
 }
 
 /* Does @r give the whole 2 MiB slot at @slot_va one 2 MiB entry? */
@@ -180,7 +182,7 @@ static void count_slot(struct walk_state *w, const struct vtop_map_range *r,
 	struct map_l2 *l2;
 	bool new_l2 = false;
 
-	l2 = atomic_load_explicit(&w->map->l1[l1], memory_order_relaxed);
+	l2 = l2_of(w->map, (unsigned int)l1);
 	if (!l2) {
 		new_l2 = true;
 		if (w->last_l1 != l1 + 1) {
@@ -190,8 +192,7 @@ static void count_slot(struct walk_state *w, const struct vtop_map_range *r,
 	}
 	if (range_takes_2m(r, slot_va))
 		return;
-	if (!new_l2 && atomic_load_explicit(&l2->slot[l2_index(slot_va)],
-					    memory_order_relaxed))
+	if (!new_l2 && LOAD(&l2->slot[l2_index(slot_va)].leaf))
 		return;
 	if (w->last_slot != slot + 1) {
 		w->need_leaf++;
@@ -212,53 +213,49 @@ static void apply_slot(struct walk_state *w, const struct vtop_map_range *r,
 	uint64_t start, end, va, fill;
 	struct map_leaf *leaf;
 	struct map_l2 *l2;
-	uintptr_t s;
+	uint64_t s;
 
-	l2 = atomic_load_explicit(&map->l1[l1], memory_order_relaxed);
+	l2 = l2_of(map, l1);
 	if (!l2) {
 		l2 = w->l2_pool[w->l2_used];
 		w->l2_pool[w->l2_used++] = NULL;
 		for (j = 0; j < L2_ENTRIES; j++)
-			atomic_init(&l2->v2m[j], map->default_translation);
-		atomic_store_explicit(&map->l1[l1], l2, memory_order_release);
+			STORE(&l2->slot[j].value,
+			      map->head.default_translation);
+		PUBLISH(&map->head.l1[l1], (uint64_t)(uintptr_t)l2);
 	}
 
-	s = atomic_load_explicit(&l2->slot[i], memory_order_relaxed);
+	s = LOAD(&l2->slot[i].leaf);
 	if (range_takes_2m(r, slot_va)) {
-		atomic_store_explicit(&l2->v2m[i],
-				      range_value(r, slot_va) | r->flag_2m,
-				      memory_order_release);
+		PUBLISH(&l2->slot[i].value,
+			range_value(r, slot_va) | r->flag_2m);
 		if (s & LEAF_ACTIVE)
-			atomic_store_explicit(&l2->slot[i], s & ~LEAF_ACTIVE,
-					      memory_order_release);
+			PUBLISH(&l2->slot[i].leaf, s & ~LEAF_ACTIVE);
 		w->n2m++;
 		return;
 	}
 
-	leaf = (struct map_leaf *)(s & ~LEAF_ACTIVE);
+	leaf = leaf_of(s);
 	if (!leaf) {
 		leaf = w->leaf_pool[w->leaf_used];
 		w->leaf_pool[w->leaf_used++] = NULL;
 	}
 	if (!(s & LEAF_ACTIVE)) {
 		/* The 2 MiB entry's value becomes every page's value. */
-		fill = atomic_load_explicit(&l2->v2m[i], memory_order_relaxed);
+		fill = LOAD(&l2->slot[i].value);
 		for (j = 0; j < L3_ENTRIES; j++)
-			atomic_store_explicit(&leaf->v[j], fill,
-					      memory_order_relaxed);
+			STORE(&leaf->v[j], fill);
 	}
 	start = r->va > slot_va ? r->va : slot_va;
 	end = r->va + r->len < slot_va + VTOP_SIZE_2M ?
 	      r->va + r->len : slot_va + VTOP_SIZE_2M;
 	for (va = start; va < end; va += VTOP_SIZE_4K) {
-		atomic_store_explicit(&leaf->v[l3_index(va)],
-				      range_value(r, va), memory_order_release);
+		PUBLISH(&leaf->v[l3_index(va)], range_value(r, va));
 		w->n4k++;
 	}
 	if (!(s & LEAF_ACTIVE))
-		atomic_store_explicit(&l2->slot[i],
-				      (uintptr_t)leaf | LEAF_ACTIVE,
-				      memory_order_release);
+		PUBLISH(&l2->slot[i].leaf,
+			(uint64_t)(uintptr_t)leaf | LEAF_ACTIVE);
 }
 
 static void walk(struct walk_state *w, const struct vtop_map_range *r,
@@ -379,7 +376,7 @@ int vtop_mem_map_clear_translation(struct vtop_mem_map *map, uint64_t vaddr,
 	if (!map)
 		return vtop_err(-EINVAL, "map is NULL");
 	return vtop_mem_map_set_translation(map, vaddr, size,
-					    map->default_translation);
+					    map->head.default_translation);
 }
 
 VTOP_EXPORT
@@ -390,13 +387,13 @@ uint64_t vtop_mem_map_translate(const struct vtop_mem_map *map, uint64_t vaddr,
 	unsigned int shift;
 
 	if (vaddr >= VTOP_VA_LIMIT)
-		return map->default_translation;
+		return map->head.default_translation;
 	value = vtop_map_lookup(map, vaddr, &shift);
 	if (!size)
 		return value;
 	run = (1ULL << shift) - (vaddr & ((1ULL << shift) - 1));
 	if (run >= *size || !map->ops.are_contiguous ||
-	    value == map->default_translation) {
+	    value == map->head.default_translation) {
 		if (run < *size)
 			*size = run;
 		return value;
@@ -405,7 +402,7 @@ uint64_t vtop_mem_map_translate(const struct vtop_mem_map *map, uint64_t vaddr,
 	prev = value;
 	while (run < *size && cur < VTOP_VA_LIMIT) {
 		next = vtop_map_lookup(map, cur, &shift);
-		if (next == map->default_translation ||
+		if (next == map->head.default_translation ||
 		    !map->ops.are_contiguous(prev, next))
 			break;
 		prev = next;

@@ -101,10 +101,30 @@ uint64_t vtop_vtophys(const void *buf, uint64_t *size)
 	map = atomic_load_explicit(&vtop__vtophys_map, memory_order_acquire);
 	if (!map)
 		return VTOP_VTOPHYS_ERROR;
+	if (!size)
+		return vtop_vtophys_lookup(map, buf);
 	e = vtop_mem_map_translate(map, va, size);
 	if (e == VTOP_VTOPHYS_ERROR)
 		return VTOP_VTOPHYS_ERROR;
 	return entry_addr(e, va);
+}
+
+VTOP_EXPORT
+const struct vtop_mem_map *vtop_vtophys_map(void)
+{
+	const struct vtop_mem_map *map;
+	int rc;
+
+	/* A callback runs under vtop__lock with the environment up. */
+	if (vtop__in_callback)
+		return atomic_load(&vtop__vtophys_map);
+	pthread_mutex_lock(&vtop__lock);
+	rc = vtop_env_ensure_locked();
+	map = rc ? NULL : atomic_load(&vtop__vtophys_map);
+	pthread_mutex_unlock(&vtop__lock);
+	if (rc)
+		errno = -rc;
+	return map;
 }
 
 VTOP_EXPORT
