@@ -2,8 +2,10 @@
 /*
  * Registrations and notifications.
  *
- * The registrations are a sorted array of non-overlapping regions, each
- * pinned by one backend call. Maps with a notify_cb are kept in a list in
+ * The registrations are non-overlapping regions, each pinned by one backend
+ * call, kept in an AVL tree ordered by address: registering, unregistering
+ * and finding the registration at an address take O(log R), stepping to
+ * the next or previous one O(1) amortized. Maps with a notify_cb are kept in a list in
  * creation order. Everything here runs under vtop__lock.
  */
 #include <errno.h>
@@ -11,7 +13,15 @@
 
 #include "internal.h"
 
+/*
+ * One registration: a node of an AVL tree ordered by address. The regions
+ * never overlap, so ordering by start also orders by end.
+ */
 struct vtop_reg {
+	struct vtop_reg *left;
+	struct vtop_reg *right;
+	struct vtop_reg *parent;
+	int height;		/* of the subtree; a leaf is 1 */
 	uint64_t va;
 	uint64_t len;
 	uint64_t handle;
@@ -20,10 +30,244 @@ struct vtop_reg {
 };
 
 static struct {
-	struct vtop_reg *v;
+	struct vtop_reg *root;
 	size_t n;
-	size_t cap;
+	/* running totals for vtop_mem_get_stats() */
+	uint64_t bytes;
+	uint64_t n2m;
+	uint64_t n4k;
 } regs;
+
+/* ---- the registration tree --------------------------------------------- */
+
+static int reg_height(const struct vtop_reg *r)
+{
+	return r ? r->height : 0;
+}
+
+static void reg_update(struct vtop_reg *r)
+{
+	int hl = reg_height(r->left), hr = reg_height(r->right);
+
+	r->height = 1 + (hl > hr ? hl : hr);
+}
+
+/* Make @new take @old's place under @parent (or as the root). */
+static void reg_replace_child(struct vtop_reg *parent, struct vtop_reg *old,
+			      struct vtop_reg *new)
+{
+	if (!parent)
+		regs.root = new;
+	else if (parent->left == old)
+		parent->left = new;
+	else
+		parent->right = new;
+	if (new)
+		new->parent = parent;
+}
+
+static struct vtop_reg *reg_rotate_left(struct vtop_reg *x)
+{
+	struct vtop_reg *y = x->right;
+
+	x->right = y->left;
+	if (y->left)
+		y->left->parent = x;
+	reg_replace_child(x->parent, x, y);
+	y->left = x;
+	x->parent = y;
+	reg_update(x);
+	reg_update(y);
+	return y;
+}
+
+static struct vtop_reg *reg_rotate_right(struct vtop_reg *x)
+{
+	struct vtop_reg *y = x->left;
+
+	x->left = y->right;
+	if (y->right)
+		y->right->parent = x;
+	reg_replace_child(x->parent, x, y);
+	y->right = x;
+	x->parent = y;
+	reg_update(x);
+	reg_update(y);
+	return y;
+}
+
+/* Restore heights and balance from @r up to the root. */
+static void reg_rebalance(struct vtop_reg *r)
+{
+	while (r) {
+		int bf = reg_height(r->left) - reg_height(r->right);
+
+		if (bf > 1) {
+			if (reg_height(r->left->left) <
+			    reg_height(r->left->right))
+				reg_rotate_left(r->left);
+			r = reg_rotate_right(r);
+		} else if (bf < -1) {
+			if (reg_height(r->right->right) <
+			    reg_height(r->right->left))
+				reg_rotate_right(r->right);
+			r = reg_rotate_left(r);
+		} else {
+			reg_update(r);
+		}
+		r = r->parent;
+	}
+}
+
+/* Link @r (va, len and counts set; overlapping nothing) into the tree. */
+static void reg_insert(struct vtop_reg *r)
+{
+	struct vtop_reg **link = &regs.root, *parent = NULL;
+
+	while (*link) {
+		parent = *link;
+		link = r->va < parent->va ? &parent->left : &parent->right;
+	}
+	r->left = r->right = NULL;
+	r->parent = parent;
+	r->height = 1;
+	*link = r;
+	reg_rebalance(parent);
+	regs.n++;
+	regs.bytes += r->len;
+	regs.n2m += r->n2m;
+	regs.n4k += r->n4k;
+}
+
+static struct vtop_reg *reg_leftmost(struct vtop_reg *r)
+{
+	while (r && r->left)
+		r = r->left;
+	return r;
+}
+
+static struct vtop_reg *reg_rightmost(struct vtop_reg *r)
+{
+	while (r && r->right)
+		r = r->right;
+	return r;
+}
+
+static struct vtop_reg *reg_first(void)
+{
+	return reg_leftmost(regs.root);
+}
+
+static struct vtop_reg *reg_next(struct vtop_reg *r)
+{
+	if (r->right)
+		return reg_leftmost(r->right);
+	while (r->parent && r->parent->right == r)
+		r = r->parent;
+	return r->parent;
+}
+
+static struct vtop_reg *reg_prev(struct vtop_reg *r)
+{
+	if (r->left)
+		return reg_rightmost(r->left);
+	while (r->parent && r->parent->left == r)
+		r = r->parent;
+	return r->parent;
+}
+
+/* Unlink @r from the tree (not freed). */
+static void reg_erase(struct vtop_reg *r)
+{
+	struct vtop_reg *start;
+
+	if (r->left && r->right) {
+		/* Put the successor, which has no left child, in r's place. */
+		struct vtop_reg *s = reg_leftmost(r->right);
+
+		if (s->parent != r) {
+			start = s->parent;
+			reg_replace_child(start, s, s->right);
+			s->right = r->right;
+			s->right->parent = s;
+		} else {
+			start = s;
+		}
+		s->left = r->left;
+		s->left->parent = s;
+		reg_replace_child(r->parent, r, s);
+		s->height = r->height;
+	} else {
+		start = r->parent;
+		reg_replace_child(start, r, r->left ? r->left : r->right);
+	}
+	reg_rebalance(start);
+	regs.n--;
+	regs.bytes -= r->len;
+	regs.n2m -= r->n2m;
+	regs.n4k -= r->n4k;
+}
+
+/* The first registration that ends after @va, or NULL. */
+static struct vtop_reg *reg_first_ending_after(uint64_t va)
+{
+	struct vtop_reg *r = regs.root, *found = NULL;
+
+	while (r) {
+		if (r->va + r->len > va) {
+			found = r;
+			r = r->left;
+		} else {
+			r = r->right;
+		}
+	}
+	return found;
+}
+
+/*
+ * Test hook (not exported; the host tests declare it): check the tree's
+ * links, order, balance, heights and totals. Returns the number of
+ * registrations, or -1 if anything is wrong.
+ */
+long vtop__mem_check_regs(void);
+
+static int reg_check(const struct vtop_reg *r, const struct vtop_reg *parent,
+		     uint64_t lo, uint64_t hi, size_t *n, uint64_t tot[3])
+{
+	int hl, hr;
+
+	if (!r)
+		return 0;
+	if (r->parent != parent || !r->len || r->va < lo || r->va > hi ||
+	    r->len > hi - r->va)
+		return -1;
+	hl = reg_check(r->left, r, lo, r->va, n, tot);
+	hr = reg_check(r->right, r, r->va + r->len, hi, n, tot);
+	if (hl < 0 || hr < 0 || hl - hr > 1 || hr - hl > 1 ||
+	    r->height != 1 + (hl > hr ? hl : hr))
+		return -1;
+	(*n)++;
+	tot[0] += r->len;
+	tot[1] += r->n2m;
+	tot[2] += r->n4k;
+	return r->height;
+}
+
+long vtop__mem_check_regs(void)
+{
+	uint64_t tot[3] = { 0, 0, 0 };
+	size_t n = 0;
+	long ret;
+
+	pthread_mutex_lock(&vtop__lock);
+	ret = (long)regs.n;
+	if (reg_check(regs.root, NULL, 0, VTOP_VA_LIMIT, &n, tot) < 0 ||
+	    n != regs.n || tot[0] != regs.bytes || tot[1] != regs.n2m ||
+	    tot[2] != regs.n4k)
+		ret = -1;
+	pthread_mutex_unlock(&vtop__lock);
+	return ret;
+}
 
 static struct vtop_mem_map *maps_head, *maps_tail;
 static uint32_t nr_maps;
@@ -42,41 +286,6 @@ static int notify(struct vtop_mem_map *map,
 			    (void *)(uintptr_t)va, (size_t)len);
 	vtop__in_callback = false;
 	return rc > 0 ? -rc : rc;
-}
-
-/* Index of the first registration that ends after @va. */
-static size_t first_ending_after(uint64_t va)
-{
-	size_t lo = 0, hi = regs.n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (regs.v[mid].va + regs.v[mid].len <= va)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
-static int reserve_reg(void)
-{
-	struct vtop_reg *v;
-	size_t cap;
-
-	if (regs.n < regs.cap)
-		return 0;
-	cap = regs.cap ? regs.cap * 2 : 16;
-	v = vtop_calloc(cap, sizeof(*v));
-	if (!v)
-		return vtop_err(-ENOMEM, "out of memory for the registration table");
-	if (regs.n)
-		memcpy(v, regs.v, regs.n * sizeof(*v));
-	free(regs.v);
-	regs.v = v;
-	regs.cap = cap;
-	return 0;
 }
 
 static int check_range(uint64_t va, uint64_t len, const char *what)
@@ -130,13 +339,16 @@ static void unregister_notify_reverse(struct vtop_mem_map *from,
 		notify(m, VTOP_MEM_MAP_NOTIFY_UNREGISTER, va, len);
 }
 
-/* Remove registration @i (already notified) from the vtophys map, unpin. */
-static void release_reg(size_t i)
+/*
+ * Drop @r (already notified) from the tree and the vtophys map, unpin it
+ * and free it.
+ */
+static void release_reg(struct vtop_reg *r)
 {
-	struct vtop_reg *r = &regs.v[i];
-
+	reg_erase(r);
 	vtop_vtophys_clear(r->va, r->len);
 	vtop__env.ops->unpin(vtop__env.ctx, r->handle);
+	free(r);
 }
 
 VTOP_EXPORT
@@ -144,9 +356,8 @@ int vtop_mem_register(void *vaddr, size_t len)
 {
 	struct vtop_pin_result res = { 0 };
 	uint64_t va = (uintptr_t)vaddr;
+	struct vtop_reg *r = NULL, *next;
 	struct vtop_mem_map *m;
-	uint64_t n2m, n4k;
-	size_t i;
 	int rc;
 
 	if (vtop__in_callback)
@@ -159,17 +370,20 @@ int vtop_mem_register(void *vaddr, size_t len)
 	rc = vtop_env_ensure_locked();
 	if (rc)
 		goto unlock;
-	i = first_ending_after(va);
-	if (i < regs.n && regs.v[i].va < va + len) {
+	next = reg_first_ending_after(va);
+	if (next && next->va < va + len) {
 		rc = vtop_err(-EBUSY, "0x%llx+0x%llx overlaps the registration 0x%llx+0x%llx",
 			      (unsigned long long)va, (unsigned long long)len,
-			      (unsigned long long)regs.v[i].va,
-			      (unsigned long long)regs.v[i].len);
+			      (unsigned long long)next->va,
+			      (unsigned long long)next->len);
 		goto unlock;
 	}
-	rc = reserve_reg();
-	if (rc)
+	/* The node first: nothing is pinned yet if it cannot be had. */
+	r = vtop_calloc(1, sizeof(*r));
+	if (!r) {
+		rc = vtop_err(-ENOMEM, "out of memory for a registration");
 		goto unlock;
+	}
 
 	rc = vtop__env.ops->pin(vtop__env.ctx, va, len, &res);
 	if (rc)
@@ -178,61 +392,59 @@ int vtop_mem_register(void *vaddr, size_t len)
 	if (rc)
 		goto unpin;
 
-	rc = vtop_vtophys_fill(res.segs, res.nr_segs, &n2m, &n4k);
+	rc = vtop_vtophys_fill(res.segs, res.nr_segs, &r->n2m, &r->n4k);
 	if (rc)
 		goto unpin;
-	memmove(&regs.v[i + 1], &regs.v[i], (regs.n - i) * sizeof(regs.v[0]));
-	regs.n++;
-	regs.v[i] = (struct vtop_reg){
-		.va = va, .len = len, .handle = res.handle,
-		.n2m = n2m, .n4k = n4k,
-	};
+	/* The segments are in the vtophys map now; give them back early. */
+	free(res.segs);
+	res.segs = NULL;
+	r->va = va;
+	r->len = len;
+	r->handle = res.handle;
+	reg_insert(r);
 
 	for (m = maps_head; m; m = vtop_map_link(m)->next) {
 		rc = notify(m, VTOP_MEM_MAP_NOTIFY_REGISTER, va, len);
 		if (rc) {
 			unregister_notify_reverse(vtop_map_link(m)->prev,
 						  va, len);
-			release_reg(i);
-			regs.n--;
-			memmove(&regs.v[i], &regs.v[i + 1],
-				(regs.n - i) * sizeof(regs.v[0]));
+			release_reg(r);
 			vtop_err(rc, "a map's notify_cb failed to register 0x%llx+0x%llx; the registration was undone",
 				 (unsigned long long)va,
 				 (unsigned long long)len);
-			goto unlock;
+			goto unlock_nofree;
 		}
 	}
-	goto unlock;
+	goto unlock_nofree;
 
 unpin:
 	vtop__env.ops->unpin(vtop__env.ctx, res.handle);
 unlock:
+	free(r);
+unlock_nofree:
 	pthread_mutex_unlock(&vtop__lock);
 	free(res.segs);
 	return rc;
 }
 
-/* Unregister regs [first, last) and drop them from the table. */
-static void unregister_regs(size_t first, size_t last)
+/* Unregister @count registrations from @r on, in address order. */
+static void unregister_regs(struct vtop_reg *r, size_t count)
 {
-	size_t i;
+	struct vtop_reg *next;
 
-	for (i = first; i < last; i++) {
-		unregister_notify_reverse(maps_tail, regs.v[i].va,
-					  regs.v[i].len);
-		release_reg(i);
+	for (; count; count--, r = next) {
+		next = reg_next(r);
+		unregister_notify_reverse(maps_tail, r->va, r->len);
+		release_reg(r);
 	}
-	memmove(&regs.v[first], &regs.v[last],
-		(regs.n - last) * sizeof(regs.v[0]));
-	regs.n -= last - first;
 }
 
 VTOP_EXPORT
 int vtop_mem_unregister(void *vaddr, size_t len)
 {
 	uint64_t va = (uintptr_t)vaddr, end, cur;
-	size_t first, j;
+	struct vtop_reg *first, *r;
+	size_t count = 0;
 	int rc;
 
 	if (vtop__in_callback)
@@ -243,25 +455,25 @@ int vtop_mem_unregister(void *vaddr, size_t len)
 	end = va + len;
 
 	pthread_mutex_lock(&vtop__lock);
-	first = first_ending_after(va);
+	first = reg_first_ending_after(va);
 	/* Every page must be registered. */
 	cur = va;
-	for (j = first; cur < end; j++) {
-		if (j >= regs.n || regs.v[j].va > cur) {
+	for (r = first; cur < end; r = reg_next(r), count++) {
+		if (!r || r->va > cur) {
 			rc = vtop_err(-EINVAL, "unregister: 0x%llx is not registered",
 				      (unsigned long long)cur);
 			goto unlock;
 		}
-		cur = regs.v[j].va + regs.v[j].len;
+		cur = r->va + r->len;
 	}
 	/* ... and no registration may be split. */
-	if (regs.v[first].va < va || cur > end) {
+	if (first->va < va || cur > end) {
 		rc = vtop_err(-ERANGE, "unregister: 0x%llx+0x%llx would split a registration",
 			      (unsigned long long)va,
 			      (unsigned long long)len);
 		goto unlock;
 	}
-	unregister_regs(first, j);
+	unregister_regs(first, count);
 unlock:
 	pthread_mutex_unlock(&vtop__lock);
 	return rc;
@@ -269,10 +481,7 @@ unlock:
 
 void vtop_mem_unregister_all_locked(void)
 {
-	unregister_regs(0, regs.n);
-	free(regs.v);
-	regs.v = NULL;
-	regs.cap = 0;
+	unregister_regs(reg_first(), regs.n);
 }
 
 VTOP_EXPORT
@@ -281,7 +490,7 @@ struct vtop_mem_map *vtop_mem_map_alloc(uint64_t default_translation,
 					void *cb_ctx)
 {
 	struct vtop_mem_map *map;
-	size_t i, k;
+	struct vtop_reg *r, *k;
 	int rc;
 
 	if (ops && ops->notify_cb && vtop__in_callback) {
@@ -299,18 +508,19 @@ struct vtop_mem_map *vtop_mem_map_alloc(uint64_t default_translation,
 		return map;
 
 	pthread_mutex_lock(&vtop__lock);
-	for (i = 0; i < regs.n; i++) {
-		rc = notify(map, VTOP_MEM_MAP_NOTIFY_REGISTER, regs.v[i].va,
-			    regs.v[i].len);
+	for (r = reg_first(); r; r = reg_next(r)) {
+		rc = notify(map, VTOP_MEM_MAP_NOTIFY_REGISTER, r->va, r->len);
 		if (rc) {
-			for (k = i; k-- > 0;)
+			uint64_t va = r->va, len = r->len;
+
+			for (k = reg_prev(r); k; k = reg_prev(k))
 				notify(map, VTOP_MEM_MAP_NOTIFY_UNREGISTER,
-				       regs.v[k].va, regs.v[k].len);
+				       k->va, k->len);
 			pthread_mutex_unlock(&vtop__lock);
 			vtop_map_destroy(map);
 			vtop_err(rc, "the new map's notify_cb failed to replay 0x%llx+0x%llx; the map was freed",
-				 (unsigned long long)regs.v[i].va,
-				 (unsigned long long)regs.v[i].len);
+				 (unsigned long long)va,
+				 (unsigned long long)len);
 			errno = -rc;
 			return NULL;
 		}
@@ -332,7 +542,7 @@ void vtop_mem_map_free(struct vtop_mem_map **pmap)
 {
 	struct vtop_mem_map *map;
 	struct vtop_map_link *l;
-	size_t i;
+	struct vtop_reg *r;
 
 	if (!pmap || !*pmap)
 		return;
@@ -353,9 +563,9 @@ void vtop_mem_map_free(struct vtop_mem_map **pmap)
 		else
 			maps_tail = l->prev;
 		nr_maps--;
-		for (i = 0; i < regs.n; i++)
-			notify(map, VTOP_MEM_MAP_NOTIFY_UNREGISTER, regs.v[i].va,
-			       regs.v[i].len);
+		for (r = reg_first(); r; r = reg_next(r))
+			notify(map, VTOP_MEM_MAP_NOTIFY_UNREGISTER, r->va,
+			       r->len);
 		pthread_mutex_unlock(&vtop__lock);
 	}
 	vtop_map_destroy(map);
@@ -366,7 +576,7 @@ VTOP_EXPORT
 int vtop_mem_get_stats(struct vtop_mem_stats *stats)
 {
 	struct vtop_mem_stats st;
-	size_t i, size;
+	size_t size;
 
 	if (!stats)
 		return vtop_err(-EINVAL, "stats is NULL");
@@ -384,11 +594,9 @@ int vtop_mem_get_stats(struct vtop_mem_stats *stats)
 	st.mode = vtop__env.mode;
 	st.nr_maps = nr_maps;
 	st.nr_registrations = regs.n;
-	for (i = 0; i < regs.n; i++) {
-		st.registered_bytes += regs.v[i].len;
-		st.entries_2m += regs.v[i].n2m;
-		st.entries_4k += regs.v[i].n4k;
-	}
+	st.registered_bytes = regs.bytes;
+	st.entries_2m = regs.n2m;
+	st.entries_4k = regs.n4k;
 	pthread_mutex_unlock(&vtop__lock);
 	memcpy(stats, &st, sizeof(st));
 	memset((char *)stats + sizeof(st), 0, size - sizeof(st));
