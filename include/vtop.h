@@ -266,6 +266,10 @@ uint64_t vtop_mem_map_translate(const struct vtop_mem_map *map, uint64_t vaddr,
  *   l1[VA bits 47..30] -> 512 slots (VA bits 29..21); a slot holds one
  *   2 MiB entry, or, when bit 0 of .leaf is set, points to 512 4 KiB
  *   entries (VA bits 20..12). Tables are freed only with the map.
+ *
+ * An l1 entry is the byte offset of its level-2 table from the map's own
+ * table .empty, whose slots all hold the default translation: 0 (never
+ * set) then reads .empty, so the lookup has no NULL test.
  */
 #define VTOP__MAP_L1_ENTRIES	(1U << (VTOP_MEM_MAP_VA_BITS - 30))
 #define VTOP__MAP_LEAF_ACTIVE	1ULL
@@ -278,7 +282,8 @@ struct vtop__map_slot {
 struct vtop__map_head {
 	uint64_t default_translation;
 	uint64_t reserved[7];
-	uint64_t l1[VTOP__MAP_L1_ENTRIES];	/* struct vtop__map_slot[512] */
+	uint64_t l1[VTOP__MAP_L1_ENTRIES];	/* offsets from .empty */
+	struct vtop__map_slot empty[512];
 };
 
 /* The entry for @vaddr and log2 of its size (21 or 12). */
@@ -289,15 +294,13 @@ static inline uint64_t vtop__map_lookup(const struct vtop_mem_map *map,
 					 (const void *)map;
 	const struct vtop__map_slot *slot;
 	const uint64_t *leaf;
-	uint64_t l2, lp;
+	uint64_t off, lp;
 
 	*shift = 21;
 	if (vaddr >> VTOP_MEM_MAP_VA_BITS)
 		return h->default_translation;
-	l2 = __atomic_load_n(&h->l1[vaddr >> 30], __ATOMIC_ACQUIRE);
-	if (!l2)
-		return h->default_translation;
-	slot = (const struct vtop__map_slot *)(uintptr_t)l2 +
+	off = __atomic_load_n(&h->l1[vaddr >> 30], __ATOMIC_ACQUIRE);
+	slot = (const struct vtop__map_slot *)((uintptr_t)h->empty + off) +
 	       ((vaddr >> 21) & 511);
 	lp = __atomic_load_n(&slot->leaf, __ATOMIC_ACQUIRE);
 	if (lp & VTOP__MAP_LEAF_ACTIVE) {

@@ -39,9 +39,14 @@ struct map_leaf {
 	uint64_t v[L3_ENTRIES];
 };
 
-/* One 2 MiB entry and its leaf side by side: one cache line per lookup. */
+/*
+ * One 2 MiB entry and its leaf side by side: one cache line per lookup.
+ * The l1 array holds offsets, so the tables are also kept in a list: to
+ * free them, and for leak checkers, which look for pointers.
+ */
 struct map_l2 {
 	struct vtop__map_slot slot[L2_ENTRIES];
+	struct map_l2 *next;
 };
 
 struct vtop_mem_map {
@@ -51,16 +56,27 @@ struct vtop_mem_map {
 	void *cb_ctx;
 	struct vtop_map_link link;
 	pthread_mutex_t lock;
+	struct map_l2 *tables;		/* every level-2 table */
 };
 
 _Static_assert(offsetof(struct vtop_mem_map, head) == 0,
 	       "the inline lookups read the map as struct vtop__map_head");
 _Static_assert(sizeof(struct vtop__map_slot) == 16, "slot layout");
 
+/* The level-2 table of l1 entry @i, or NULL (the entry reads .empty). */
 static inline struct map_l2 *l2_of(const struct vtop_mem_map *map,
 				   unsigned int i)
 {
-	return (struct map_l2 *)(uintptr_t)LOAD(&map->head.l1[i]);
+	uint64_t off = LOAD(&map->head.l1[i]);
+
+	return off ? (struct map_l2 *)((uintptr_t)map->head.empty + off) :
+		     NULL;
+}
+
+static inline uint64_t l2_offset(const struct vtop_mem_map *map,
+				 const struct map_l2 *l2)
+{
+	return (uint64_t)((uintptr_t)l2 - (uintptr_t)map->head.empty);
 }
 
 static inline struct map_leaf *leaf_of(uint64_t s)
@@ -88,12 +104,15 @@ struct vtop_mem_map *vtop_map_create(uint64_t default_translation,
 				     void *cb_ctx)
 {
 	struct vtop_mem_map *map;
+	unsigned int i;
 
-	/* 2 MiB of zeroed pointers: calloc maps fresh zero pages. */
+	/* 2 MiB of zero offsets: calloc maps fresh zero pages. */
 	map = vtop_calloc(1, sizeof(*map));
 	if (!map)
 		return NULL;
 	map->head.default_translation = default_translation;
+	for (i = 0; i < L2_ENTRIES; i++)
+		map->head.empty[i].value = default_translation;
 	if (ops)
 		map->ops = *ops;
 	map->cb_ctx = cb_ctx;
@@ -103,18 +122,15 @@ struct vtop_mem_map *vtop_map_create(uint64_t default_translation,
 
 void vtop_map_destroy(struct vtop_mem_map *map)
 {
-	unsigned int i, j;
+	struct map_l2 *l2, *next;
+	unsigned int j;
 
 	if (!map)
 		return;
-	for (i = 0; i < L1_ENTRIES; i++) {
-		struct map_l2 *l2 = l2_of(map, i);
-
-		if (!l2)
-			continue;
-		for (j = 0; j < L2_ENTRIES; j++) {
+	for (l2 = map->tables; l2; l2 = next) {
+		next = l2->next;
+		for (j = 0; j < L2_ENTRIES; j++)
 			free(leaf_of(l2->slot[j].leaf));
-		}
 		free(l2);
 	}
 	pthread_mutex_destroy(&map->lock);
@@ -222,7 +238,9 @@ static void apply_slot(struct walk_state *w, const struct vtop_map_range *r,
 		for (j = 0; j < L2_ENTRIES; j++)
 			STORE(&l2->slot[j].value,
 			      map->head.default_translation);
-		PUBLISH(&map->head.l1[l1], (uint64_t)(uintptr_t)l2);
+		l2->next = map->tables;
+		map->tables = l2;
+		PUBLISH(&map->head.l1[l1], l2_offset(map, l2));
 	}
 
 	s = LOAD(&l2->slot[i].leaf);
