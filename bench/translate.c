@@ -10,8 +10,11 @@
  *                floor for any lookup that is a library call
  *   map_2m       vtop_mem_map_translate(), 2 MiB entries
  *   map_4k       vtop_mem_map_translate(), 4 KiB entries
+ *   lookup_2m    vtop_mem_map_lookup(), the inline lookup of vtop.h, 2 MiB
+ *   lookup_4k    the same, 4 KiB entries
  *   vtophys      vtop_vtophys() on registered hugetlb memory (pagemap
  *                backend on the host, the kmod backend in the guest)
+ *   vtophys_lookup vtop_vtophys_lookup(), inline, on the same memory
  *   pagemap_dpdk /proc/self/pagemap, open+lseek+read+close on every call,
  *                as DPDK's rte_mem_virt2phy() does
  *   pagemap_pread pread() of one entry on a descriptor kept open
@@ -194,7 +197,9 @@ static int maps_verify(const struct space *sp)
 			return -EIO;
 		}
 		if (vtop_mem_map_translate(map2m, va, NULL) != e2 ||
-		    vtop_mem_map_translate(map4k, va, NULL) != e4) {
+		    vtop_mem_map_translate(map4k, va, NULL) != e4 ||
+		    vtop_mem_map_lookup(map2m, va) != e2 ||
+		    vtop_mem_map_lookup(map4k, va) != e4) {
 			bench_log("translate: map answers %#" PRIx64 "/%#" PRIx64
 				  " at %#" PRIx64 ", expected %#" PRIx64 "/%#"
 				  PRIx64 "\n",
@@ -278,12 +283,50 @@ static uint64_t name##_seq(const struct space *sp, uint64_t n)	\
 	return acc;							\
 }
 
+/* The same with a loop-invariant local set up first (a map pointer kept in
+ * a register, as a data path holds it). */
+#define DEFINE_LOOPS_WITH(name, decl, expr)				\
+static uint64_t name##_rand(const struct space *sp, uint64_t n)	\
+{									\
+	const uint64_t *a = sp->rand;					\
+	uint64_t acc = 0;						\
+	decl;								\
+									\
+	for (uint64_t i = 0; i < n; i++) {				\
+		uint64_t va = a[i & (NR_RAND - 1)];			\
+									\
+		acc += (expr);						\
+	}								\
+	return acc;							\
+}									\
+static uint64_t name##_seq(const struct space *sp, uint64_t n)	\
+{									\
+	uint64_t acc = 0, va = sp->base, end = sp->base + sp->size;	\
+	decl;								\
+									\
+	for (uint64_t i = 0; i < n; i++) {				\
+		acc += (expr);						\
+		va += SZ_4K;						\
+		if (va == end)						\
+			va = sp->base;					\
+	}								\
+	return acc;							\
+}
+
+static const struct vtop_mem_map *vtmap;	/* vtop_vtophys_map() */
+
 DEFINE_LOOPS(bare2, bare2_lookup(va))
 DEFINE_LOOPS(bare3, bare3_lookup(va))
 DEFINE_LOOPS(bare2_call, bare2_ptr(va))
 DEFINE_LOOPS(map2m, vtop_mem_map_translate(map2m, va, NULL))
 DEFINE_LOOPS(map4k, vtop_mem_map_translate(map4k, va, NULL))
 DEFINE_LOOPS(vtophys, vtop_vtophys((const void *)(uintptr_t)va, NULL))
+DEFINE_LOOPS_WITH(lookup2m, const struct vtop_mem_map *m = map2m,
+		  vtop_mem_map_lookup(m, va))
+DEFINE_LOOPS_WITH(lookup4k, const struct vtop_mem_map *m = map4k,
+		  vtop_mem_map_lookup(m, va))
+DEFINE_LOOPS_WITH(vtlookup, const struct vtop_mem_map *m = vtmap,
+		  vtop_vtophys_lookup(m, (const void *)(uintptr_t)va))
 DEFINE_LOOPS(pm_dpdk, pm_dpdk(va))
 DEFINE_LOOPS(pm_pread, pm_pread(va))
 
@@ -751,6 +794,10 @@ int main(int argc, char **argv)
 	if (want("map")) {
 		run_pair("map_2m", "2m", map2m_rand, map2m_seq, &map_space);
 		run_pair("map_4k", "4k", map4k_rand, map4k_seq, &map_space);
+		run_pair("lookup_2m", "2m", lookup2m_rand, lookup2m_seq,
+			 &map_space);
+		run_pair("lookup_4k", "4k", lookup4k_rand, lookup4k_seq,
+			 &map_space);
 	}
 	if (want("writers")) {
 		err = run_writers("map_4k_writers", "4k", map4k_rand, &map_space,
@@ -802,13 +849,21 @@ int main(int argc, char **argv)
 		}
 	}
 	if (registered) {
+		vtmap = vtop_vtophys_map();
+		if (!vtmap) {
+			bench_log("translate: vtop_vtophys_map: %s\n",
+				  vtop_last_error());
+			return 1;
+		}
 		/* vtophys must agree with pagemap (root sees the PFNs). */
 		for (int k = 0; k < 64 && pm_fd >= 0; k++) {
 			uint64_t va = mem_space.rand[k];
 			uint64_t a = vtop_vtophys((void *)(uintptr_t)va, NULL);
 			uint64_t b = pm_pread(va);
 
-			if (a == VTOP_VTOPHYS_ERROR ||
+			if (a != vtop_vtophys_lookup(vtmap,
+						     (void *)(uintptr_t)va) ||
+			    a == VTOP_VTOPHYS_ERROR ||
 			    (b != VTOP_VTOPHYS_ERROR && b >= SZ_4K && a != b)) {
 				bench_log("translate: vtophys(%#" PRIx64 ") = %#"
 					  PRIx64 ", pagemap says %#" PRIx64 "\n",
@@ -816,9 +871,12 @@ int main(int argc, char **argv)
 				return 1;
 			}
 		}
-		if (want("vtophys"))
+		if (want("vtophys")) {
 			run_pair("vtophys", "hugetlb", vtophys_rand,
 				 vtophys_seq, &mem_space);
+			run_pair("vtophys_lookup", "hugetlb", vtlookup_rand,
+				 vtlookup_seq, &mem_space);
+		}
 		if (want("writers") &&
 		    run_writers("vtophys_writers", "hugetlb", vtophys_rand,
 				&mem_space, WRITER_REGISTER, wmem, wlen))
