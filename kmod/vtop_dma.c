@@ -96,7 +96,18 @@ int vtop_dma_map(struct vtop_region *reg)
 	if (ret)
 		return ret;
 
-	ret = dma_map_sgtable(reg->dev, &reg->sgt, vtop_dma_dir(reg), 0);
+	/*
+	 * DMA_ATTR_SKIP_CPU_SYNC: the pins are long-term DMA buffers that the
+	 * user-space driver shares with its device for as long as they live,
+	 * so keeping the CPU's view coherent is the user's job, as with VFIO;
+	 * there is no single moment for the kernel to sync at. It loses
+	 * nothing: vtop_dma_check() refuses with -EIO any mapping that would
+	 * need a sync or a bounce buffer. It also lets two writable pins of
+	 * the same memory map the same pages twice, which the DMA API (and
+	 * DMA_API_DEBUG's cacheline tracking) allows only without CPU syncs.
+	 */
+	ret = dma_map_sgtable(reg->dev, &reg->sgt, vtop_dma_dir(reg),
+			      DMA_ATTR_SKIP_CPU_SYNC);
 	if (ret)
 		goto free_table;
 
@@ -106,16 +117,21 @@ int vtop_dma_map(struct vtop_region *reg)
 	return 0;
 
 unmap:
-	dma_unmap_sgtable(reg->dev, &reg->sgt, vtop_dma_dir(reg), 0);
+	dma_unmap_sgtable(reg->dev, &reg->sgt, vtop_dma_dir(reg),
+			  DMA_ATTR_SKIP_CPU_SYNC);
 free_table:
 	sg_free_table(&reg->sgt);
 	return ret;
 }
 
-/* Undo vtop_dma_map(); must come before the pages are unpinned. */
+/*
+ * Undo vtop_dma_map(); must come before the pages are unpinned. No CPU
+ * sync here either (see vtop_dma_map()).
+ */
 void vtop_dma_unmap(struct vtop_region *reg)
 {
-	dma_unmap_sgtable(reg->dev, &reg->sgt, vtop_dma_dir(reg), 0);
+	dma_unmap_sgtable(reg->dev, &reg->sgt, vtop_dma_dir(reg),
+			  DMA_ATTR_SKIP_CPU_SYNC);
 	sg_free_table(&reg->sgt);
 }
 
