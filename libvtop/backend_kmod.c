@@ -15,30 +15,51 @@ struct kmod_backend {
 	char path[256];
 };
 
-#define FIRST_SEGS	64U
+/*
+ * Room for segments. A pin needs at most one segment per 4 KiB page, and
+ * the kernel reports -ENOBUFS only after pinning (and then unpinning)
+ * everything, so a short array doubles the cost of the registration. The
+ * worst case is allocated up front: 32 bytes per 4 KiB page, 1/128 of the
+ * range. The kernel writes only the segments it returns, so a block that
+ * calloc() serves with fresh zero pages (mmap) costs just the pages
+ * written; one it serves from the heap is zeroed, still far cheaper than
+ * pinning the pages it describes. Only if that much cannot be had (a huge
+ * range, strict overcommit) does the pin start small and grow on -ENOBUFS.
+ */
+#define SMALL_SEGS	64U
+
+static struct vtop_segment *alloc_segs(uint64_t pages, uint32_t *cap)
+{
+	struct vtop_segment *segs;
+
+	*cap = pages < UINT32_MAX ? (uint32_t)pages : UINT32_MAX;
+	segs = vtop_calloc(*cap, sizeof(*segs));
+	if (segs || *cap <= SMALL_SEGS)
+		return segs;
+	*cap = SMALL_SEGS;
+	return vtop_calloc(*cap, sizeof(*segs));
+}
 
 static int kb_pin(void *ctx, uint64_t va, uint64_t len,
 		  struct vtop_pin_result *res)
 {
 	struct kmod_backend *kb = ctx;
-	uint64_t pages = len >> VTOP_SHIFT_4K;
-	uint32_t cap = pages < FIRST_SEGS ? (uint32_t)pages : FIRST_SEGS;
 	struct vtop_segment *segs;
-	int tries, err = 0;
+	uint32_t cap;
+	int tries, err;
 
+	segs = alloc_segs(len >> VTOP_SHIFT_4K, &cap);
 	/* The segments needed can change between tries (the pages are
 	 * unpinned after -ENOBUFS), so allow a few. */
-	for (tries = 0; tries < 4; tries++) {
+	for (tries = 1;; tries++) {
 		struct vtop_pin p = {
 			.size = sizeof(p), .vaddr = va, .length = len,
-			.nr_segs = cap,
+			.segs = (uintptr_t)segs, .nr_segs = cap,
 		};
 
-		segs = vtop_calloc(cap, sizeof(*segs));
 		if (!segs)
 			return vtop_err(-ENOMEM, "out of memory for %u segments",
 					cap);
-		p.segs = (uintptr_t)segs;
 		if (!ioctl(kb->fd, VTOP_IOC_PIN, &p)) {
 			res->handle = p.handle;
 			res->segs = segs;
@@ -47,9 +68,10 @@ static int kb_pin(void *ctx, uint64_t va, uint64_t len,
 		}
 		err = errno;
 		free(segs);
-		if (err != ENOBUFS || p.nr_segs <= cap)
+		if (err != ENOBUFS || p.nr_segs <= cap || tries == 4)
 			break;
 		cap = p.nr_segs;
+		segs = vtop_calloc(cap, sizeof(*segs));
 	}
 	switch (err) {
 	case EFAULT:
