@@ -417,11 +417,9 @@ static inline uint64_t vtop_vtophys_lookup(const struct vtop_mem_map *vtophys_ma
 	uint64_t va = (uintptr_t)buf, e;
 	unsigned int shift;
 
+	/* An entry is DMA address - virtual address, for pages of any size. */
 	e = vtop__map_lookup(vtophys_map, va, &shift);
-	if (e == VTOP_VTOPHYS_ERROR)
-		return e;
-	/* Entries are page aligned; their low bits are the library's flags. */
-	return (e & ~4095ULL) + (va & ((1ULL << shift) - 1));
+	return e == VTOP_VTOPHYS_ERROR ? e : va + e;
 }
 
 /**

@@ -397,9 +397,10 @@ int vtop_mem_map_clear_translation(struct vtop_mem_map *map, uint64_t vaddr,
 					    map->head.default_translation);
 }
 
-VTOP_EXPORT
-uint64_t vtop_mem_map_translate(const struct vtop_mem_map *map, uint64_t vaddr,
-				uint64_t *size)
+/* vtop_mem_map_translate() with a size: the run of contiguous entries. */
+static __attribute__((noinline))
+uint64_t translate_run(const struct vtop_mem_map *map, uint64_t vaddr,
+		       uint64_t *size)
 {
 	uint64_t value, prev, next, run, cur;
 	unsigned int shift;
@@ -407,8 +408,6 @@ uint64_t vtop_mem_map_translate(const struct vtop_mem_map *map, uint64_t vaddr,
 	if (vaddr >= VTOP_VA_LIMIT)
 		return map->head.default_translation;
 	value = vtop_map_lookup(map, vaddr, &shift);
-	if (!size)
-		return value;
 	run = (1ULL << shift) - (vaddr & ((1ULL << shift) - 1));
 	if (run >= *size || !map->ops.are_contiguous ||
 	    value == map->head.default_translation) {
@@ -430,4 +429,14 @@ uint64_t vtop_mem_map_translate(const struct vtop_mem_map *map, uint64_t vaddr,
 	if (run < *size)
 		*size = run;
 	return value;
+}
+
+VTOP_EXPORT
+uint64_t vtop_mem_map_translate(const struct vtop_mem_map *map, uint64_t vaddr,
+				uint64_t *size)
+{
+	/* Without a size, a leaf function: the inline lookup of vtop.h. */
+	if (!size)
+		return vtop_mem_map_lookup(map, vaddr);
+	return translate_run(map, vaddr, size);
 }

@@ -3,29 +3,23 @@
  * The library's own map: virtual address -> DMA address of registered
  * memory.
  *
- * A 4 KiB entry holds the DMA address of its page; a 2 MiB entry holds the
- * DMA address of the first byte of its 2 MiB stretch ORed with ENTRY_2M.
- * DMA addresses are page aligned, so bit 0 is free, and the contiguity
- * check knows how far the previous entry reaches whatever its size.
+ * Every entry, 4 KiB or 2 MiB, holds the difference DMA address - virtual
+ * address of its pages (mod 2^64). A page's DMA address is then its
+ * virtual address plus the entry, whatever the entry's size, and two
+ * entries are DMA-contiguous exactly when they hold the same difference.
+ * Both addresses are page aligned, so a difference is never
+ * VTOP_VTOPHYS_ERROR, the value of pages not registered.
  */
 #include <errno.h>
 #include <stdatomic.h>
 
 #include "internal.h"
 
-#define ENTRY_2M	1ULL
-#define ENTRY_FLAGS	(VTOP_SIZE_4K - 1)
-
 struct vtop_mem_map *_Atomic vtop__vtophys_map;
-
-static inline uint64_t entry_size(uint64_t e)
-{
-	return (e & ENTRY_2M) ? VTOP_SIZE_2M : VTOP_SIZE_4K;
-}
 
 static int vtophys_contiguous(uint64_t prev, uint64_t next)
 {
-	return (next & ~ENTRY_FLAGS) == (prev & ~ENTRY_FLAGS) + entry_size(prev);
+	return next == prev;
 }
 
 int vtop_vtophys_map_init_locked(void)
@@ -62,9 +56,7 @@ int vtop_vtophys_fill(const struct vtop_segment *segs, uint32_t nr,
 	for (k = 0; k < nr; k++) {
 		r[k].va = segs[k].vaddr;
 		r[k].len = segs[k].len;
-		r[k].value = segs[k].dma_addr;
-		r[k].flag_2m = ENTRY_2M;
-		r[k].linear = true;
+		r[k].value = segs[k].dma_addr - segs[k].vaddr;
 		r[k].allow_2m = segs[k].page_shift >= VTOP_SHIFT_2M;
 	}
 	rc = vtop_map_set_ranges(atomic_load(&vtop__vtophys_map), r, nr,
@@ -89,7 +81,7 @@ void vtop_vtophys_clear(uint64_t va, uint64_t len)
 
 static inline uint64_t entry_addr(uint64_t e, uint64_t va)
 {
-	return (e & ~ENTRY_FLAGS) + (va & (entry_size(e) - 1));
+	return va + e;
 }
 
 VTOP_EXPORT
