@@ -38,13 +38,14 @@ if [ $check = 1 ]; then
 		nu[n] = u
 	}
 	BEGIN {
-		split("bare2 bare3 map_2m map_4k pagemap_dpdk pagemap_pread", tc, " ")
-		for (i = 1; i <= 6; i++)
+		split("bare2 bare3 map_2m map_4k lookup_2m lookup_4k pagemap_dpdk pagemap_pread", tc, " ")
+		for (i = 1; i <= 8; i++)
 			need("translate", "host", tc[i], "", "random", "ns/lookup")
 		need("translate", "host", "pagemap_batch", "", "sequential", "ns/lookup")
 		need("translate", "host", "map_4k_writers", "", "random writer", "ns/lookup")
 		if (root == 0) {
 			need("translate", "host", "vtophys", "hugetlb", "random", "ns/lookup")
+			need("translate", "host", "vtophys_lookup", "hugetlb", "random", "ns/lookup")
 			need("translate", "host", "vtophys_writers", "", "random writer", "ns/lookup")
 			need("notify", "host", "register", "4k-region", "R=10 M=2", "ns/region")
 			need("notify", "host", "replay", "2m-region", "R=10 M=2", "ns/region")
@@ -174,38 +175,54 @@ END {
 	h = hostenv; S = trsize
 	pS = S  # pagemap and vtophys rows use the same size
 	# ---- targets -------------------------------------------------------
-	ratio_target("`vtop_mem_map_translate`, 2 MiB entries, random: time / bare two-level lookup",
+	# The data path uses the inline lookups of vtop.h: they are judged
+	# against the inlined floor of the same depth. The exported functions
+	# (a call into the shared library) are judged against the floor
+	# behind a call.
+	for (ai = 1; ai <= 2; ai++) {
+		acc = ai == 1 ? "random" : "sequential"
+		ratio_target("`vtop_mem_map_lookup` (inline), 2 MiB entries, " acc ": time / bare two-level lookup",
+			m("translate", h, "lookup_2m", "2m", S, acc, "ns/lookup"),
+			m("translate", h, "bare2", "2m", S, acc, "ns/lookup"), 2, 0)
+		ratio_target("`vtop_mem_map_lookup` (inline), 4 KiB entries, " acc ": time / bare lookup with a 4 KiB leaf (3 loads)",
+			m("translate", h, "lookup_4k", "4k", S, acc, "ns/lookup"),
+			m("translate", h, "bare3", "4k", S, acc, "ns/lookup"), 2, 0)
+	}
+	ratio_target("`vtop_vtophys_lookup` (inline, hugetlb), random: time / bare two-level lookup",
+		m("translate", h, "vtophys_lookup", vppage, S, "random", "ns/lookup"),
+		m("translate", h, "bare2", "2m", S, "random", "ns/lookup"), 2, 0)
+	ratio_target("`vtop_mem_map_translate` (a library call), 2 MiB entries, random: time / bare two-level lookup behind a call",
 		m("translate", h, "map_2m", "2m", S, "random", "ns/lookup"),
-		m("translate", h, "bare2", "2m", S, "random", "ns/lookup"), 2, 0)
-	ratio_target("`vtop_mem_map_translate`, 2 MiB entries, sequential: time / bare two-level lookup",
-		m("translate", h, "map_2m", "2m", S, "sequential", "ns/lookup"),
-		m("translate", h, "bare2", "2m", S, "sequential", "ns/lookup"), 2, 0)
-	ratio_target("`vtop_mem_map_translate`, 4 KiB entries, random: time / bare lookup with a 4 KiB leaf (3 loads)",
-		m("translate", h, "map_4k", "4k", S, "random", "ns/lookup"),
-		m("translate", h, "bare3", "4k", S, "random", "ns/lookup"), 2, 0)
-	ratio_target("`vtop_mem_map_translate`, 4 KiB entries, sequential: time / bare lookup with a 4 KiB leaf",
-		m("translate", h, "map_4k", "4k", S, "sequential", "ns/lookup"),
-		m("translate", h, "bare3", "4k", S, "sequential", "ns/lookup"), 2, 0)
-	ratio_target("`vtop_vtophys` (hugetlb), random: time / bare two-level lookup",
+		m("translate", h, "bare2_call", "2m", S, "random", "ns/lookup"), 2, 0)
+	ratio_target("`vtop_vtophys` (a library call, hugetlb), random: time / bare two-level lookup behind a call",
 		m("translate", h, "vtophys", vppage, S, "random", "ns/lookup"),
-		m("translate", h, "bare2", "2m", S, "random", "ns/lookup"), 2, 0)
-	ratio_target("`vtop_vtophys` vs per-call pagemap read (DPDK `rte_mem_virt2phy`), 4 KiB memory, random: speed-up",
+		m("translate", h, "bare2_call", "2m", S, "random", "ns/lookup"), 2, 0)
+	ratio_target("`vtop_vtophys_lookup` vs per-call pagemap read (DPDK `rte_mem_virt2phy`), 4 KiB memory, random: speed-up",
+		m("translate", h, "pagemap_dpdk", "4k", S, "random", "ns/lookup"),
+		m("translate", h, "vtophys_lookup", vppage, S, "random", "ns/lookup"), 1000, 1)
+	ratio_target("`vtop_vtophys` (a call) vs per-call pagemap read, 4 KiB memory, random: speed-up",
 		m("translate", h, "pagemap_dpdk", "4k", S, "random", "ns/lookup"),
 		m("translate", h, "vtophys", vppage, S, "random", "ns/lookup"), 1000, 1)
-	ratio_target("`vtop_mem_map_translate` 4 KiB entries vs per-call pagemap read, 4 KiB memory, random: speed-up",
+	ratio_target("`vtop_mem_map_lookup` 4 KiB entries vs per-call pagemap read, 4 KiB memory, random: speed-up",
 		m("translate", h, "pagemap_dpdk", "4k", S, "random", "ns/lookup"),
-		m("translate", h, "map_4k", "4k", S, "random", "ns/lookup"), 1000, 1)
-	ratio_target("`vtop_vtophys` vs batched pagemap (512 entries per read), 4 KiB memory, sequential: speed-up",
+		m("translate", h, "lookup_4k", "4k", S, "random", "ns/lookup"), 1000, 1)
+	ratio_target("`vtop_vtophys_lookup` vs batched pagemap (512 entries per read), 4 KiB memory, sequential: speed-up",
 		m("translate", h, "pagemap_batch", "4k", S, "sequential", "ns/lookup"),
-		m("translate", h, "vtophys", vppage, S, "sequential", "ns/lookup"), 20, 1)
-	ratio_target("`vtop_mem_map_translate` 4 KiB entries vs batched pagemap, 4 KiB memory, sequential: speed-up",
+		m("translate", h, "vtophys_lookup", vppage, S, "sequential", "ns/lookup"), 20, 1)
+	ratio_target("`vtop_mem_map_lookup` 4 KiB entries vs batched pagemap, 4 KiB memory, sequential: speed-up",
 		m("translate", h, "pagemap_batch", "4k", S, "sequential", "ns/lookup"),
-		m("translate", h, "map_4k", "4k", S, "sequential", "ns/lookup"), 20, 1)
-	ratio_target("`vtop_vtophys` vs batched pagemap, hugetlb memory (the kernel fills 512 entries from one huge page), sequential: speed-up",
-		m("translate", h, "pagemap_batch", "hugetlb", S, "sequential", "ns/lookup"),
-		m("translate", h, "vtophys", vppage, S, "sequential", "ns/lookup"), 20, 1)
-	wt[1] = "map_4k_writers"; wp[1] = "4k"; wp[2] = "hugetlb"; wl[1] = "`vtop_mem_map_translate` readers while a thread sets and clears translations"
-	wt[2] = "vtophys_writers"; wl[2] = "`vtop_vtophys` readers while a thread registers and unregisters memory"
+		m("translate", h, "lookup_4k", "4k", S, "sequential", "ns/lookup"), 20, 1)
+	# On hugetlb memory the kernel fills 512 pagemap entries from one
+	# huge page: even the bare floor cannot be 20x faster. Reported with
+	# the speed-up of the floor itself, so the reader sees why.
+	fb = m("translate", h, "bare2", "2m", S, "sequential", "ns/lookup")
+	pb = m("translate", h, "pagemap_batch", "hugetlb", S, "sequential", "ns/lookup")
+	lab = "`vtop_vtophys_lookup` vs batched pagemap, hugetlb memory, sequential: speed-up"
+	if (fb != "" && pb != "")
+		lab = lab sprintf(" (the bare floor itself: %.1fx)", pb / fb)
+	ratio_target(lab, pb, m("translate", h, "vtophys_lookup", vppage, S, "sequential", "ns/lookup"), 20, 1)
+	wt[1] = "map_4k_writers"; wp[1] = "4k"; wp[2] = "hugetlb"; wl[1] = "`vtop_mem_map_lookup` readers while a thread sets and clears translations"
+	wt[2] = "vtophys_writers"; wl[2] = "`vtop_vtophys_lookup` readers while a thread registers and unregisters memory"
 	for (i = 1; i <= 2; i++) {
 		a = m("translate", h, wt[i], wp[i], S, "random no-writer", "ns/lookup")
 		b = m("translate", h, wt[i], wp[i], S, "random writer", "ns/lookup")
@@ -293,7 +310,7 @@ END {
 	if (h != "") {
 		printf "\n## Translation (host %s, %s of address space)\n\n", kern(h), szs(S) >> md
 		printf "| Method | Memory / entries | Access | ns/lookup | p10–p90 | Mlookups/s | / bare two-level | / bare via a call |\n|---|---|---|---|---|---|---|---|\n" >> md
-		nc_ = split("bare2 bare3 bare2_call map_2m map_4k vtophys pagemap_dpdk:4k pagemap_pread:4k pagemap_batch:4k pagemap_dpdk:hugetlb pagemap_pread:hugetlb pagemap_batch:hugetlb", cs, " ")
+		nc_ = split("bare2 bare3 bare2_call lookup_2m lookup_4k map_2m map_4k vtophys_lookup vtophys pagemap_dpdk:4k pagemap_pread:4k pagemap_batch:4k pagemap_dpdk:hugetlb pagemap_pread:hugetlb pagemap_batch:hugetlb", cs, " ")
 		cname["bare2"] = "bare two-level array (floor)"; cname["bare3"] = "bare two-level + 4 KiB leaf"
 		cname["bare2_call"] = "bare two-level behind a function-pointer call"; cpage["bare2_call"] = "2m"
 		cname["map_2m"] = "`vtop_mem_map_translate`"; cname["map_4k"] = "`vtop_mem_map_translate`"
@@ -301,6 +318,11 @@ END {
 		cname["pagemap_pread"] = "pagemap: pread on an open fd"; cname["pagemap_batch"] = "pagemap: 512 entries per pread"
 		cpage["bare2"] = "2m"; cpage["bare3"] = "4k"; cpage["map_2m"] = "2m"; cpage["map_4k"] = "4k"
 		cpage["vtophys"] = vppage
+		cname["lookup_2m"] = "`vtop_mem_map_lookup` (inline)"; cname["lookup_4k"] = cname["lookup_2m"]
+		cpage["lookup_2m"] = "2m"; cpage["lookup_4k"] = "4k"
+		cname["vtophys_lookup"] = "`vtop_vtophys_lookup` (inline)"; cpage["vtophys_lookup"] = vppage
+		cname["map_2m"] = "`vtop_mem_map_translate` (call)"; cname["map_4k"] = cname["map_2m"]
+		cname["vtophys"] = "`vtop_vtophys` (call)"
 		ntr = 0
 		for (ci = 1; ci <= nc_; ci++) {
 			c = cs[ci]; p = cpage[c]
@@ -338,7 +360,7 @@ END {
 			if (sd == "") sd = b / a - 1
 			sdk = k("translate", h, wt[i], wp[i], S, "random writer", "slow-down")
 			printf "| %s | %s | %s | %s | %+.1f%% (%s) | %s |\n",
-			       i == 1 ? "`vtop_mem_map_translate`, 4 KiB entries" : "`vtop_vtophys`",
+			       i == 1 ? "`vtop_mem_map_lookup`, 4 KiB entries" : "`vtop_vtophys_lookup`",
 			       i == 1 ? "set + clear 2 MiB of 4 KiB entries" : "register + unregister 2 MiB",
 			       num(a), num(b), sd * 100,
 			       (sdk in med) ? sprintf("%+.1f%%…%+.1f%%", q10[sdk] * 100, q90[sdk] * 100) : "–",

@@ -21,9 +21,12 @@
  *   pagemap_batch pread() of 512 entries at once (sequential only; the
  *                cost is per page)
  * each with random and sequential (4 KiB stride) addresses, and
- *   writers      --threads readers running map_4k (and vtophys) lookups,
- *                without and with one more thread that sets and clears
- *                translations (registers and unregisters memory) elsewhere.
+ *   writers      --threads readers running lookup_4k (and vtophys_lookup)
+ *                lookups, without and with one more thread that sets and
+ *                clears translations (registers and unregisters memory)
+ *                elsewhere. By default 2 readers, but never more than the
+ *                CPUs less one: the writer gets a CPU of its own, or what
+ *                slows the readers down is the scheduler, not the writer.
  *
  * Times are taken with the calling thread's CPU clock by default (the
  * machine is shared; --clock wall for wall time). Each case runs --repeats
@@ -77,7 +80,7 @@ static struct opts o = {
 	.size = SZ_1G,
 	.min_time_ms = 100,
 	.repeats = 7,
-	.threads = 2,
+	.threads = 0,		/* auto: see main() */
 	.clock = BENCH_CLOCK_CPU,
 };
 
@@ -657,7 +660,8 @@ static void usage(FILE *f)
 "  -i, --iterations N     lookups per repeat (default: calibrated)\n"
 "  -t, --min-time MS      calibration target per repeat (default 100)\n"
 "  -r, --repeats N        repeats per case (default 7)\n"
-"  -T, --threads N        reader threads in the writer cases (default 2)\n"
+"  -T, --threads N        reader threads in the writer cases (default 2,\n"
+"                         at most the CPUs less one)\n"
 "  -p, --writer-pause US  writer sleeps US between operations (default 0)\n"
 "  -c, --cases LIST       comma list of: bare,map,vtophys,pagemap,writers\n"
 "      --clock cpu|wall   timing clock (default cpu: thread CPU time)\n"
@@ -760,6 +764,11 @@ int main(int argc, char **argv)
 	if (parse_args(argc, argv))
 		return 2;
 	env = bench_env(o.env);
+	if (!o.threads) {
+		long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+
+		o.threads = ncpu >= 3 ? 2 : 1;
+	}
 	if (!o.backend)
 		o.backend = strncmp(env, "guest", 5) ? "pagemap" : "kmod";
 	bench_log("vtop-bench-translate: %s, %s address space, %" PRIu64
@@ -800,8 +809,8 @@ int main(int argc, char **argv)
 			 &map_space);
 	}
 	if (want("writers")) {
-		err = run_writers("map_4k_writers", "4k", map4k_rand, &map_space,
-				  WRITER_MAP, NULL, 0);
+		err = run_writers("map_4k_writers", "4k", lookup4k_rand,
+				  &map_space, WRITER_MAP, NULL, 0);
 		if (err)
 			return 1;
 	}
@@ -878,7 +887,7 @@ int main(int argc, char **argv)
 				 vtlookup_seq, &mem_space);
 		}
 		if (want("writers") &&
-		    run_writers("vtophys_writers", "hugetlb", vtophys_rand,
+		    run_writers("vtophys_writers", "hugetlb", vtlookup_rand,
 				&mem_space, WRITER_REGISTER, wmem, wlen))
 			return 1;
 		err = vtop_mem_unregister(mem, o.size);
