@@ -13,42 +13,56 @@
 struct kmod_backend {
 	int fd;
 	char path[256];
+	/* The pins' segment array, kept between pins (under vtop__lock). */
+	struct vtop_segment *scratch;
+	uint32_t scratch_cap;
 };
 
 /*
- * Room for segments. A pin needs at most one segment per 4 KiB page, and
- * the kernel reports -ENOBUFS only after pinning (and then unpinning)
- * everything, so a short array doubles the cost of the registration. The
- * worst case is allocated up front: 32 bytes per 4 KiB page, 1/128 of the
- * range. The kernel writes only the segments it returns, so a block that
- * calloc() serves with fresh zero pages (mmap) costs just the pages
- * written; one it serves from the heap is zeroed, still far cheaper than
- * pinning the pages it describes. Only if that much cannot be had (a huge
- * range, strict overcommit) does the pin start small and grow on -ENOBUFS.
+ * A pin needs at most one segment per 4 KiB page, and the kernel reports
+ * -ENOBUFS only after pinning (and then unpinning) everything: a short
+ * array doubles the cost of the registration. So the kernel writes into a
+ * scratch array with room for the worst case, grown when a larger range
+ * comes and kept: it is zeroed once, when allocated, never per pin (32
+ * bytes per 4 KiB page would cost as much as pinning hugetlb memory). The
+ * caller gets an exact copy of the segments written. Only if the worst
+ * case cannot be allocated (a huge range, strict overcommit) does the pin
+ * start with SMALL_SEGS and grow on -ENOBUFS, as before.
  */
 #define SMALL_SEGS	64U
 
-static struct vtop_segment *alloc_segs(uint64_t pages, uint32_t *cap)
+static struct vtop_segment *get_scratch(struct kmod_backend *kb,
+					uint64_t pages, uint32_t *cap)
 {
+	uint32_t want = pages < UINT32_MAX ? (uint32_t)pages : UINT32_MAX;
 	struct vtop_segment *segs;
 
-	*cap = pages < UINT32_MAX ? (uint32_t)pages : UINT32_MAX;
-	segs = vtop_calloc(*cap, sizeof(*segs));
-	if (segs || *cap <= SMALL_SEGS)
-		return segs;
-	*cap = SMALL_SEGS;
-	return vtop_calloc(*cap, sizeof(*segs));
+	if (want > kb->scratch_cap) {
+		segs = vtop_calloc(want, sizeof(*segs));
+		if (!segs && want > SMALL_SEGS && kb->scratch_cap < SMALL_SEGS) {
+			want = SMALL_SEGS;
+			segs = vtop_calloc(want, sizeof(*segs));
+		}
+		if (segs) {
+			free(kb->scratch);
+			kb->scratch = segs;
+			kb->scratch_cap = want;
+		}
+	}
+	*cap = kb->scratch_cap < want ? kb->scratch_cap : want;
+	return kb->scratch;
 }
 
 static int kb_pin(void *ctx, uint64_t va, uint64_t len,
 		  struct vtop_pin_result *res)
 {
 	struct kmod_backend *kb = ctx;
+	uint64_t pages = len >> VTOP_SHIFT_4K;
 	struct vtop_segment *segs;
 	uint32_t cap;
 	int tries, err;
 
-	segs = alloc_segs(len >> VTOP_SHIFT_4K, &cap);
+	segs = get_scratch(kb, pages, &cap);
 	/* The segments needed can change between tries (the pages are
 	 * unpinned after -ENOBUFS), so allow a few. */
 	for (tries = 1;; tries++) {
@@ -57,21 +71,31 @@ static int kb_pin(void *ctx, uint64_t va, uint64_t len,
 			.segs = (uintptr_t)segs, .nr_segs = cap,
 		};
 
-		if (!segs)
-			return vtop_err(-ENOMEM, "out of memory for %u segments",
-					cap);
+		if (!segs || !cap)
+			return vtop_err(-ENOMEM, "out of memory for %llu segments",
+					(unsigned long long)pages);
 		if (!ioctl(kb->fd, VTOP_IOC_PIN, &p)) {
+			res->segs = vtop_calloc(p.nr_segs, sizeof(*segs));
+			if (!res->segs) {
+				struct vtop_unpin u = {
+					.size = sizeof(u), .handle = p.handle,
+				};
+
+				ioctl(kb->fd, VTOP_IOC_UNPIN, &u);
+				return vtop_err(-ENOMEM, "out of memory for %u segments",
+						p.nr_segs);
+			}
+			memcpy(res->segs, segs, p.nr_segs * sizeof(*segs));
 			res->handle = p.handle;
-			res->segs = segs;
 			res->nr_segs = p.nr_segs;
 			return 0;
 		}
 		err = errno;
-		free(segs);
 		if (err != ENOBUFS || p.nr_segs <= cap || tries == 4)
 			break;
-		cap = p.nr_segs;
-		segs = vtop_calloc(cap, sizeof(*segs));
+		segs = get_scratch(kb, p.nr_segs, &cap);
+		if (cap < p.nr_segs)
+			segs = NULL;
 	}
 	switch (err) {
 	case EFAULT:
@@ -119,6 +143,7 @@ static void kb_close(void *ctx)
 	struct kmod_backend *kb = ctx;
 
 	close(kb->fd);
+	free(kb->scratch);
 	free(kb);
 }
 
