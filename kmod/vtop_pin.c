@@ -64,43 +64,65 @@ static bool vtop_handle_index(const struct vtop_file *vf, u64 handle,
 	return true;
 }
 
-static unsigned int vtop_page_shift(struct page *page)
+/*
+ * The folio behind the last page looked at, as a pfn range, so that a walk
+ * over the pages of a pin reads the struct pages of each folio once instead
+ * of once per page: a page whose pfn lies in [start, end) belongs to that
+ * folio and needs no lookup. page_to_pfn() reads no struct page (vmemmap).
+ */
+struct vtop_folio_cache {
+	unsigned long start;
+	unsigned long end;
+	struct folio *folio;
+};
+
+static void vtop_folio_cache_init(struct vtop_folio_cache *fc)
 {
-	return PAGE_SHIFT + folio_order(page_folio(page));
+	fc->start = 0;
+	fc->end = 0;
+	fc->folio = NULL;
 }
 
-/* Walks the DMA address of each page of a pin, in order. */
+static struct folio *vtop_folio_cached(struct vtop_folio_cache *fc,
+				       struct page *page)
+{
+	unsigned long pfn = page_to_pfn(page);
+
+	if (pfn - fc->start >= fc->end - fc->start) {
+		fc->folio = page_folio(page);
+		fc->start = folio_pfn(fc->folio);
+		fc->end = fc->start + folio_nr_pages(fc->folio);
+	}
+	return fc->folio;
+}
+
+/*
+ * Walks the DMA addresses of the pages of a device-mode pin, in order,
+ * through the mapped entries (vtop_dma_map() checked that they cover the
+ * pin exactly).
+ */
 struct vtop_addr_cursor {
-	const struct vtop_region *reg;
 	struct scatterlist *sg;	/* mapped entry of the next page */
 	u64 off;		/* offset of the next page in it */
 };
 
-static void vtop_cursor_init(struct vtop_addr_cursor *c,
-			     const struct vtop_region *reg)
-{
-	c->reg = reg;
-	c->sg = reg->dev ? reg->sgt.sgl : NULL;
-	c->off = 0;
-}
-
 /*
- * DMA address of page @i, which must follow the page of the previous call:
- * its physical address, or in device mode its offset in the mapped entries
- * (vtop_dma_map() checked that they cover the pin exactly).
+ * DMA address of the next page; *@nr is set to how many pages from it on,
+ * at most @max, are contiguous in DMA address space, and the cursor moves
+ * past them.
  */
-static u64 vtop_cursor_addr(struct vtop_addr_cursor *c, unsigned long i)
+static u64 vtop_cursor_next(struct vtop_addr_cursor *c, unsigned long max,
+			    unsigned long *nr)
 {
 	u64 addr;
 
-	if (!c->reg->dev)
-		return page_to_phys(c->reg->pages[i]);
 	while (c->off >= sg_dma_len(c->sg)) {
 		c->off -= sg_dma_len(c->sg);
 		c->sg = sg_next(c->sg);
 	}
 	addr = sg_dma_address(c->sg) + c->off;
-	c->off += PAGE_SIZE;
+	*nr = min_t(u64, max, (sg_dma_len(c->sg) - c->off) >> PAGE_SHIFT);
+	c->off += (u64)*nr << PAGE_SHIFT;
 	return addr;
 }
 
@@ -108,34 +130,54 @@ static u64 vtop_cursor_addr(struct vtop_addr_cursor *c, unsigned long i)
  * Merge the pages of @reg into segments: a page joins the current segment
  * when its DMA address follows on and its page shift is the same. With
  * @segs NULL only count them.
+ *
+ * The pages are taken in runs of consecutive pfns within one folio, which
+ * share a page shift and are physically contiguous; in device mode a run
+ * is cut further where the DMA addresses jump. So the struct pages are
+ * read once per folio, and merging run by run gives the segments merging
+ * page by page would.
  */
 static u32 vtop_build_segs(const struct vtop_region *reg,
 			   struct vtop_segment *segs)
 {
+	struct vtop_addr_cursor c = { .sg = reg->dev ? reg->sgt.sgl : NULL };
 	struct vtop_segment cur = { 0 };
-	struct vtop_addr_cursor c;
-	unsigned long i;
+	struct vtop_folio_cache fc;
+	unsigned long i = 0;
 	u32 n = 0;
 
-	vtop_cursor_init(&c, reg);
-	for (i = 0; i < reg->npages; i++) {
-		u64 addr = vtop_cursor_addr(&c, i);
-		u32 shift = vtop_page_shift(reg->pages[i]);
+	vtop_folio_cache_init(&fc);
+	while (i < reg->npages) {
+		unsigned long pfn = page_to_pfn(reg->pages[i]);
+		struct folio *folio = vtop_folio_cached(&fc, reg->pages[i]);
+		u32 shift = PAGE_SHIFT + folio_order(folio);
+		unsigned long max = min(reg->npages - i, fc.end - pfn);
+		unsigned long nr;
+		u64 addr;
+
+		for (nr = 1; nr < max; nr++)
+			if (page_to_pfn(reg->pages[i + nr]) != pfn + nr)
+				break;
+		if (reg->dev)
+			addr = vtop_cursor_next(&c, nr, &nr);
+		else
+			addr = PFN_PHYS(pfn);
 
 		if (i && addr == cur.dma_addr + cur.len &&
 		    shift == cur.page_shift) {
-			cur.len += PAGE_SIZE;
-			continue;
+			cur.len += (u64)nr << PAGE_SHIFT;
+		} else {
+			if (i) {
+				if (segs)
+					segs[n] = cur;
+				n++;
+			}
+			cur.vaddr = reg->vaddr + ((u64)i << PAGE_SHIFT);
+			cur.dma_addr = addr;
+			cur.len = (u64)nr << PAGE_SHIFT;
+			cur.page_shift = shift;
 		}
-		if (i) {
-			if (segs)
-				segs[n] = cur;
-			n++;
-		}
-		cur.vaddr = reg->vaddr + ((u64)i << PAGE_SHIFT);
-		cur.dma_addr = addr;
-		cur.len = PAGE_SIZE;
-		cur.page_shift = shift;
+		i += nr;
 	}
 	if (segs)
 		segs[n] = cur;
@@ -242,8 +284,15 @@ static void vtop_commit(struct vtop_file *vf, struct vtop_region *reg,
 static int vtop_unshare_ro(struct vtop_region *reg)
 {
 	struct mm_struct *mm = current->mm;
+	struct vtop_folio_cache fc;
 	unsigned long i;
 
+	/*
+	 * The cache stays right although pages are replaced below: a page
+	 * still to be looked at is pinned, so the folio it belonged to when
+	 * the cache was filled can neither be freed nor split.
+	 */
+	vtop_folio_cache_init(&fc);
 	for (i = 0; i < reg->npages; i++) {
 		unsigned long addr = reg->vaddr + ((u64)i << PAGE_SHIFT);
 		struct vm_area_struct *vma;
@@ -251,7 +300,7 @@ static int vtop_unshare_ro(struct vtop_region *reg)
 		bool cow;
 		int ret;
 
-		if (PageAnon(reg->pages[i]))
+		if (folio_test_anon(vtop_folio_cached(&fc, reg->pages[i])))
 			continue;
 		mmap_read_lock(mm);
 		vma = vma_lookup(mm, addr);
@@ -283,12 +332,19 @@ static int vtop_unshare_ro(struct vtop_region *reg)
  */
 static int vtop_check_writable_file(const struct vtop_region *reg)
 {
+	struct vtop_folio_cache fc;
+	struct folio *last = NULL;
 	unsigned long i;
 
+	vtop_folio_cache_init(&fc);
 	for (i = 0; i < reg->npages; i++) {
-		struct folio *folio = page_folio(reg->pages[i]);
+		struct folio *folio = vtop_folio_cached(&fc, reg->pages[i]);
 		struct address_space *mapping;
 
+		/* Each folio passes or fails as a whole: check it once. */
+		if (folio == last)
+			continue;
+		last = folio;
 		if (folio_test_anon(folio) || folio_test_hugetlb(folio))
 			continue;
 		mapping = READ_ONCE(folio->mapping);
