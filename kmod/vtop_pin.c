@@ -30,6 +30,9 @@
 /* Pages pinned per pin_user_pages_fast() call. */
 #define VTOP_PIN_BATCH		512
 
+/* Most pages unpinned per unpin_user_page_range_dirty_lock() call. */
+#define VTOP_UNPIN_RUN_MAX	BIT(20)
+
 /**
  * vtop_pin_batch() - pin one batch of pages
  * @start:	user address of the first page
@@ -360,6 +363,69 @@ static int vtop_check_writable_file(const struct vtop_region *reg)
 }
 #endif
 
+/*
+ * Unpin the @nr pages from @pages on, whose pfns are consecutive, marking
+ * them dirty first when @dirty. unpin_user_page_range_dirty_lock() steps
+ * through them with nth_page() and looks at each folio once, where
+ * unpin_user_pages_dirty_lock() reads the struct page of every page.
+ */
+static void vtop_unpin_run(struct page **pages, unsigned long nr, bool dirty)
+{
+	while (nr) {
+		/* It counts the pages of one folio in an unsigned int. */
+		unsigned long step = min(nr, VTOP_UNPIN_RUN_MAX);
+
+		unpin_user_page_range_dirty_lock(pages[0], step, dirty);
+		pages += step;
+		nr -= step;
+	}
+}
+
+/*
+ * Unpin @npages pages of @pages, marking them dirty first when @dirty, one
+ * run of consecutive pfns at a time. page_to_pfn() reads no struct page
+ * (vmemmap). Only pages whose pfns are consecutive form a run.
+ */
+static void vtop_unpin_pages(struct page **pages, unsigned long npages,
+			     bool dirty)
+{
+	unsigned long i = 0;
+
+	while (i < npages) {
+		unsigned long pfn = page_to_pfn(pages[i]);
+		unsigned long nr = 1;
+
+		while (i + nr < npages && page_to_pfn(pages[i + nr]) == pfn + nr)
+			nr++;
+		vtop_unpin_run(pages + i, nr, dirty);
+		i += nr;
+	}
+}
+
+/*
+ * Unpin the pages of a finished pin, dirtied when it is writable. In
+ * physical mode each segment is a run of consecutive pfns (its address is
+ * the physical address of its first page, and it grew only by pages that
+ * follow on), so the runs come from the segments without a look at every
+ * page. In device mode segments follow IOVAs: find the runs page by page.
+ */
+static void vtop_region_unpin(const struct vtop_region *reg)
+{
+	u32 s;
+
+	if (reg->dev) {
+		vtop_unpin_pages(reg->pages, reg->npages, reg->writable);
+		return;
+	}
+	for (s = 0; s < reg->nr_segs; s++) {
+		const struct vtop_segment *seg = &reg->segs[s];
+
+		vtop_unpin_run(reg->pages +
+			       ((seg->vaddr - reg->vaddr) >> PAGE_SHIFT),
+			       seg->len >> PAGE_SHIFT, reg->writable);
+	}
+}
+
 /* Pin every page of @reg in batches; on failure nothing stays pinned. */
 static int vtop_pin_pages(struct vtop_region *reg)
 {
@@ -402,7 +468,7 @@ static int vtop_pin_pages(struct vtop_region *reg)
 	return 0;
 
 unpin:
-	unpin_user_pages(reg->pages, done);
+	vtop_unpin_pages(reg->pages, done, false);
 	return ret;
 }
 
@@ -501,7 +567,7 @@ dma_unmap:
 	if (reg->dev)
 		vtop_dma_unmap(reg);
 unpin:
-	unpin_user_pages(reg->pages, reg->npages);
+	vtop_unpin_pages(reg->pages, reg->npages, false);
 uncharge:
 	vtop_uncharge(vf->mm, reg->npages);
 free_pages:
@@ -535,7 +601,7 @@ static void vtop_region_destroy(struct vtop_file *vf, struct vtop_region *reg)
 	/* The device must be done with the pages before they are unpinned. */
 	if (reg->dev)
 		vtop_dma_unmap(reg);
-	unpin_user_pages_dirty_lock(reg->pages, reg->npages, reg->writable);
+	vtop_region_unpin(reg);
 	vtop_uncharge(vf->mm, reg->npages);
 
 	atomic64_dec(&vtop_stats.live_pins);
