@@ -9,9 +9,9 @@
 #include <linux/mm_types.h>
 #include <linux/dma-direction.h>
 #include <linux/mutex.h>
+#include <linux/rbtree.h>
 #include <linux/scatterlist.h>
 #include <linux/types.h>
-#include <linux/xarray.h>
 
 #include <uapi/linux/vtop.h>
 
@@ -28,9 +28,10 @@ extern bool attach_any_driver;
  *			one served, charged and uncharged
  * @id:			global file id, the upper 32 bits of every handle
  * @lock:		serialises changes to @pins, the counters and @pdev
- * @pins:		handle index -> struct vtop_region; an index whose
- *			pin is still being made is reserved (loads as NULL)
- * @next_index:		cursor of xa_alloc_cyclic()
+ * @pins:		the pins by handle index (struct vtop_region.node),
+ *			live and in flight; an index whose pin is still being
+ *			made is reserved but not found by handle
+ * @next_index:		where the search for the next free index starts
  * @nr_pins:		live pins
  * @pinned_bytes:	bytes of the live pins
  * @nr_inflight:	PIN calls past the limit check and not yet done
@@ -42,7 +43,7 @@ struct vtop_file {
 	struct mm_struct *mm;
 	u32 id;
 	struct mutex lock;	/* guards @pins, the counters and @pdev */
-	struct xarray pins;
+	struct rb_root pins;
 	u32 next_index;
 	u32 nr_pins;
 	u64 pinned_bytes;
@@ -63,6 +64,9 @@ struct vtop_file {
  * @dev:	device the pages are DMA-mapped for (the fd's attached
  *		device when the pin was made), or NULL in physical mode
  * @sgt:	the DMA mapping for @dev
+ * @node:	in &vtop_file.pins, keyed by @index
+ * @index:	handle index (the lower 32 bits of the handle)
+ * @live:	committed: found by handle (false while being made)
  */
 struct vtop_region {
 	u64 vaddr;
@@ -74,6 +78,9 @@ struct vtop_region {
 	bool writable;
 	struct device *dev;
 	struct sg_table sgt;
+	struct rb_node node;
+	u32 index;
+	bool live;
 };
 
 /* vtop_pin.c */

@@ -161,7 +161,7 @@ static int vtop_open(struct inode *inode, struct file *file)
 		return -ENOMEM;
 
 	mutex_init(&vf->lock);
-	xa_init_flags(&vf->pins, XA_FLAGS_ALLOC);
+	vf->pins = RB_ROOT;
 	vf->id = (u32)atomic_inc_return(&vtop_file_ids);
 	mmgrab(current->mm);
 	vf->mm = current->mm;
@@ -176,7 +176,7 @@ static int vtop_release(struct inode *inode, struct file *file)
 	/* No current->mm here: release may run in any task, or after exit. */
 	vtop_release_all(vf);
 	vtop_detach_release(vf);
-	xa_destroy(&vf->pins);
+	WARN_ON_ONCE(!RB_EMPTY_ROOT(&vf->pins));
 	mmdrop(vf->mm);
 	mutex_destroy(&vf->lock);
 	kfree(vf);

@@ -23,7 +23,7 @@
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
-#include <linux/xarray.h>
+#include <linux/rbtree.h>
 
 #include "vtop.h"
 
@@ -209,60 +209,115 @@ static void vtop_uncharge(struct mm_struct *mm, unsigned long npages)
 }
 
 /*
- * Check the per-fd limits for a new pin of @length bytes and reserve its
- * count, bytes and handle index; @dev is the device to map it for, if any.
- * Called with vf->lock held.
+ * The pin at handle index @index, live or in flight, or NULL. The pins sit
+ * in an rbtree whose nodes are embedded in the regions: making and ending
+ * a pin allocates and frees nothing for the table.
  */
-static int vtop_reserve(struct vtop_file *vf, u64 length, u32 *index,
-			struct device **dev, enum vtop_fail *cause)
+static struct vtop_region *vtop_find(const struct vtop_file *vf, u32 index)
+{
+	struct rb_node *n = vf->pins.rb_node;
+
+	lockdep_assert_held(&vf->lock);
+
+	while (n) {
+		struct vtop_region *reg = rb_entry(n, struct vtop_region, node);
+
+		if (index < reg->index)
+			n = n->rb_left;
+		else if (index > reg->index)
+			n = n->rb_right;
+		else
+			return reg;
+	}
+	return NULL;
+}
+
+/* The live pin at handle index @index, or NULL. */
+static struct vtop_region *vtop_find_live(const struct vtop_file *vf,
+					  u32 index)
+{
+	struct vtop_region *reg = vtop_find(vf, index);
+
+	return reg && reg->live ? reg : NULL;
+}
+
+/* Add @reg, whose index is free, to the table. */
+static void vtop_insert(struct vtop_file *vf, struct vtop_region *reg)
+{
+	struct rb_node **link = &vf->pins.rb_node, *parent = NULL;
+
+	while (*link) {
+		struct vtop_region *r = rb_entry(*link, struct vtop_region,
+						 node);
+
+		parent = *link;
+		if (reg->index < r->index)
+			link = &parent->rb_left;
+		else
+			link = &parent->rb_right;
+	}
+	rb_link_node(&reg->node, parent, link);
+	rb_insert_color(&reg->node, &vf->pins);
+}
+
+/*
+ * Check the per-fd limits for @reg, a new pin of @reg->length bytes, and
+ * reserve its count, bytes and handle index: it enters the table, not yet
+ * live. Set @reg->dev to the device to map it for, if any. Called with
+ * vf->lock held.
+ */
+static int vtop_reserve(struct vtop_file *vf, struct vtop_region *reg,
+			enum vtop_fail *cause)
 {
 	u64 max_bytes = READ_ONCE(max_pin_bytes_per_fd);
+	u32 index;
 	u64 bytes;
-	int ret;
 
 	lockdep_assert_held(&vf->lock);
 
 	if ((u64)vf->nr_pins + vf->nr_inflight >= READ_ONCE(max_pins_per_fd))
 		return -ENOSPC;
 	if (max_bytes &&
-	    (check_add_overflow(vf->pinned_bytes + vf->inflight_bytes, length,
-				&bytes) || bytes > max_bytes)) {
+	    (check_add_overflow(vf->pinned_bytes + vf->inflight_bytes,
+				reg->length, &bytes) || bytes > max_bytes)) {
 		*cause = VTOP_FAIL_ENOMEM_LIMIT;
 		return -ENOMEM;
 	}
-	/* A NULL entry reserves the index: loads see NULL until committed. */
-	ret = xa_alloc_cyclic(&vf->pins, index, NULL, XA_LIMIT(1, U32_MAX),
-			      &vf->next_index, GFP_KERNEL);
-	if (ret == -EBUSY)
-		return -ENOSPC;
-	if (ret < 0)
-		return ret;
+	/*
+	 * Cyclic, as xa_alloc_cyclic() would: the first free index from
+	 * @next_index on, wrapping from U32_MAX to 1, so that a handle comes
+	 * back only after 2^32 - 1 more pins. One exists: the limit above
+	 * keeps fewer than U32_MAX pins in the table.
+	 */
+	index = max(vf->next_index, 1U);
+	while (vtop_find(vf, index))
+		index = index == U32_MAX ? 1 : index + 1;
+	vf->next_index = index + 1;
+	reg->index = index;
+	reg->live = false;
+	vtop_insert(vf, reg);
+
 	vf->nr_inflight++;
-	vf->inflight_bytes += length;
+	vf->inflight_bytes += reg->length;
 	/* DETACH waits for no pin in flight: the device stays attached. */
-	*dev = vf->pdev ? &vf->pdev->dev : NULL;
+	reg->dev = vf->pdev ? &vf->pdev->dev : NULL;
 	return 0;
 }
 
-static void vtop_unreserve(struct vtop_file *vf, u64 length, u32 index)
+static void vtop_unreserve(struct vtop_file *vf, struct vtop_region *reg)
 {
 	mutex_lock(&vf->lock);
-	xa_release(&vf->pins, index);
+	rb_erase(&reg->node, &vf->pins);
 	vf->nr_inflight--;
-	vf->inflight_bytes -= length;
+	vf->inflight_bytes -= reg->length;
 	mutex_unlock(&vf->lock);
 }
 
 /* Publish a finished pin at its reserved index. */
-static void vtop_commit(struct vtop_file *vf, struct vtop_region *reg,
-			u32 index)
+static void vtop_commit(struct vtop_file *vf, struct vtop_region *reg)
 {
-	void *old;
-
 	mutex_lock(&vf->lock);
-	/* The slot exists already (reserved): storing cannot fail. */
-	old = xa_store(&vf->pins, index, reg, GFP_KERNEL);
-	WARN_ON_ONCE(xa_is_err(old) || old);
+	reg->live = true;
 	vf->nr_inflight--;
 	vf->inflight_bytes -= reg->length;
 	vf->nr_pins++;
@@ -477,8 +532,7 @@ static long vtop_do_pin(struct vtop_file *vf, void __user *uarg,
 {
 	struct vtop_pin arg;
 	struct vtop_region *reg;
-	struct device *dev;
-	u32 index, needed;
+	u32 needed;
 	u64 end;
 	int ret;
 
@@ -492,27 +546,25 @@ static long vtop_do_pin(struct vtop_file *vf, void __user *uarg,
 	    check_add_overflow(arg.vaddr, arg.length, &end) || end > TASK_SIZE)
 		return -EINVAL;
 
-	mutex_lock(&vf->lock);
-	ret = vtop_reserve(vf, arg.length, &index, &dev, cause);
-	mutex_unlock(&vf->lock);
-	if (ret)
-		return ret;
-
 	reg = kzalloc(sizeof(*reg), GFP_KERNEL);
-	if (!reg) {
-		ret = -ENOMEM;
-		goto unreserve;
-	}
+	if (!reg)
+		return -ENOMEM;
 	reg->vaddr = arg.vaddr;
 	reg->length = arg.length;
 	reg->npages = arg.length >> PAGE_SHIFT;
 	reg->writable = !(arg.flags & VTOP_PIN_READONLY);
-	reg->dev = dev;
+
+	mutex_lock(&vf->lock);
+	ret = vtop_reserve(vf, reg, cause);
+	mutex_unlock(&vf->lock);
+	if (ret)
+		goto free_reg;
+
 	reg->pages = kvmalloc_array(reg->npages, sizeof(*reg->pages),
 				    GFP_KERNEL | __GFP_NOWARN);
 	if (!reg->pages) {
 		ret = -ENOMEM;
-		goto free_reg;
+		goto unreserve;
 	}
 
 	ret = vtop_charge(vf->mm, reg->npages);
@@ -552,13 +604,13 @@ static long vtop_do_pin(struct vtop_file *vf, void __user *uarg,
 		goto free_segs;
 	}
 	arg.nr_segs = needed;
-	arg.handle = vtop_handle(vf, index);
+	arg.handle = vtop_handle(vf, reg->index);
 	if (copy_to_user(uarg, &arg, sizeof(arg))) {
 		ret = -EFAULT;
 		goto free_segs;
 	}
 
-	vtop_commit(vf, reg, index);
+	vtop_commit(vf, reg);
 	return 0;
 
 free_segs:
@@ -572,10 +624,10 @@ uncharge:
 	vtop_uncharge(vf->mm, reg->npages);
 free_pages:
 	kvfree(reg->pages);
+unreserve:
+	vtop_unreserve(vf, reg);
 free_reg:
 	kfree(reg);
-unreserve:
-	vtop_unreserve(vf, arg.length, index);
 	return ret;
 }
 
@@ -620,11 +672,11 @@ static struct vtop_region *vtop_take(struct vtop_file *vf, u32 index)
 
 	lockdep_assert_held(&vf->lock);
 
-	/* A reserved index (a PIN still in progress) loads as NULL. */
-	reg = xa_load(&vf->pins, index);
+	/* A reserved index (a PIN still in progress) is not found. */
+	reg = vtop_find_live(vf, index);
 	if (!reg)
 		return NULL;
-	xa_erase(&vf->pins, index);
+	rb_erase(&reg->node, &vf->pins);
 	vf->nr_pins--;
 	vf->pinned_bytes -= reg->length;
 	return reg;
@@ -722,7 +774,7 @@ long vtop_ioctl_get_segs(struct vtop_file *vf, void __user *uarg)
 		return -EINVAL;
 
 	mutex_lock(&vf->lock);
-	reg = xa_load(&vf->pins, index);
+	reg = vtop_find_live(vf, index);
 	if (!reg) {
 		ret = -ENOENT;
 		goto unlock;
@@ -771,11 +823,13 @@ unlock:
 /* Release every pin of a file being closed. */
 void vtop_release_all(struct vtop_file *vf)
 {
-	struct vtop_region *reg;
-	unsigned long index;
+	struct rb_node *n;
 
-	xa_for_each(&vf->pins, index, reg) {
-		xa_erase(&vf->pins, index);
+	/* No PIN is in flight on a file being released: all are live. */
+	while ((n = rb_first(&vf->pins))) {
+		struct vtop_region *reg = rb_entry(n, struct vtop_region, node);
+
+		rb_erase(n, &vf->pins);
 		vf->nr_pins--;
 		vf->pinned_bytes -= reg->length;
 		vtop_region_destroy(vf, reg);
