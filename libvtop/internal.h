@@ -163,6 +163,13 @@ int vtop__env_init_backend(const struct vtop_backend_ops *ops, void *ctx,
 /* mem.c, with vtop__lock held: unregister everything (env fini). */
 void vtop_mem_unregister_all_locked(void);
 
+/*
+ * Test hook (not exported): check the registration tree's
+ * links, order, balance, heights and totals. Returns the number of
+ * registrations, or -1 if anything is wrong.
+ */
+long vtop__mem_check_regs(void);
+
 /* vtophys.c */
 extern struct vtop_mem_map *_Atomic vtop__vtophys_map;
 int vtop_vtophys_map_init_locked(void);

@@ -224,13 +224,6 @@ static struct vtop_reg *reg_first_ending_after(uint64_t va)
 	return found;
 }
 
-/*
- * Test hook (not exported; the host tests declare it): check the tree's
- * links, order, balance, heights and totals. Returns the number of
- * registrations, or -1 if anything is wrong.
- */
-long vtop__mem_check_regs(void);
-
 static int reg_check(const struct vtop_reg *r, const struct vtop_reg *parent,
 		     uint64_t lo, uint64_t hi, size_t *n, uint64_t tot[3])
 {

@@ -18,9 +18,6 @@
 
 #define P(page)	((void *)(uintptr_t)(BASE + (uint64_t)(page) * K4))
 
-/* The library's own check of its tree: count, or -1 if broken. */
-long vtop__mem_check_regs(void);
-
 /* ---- random numbers ---------------------------------------------------- */
 
 static uint64_t rng_state;
