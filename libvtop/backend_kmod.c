@@ -25,7 +25,8 @@ struct kmod_backend {
  * scratch array with room for the worst case, grown when a larger range
  * comes and kept: it is zeroed once, when allocated, never per pin (32
  * bytes per 4 KiB page would cost as much as pinning hugetlb memory). The
- * caller gets an exact copy of the segments written. Only if the worst
+ * caller borrows the segments written (the result is valid until the next
+ * pin, and every pin runs under vtop__lock). Only if the worst
  * case cannot be allocated (a huge range, strict overcommit) does the pin
  * start with SMALL_SEGS and grow on -ENOBUFS, as before.
  */
@@ -75,17 +76,8 @@ static int kb_pin(void *ctx, uint64_t va, uint64_t len,
 			return vtop_err(-ENOMEM, "out of memory for %llu segments",
 					(unsigned long long)pages);
 		if (!ioctl(kb->fd, VTOP_IOC_PIN, &p)) {
-			res->segs = vtop_calloc(p.nr_segs, sizeof(*segs));
-			if (!res->segs) {
-				struct vtop_unpin u = {
-					.size = sizeof(u), .handle = p.handle,
-				};
-
-				ioctl(kb->fd, VTOP_IOC_UNPIN, &u);
-				return vtop_err(-ENOMEM, "out of memory for %u segments",
-						p.nr_segs);
-			}
-			memcpy(res->segs, segs, p.nr_segs * sizeof(*segs));
+			res->segs = segs;
+			res->borrowed = true;
 			res->handle = p.handle;
 			res->nr_segs = p.nr_segs;
 			return 0;

@@ -105,8 +105,13 @@ void *vtop_map_cb_ctx(const struct vtop_mem_map *map);
 
 struct vtop_pin_result {
 	uint64_t handle;
-	struct vtop_segment *segs;	/* vtop_calloc()ed, freed by caller */
+	/*
+	 * vtop_calloc()ed and freed by the caller, or, with @borrowed, the
+	 * backend's own array, valid until its next call (under vtop__lock).
+	 */
+	struct vtop_segment *segs;
 	uint32_t nr_segs;
+	bool borrowed;
 };
 
 struct vtop_backend_ops {

@@ -389,7 +389,8 @@ int vtop_mem_register(void *vaddr, size_t len)
 	if (rc)
 		goto unpin;
 	/* The segments are in the vtophys map now; give them back early. */
-	free(res.segs);
+	if (!res.borrowed)
+		free(res.segs);
 	res.segs = NULL;
 	r->va = va;
 	r->len = len;
@@ -416,7 +417,8 @@ unlock:
 	free(r);
 unlock_nofree:
 	pthread_mutex_unlock(&vtop__lock);
-	free(res.segs);
+	if (!res.borrowed)
+		free(res.segs);
 	return rc;
 }
 

@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <stdatomic.h>
+#include <string.h>
 
 #include "internal.h"
 
@@ -46,13 +47,18 @@ void vtop_vtophys_map_fini_locked(void)
 int vtop_vtophys_fill(const struct vtop_segment *segs, uint32_t nr,
 		      uint64_t *n2m, uint64_t *n4k)
 {
-	struct vtop_map_range *r;
+	struct vtop_map_range small[16], *r = small;
 	uint32_t k;
 	int rc;
 
-	r = vtop_calloc(nr ? nr : 1, sizeof(*r));
-	if (!r)
-		return vtop_err(-ENOMEM, "out of memory filling the vtophys map");
+	/* Small pins (the common case per call) need no allocation. */
+	if (nr > VTOP_ARRAY_SIZE(small)) {
+		r = vtop_calloc(nr, sizeof(*r));
+		if (!r)
+			return vtop_err(-ENOMEM, "out of memory filling the vtophys map");
+	} else {
+		memset(small, 0, sizeof(small));
+	}
 	for (k = 0; k < nr; k++) {
 		r[k].va = segs[k].vaddr;
 		r[k].len = segs[k].len;
@@ -61,7 +67,8 @@ int vtop_vtophys_fill(const struct vtop_segment *segs, uint32_t nr,
 	}
 	rc = vtop_map_set_ranges(atomic_load(&vtop__vtophys_map), r, nr,
 				 n2m, n4k);
-	free(r);
+	if (r != small)
+		free(r);
 	return rc;
 }
 
