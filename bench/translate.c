@@ -587,6 +587,12 @@ static int run_writers(const char *cas, const char *page, loop_fn fn,
 	uint64_t n;
 	int err;
 
+	/*
+	 * Each pair is two short runs on a shared machine: take at least 21
+	 * of them, so that the median of the per-pair ratios is stable.
+	 */
+	uint64_t pairs = o.repeats > 21 ? o.repeats : 21;
+
 	/* Count: what one reader does in --min-time alone. */
 	n = time_case(fn, sp, tmp);
 	snprintf(param, sizeof(param), "readers=%" PRIu64, o.threads);
@@ -595,7 +601,7 @@ static int run_writers(const char *cas, const char *page, loop_fn fn,
 	 * so that load from elsewhere on the machine hits both alike; the
 	 * slow-down is taken within each pair.
 	 */
-	for (uint64_t r = 0; r < o.repeats; r++) {
+	for (uint64_t r = 0; r < pairs; r++) {
 		for (int k = 0; k < 2; k++) {
 			bool with = (k + r) % 2;
 
@@ -610,16 +616,16 @@ static int run_writers(const char *cas, const char *page, loop_fn fn,
 	}
 	bench_log("  %-14s %s: %.2f ns alone, %.2f ns with a writer "
 		  "(%.0f writer ops/s)\n", cas, param, ns0[0], ns1[0], wops[0]);
-	bench_stats(ns0, (int)o.repeats, &st);
+	bench_stats(ns0, (int)pairs, &st);
 	bench_csv_row("translate", env, cas, page, sp->size,
 		      "random no-writer", "ns/lookup", &st);
-	bench_stats(ns1, (int)o.repeats, &st);
+	bench_stats(ns1, (int)pairs, &st);
 	bench_csv_row("translate", env, cas, page, sp->size,
 		      "random writer", "ns/lookup", &st);
-	bench_stats(wops, (int)o.repeats, &st);
+	bench_stats(wops, (int)pairs, &st);
 	bench_csv_row("translate", env, cas, page, sp->size,
 		      "random writer", "writer-ops/s", &st);
-	bench_stats(slow, (int)o.repeats, &st);
+	bench_stats(slow, (int)pairs, &st);
 	bench_csv_row("translate", env, cas, page, sp->size,
 		      "random writer", "slow-down", &st);
 	st.median = st.p10 = st.p90 = st.min = st.max = (double)o.threads;

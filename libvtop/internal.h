@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "vtop.h"
 
@@ -40,6 +41,21 @@ static inline void *vtop_calloc(size_t nmemb, size_t size)
 	if (vtop__calloc_hook)
 		return vtop__calloc_hook(nmemb, size);
 	return calloc(nmemb, size);
+}
+
+/*
+ * A zeroed block aligned to 4 KiB (a 4 KiB leaf table then sits in one
+ * page: one TLB entry per leaf). Through the hook, like vtop_calloc().
+ */
+static inline void *vtop_calloc_page(size_t size)
+{
+	void *p;
+
+	if (vtop__calloc_hook)
+		return vtop__calloc_hook(1, size);
+	if (posix_memalign(&p, 4096, size))
+		return NULL;
+	return memset(p, 0, size);
 }
 
 /* Record a message for vtop_last_error() and return @err (negative). */

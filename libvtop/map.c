@@ -336,7 +336,7 @@ int vtop_map_set_ranges(struct vtop_mem_map *map,
 		if (!w.leaf_pool)
 			goto nomem;
 		for (k = 0; k < w.need_leaf; k++) {
-			w.leaf_pool[k] = vtop_calloc(1, sizeof(struct map_leaf));
+			w.leaf_pool[k] = vtop_calloc_page(sizeof(struct map_leaf));
 			if (!w.leaf_pool[k])
 				goto nomem;
 		}
