@@ -258,36 +258,10 @@ static uint64_t pm_pread(uint64_t va)
  * One loop per case so that the lookup is inlined where it can be: an
  * indirect call would slow the floor down and flatter the library.
  * Random loops read addresses from a 512 KiB array (an L2-resident stream);
- * sequential loops walk the space page by page and wrap.
+ * sequential loops walk the space page by page and wrap. @decl sets up a
+ * loop-invariant local first (a map pointer kept in a register, as a data
+ * path holds it).
  */
-#define DEFINE_LOOPS(name, expr)					\
-static uint64_t name##_rand(const struct space *sp, uint64_t n)	\
-{									\
-	const uint64_t *a = sp->rand;					\
-	uint64_t acc = 0;						\
-									\
-	for (uint64_t i = 0; i < n; i++) {				\
-		uint64_t va = a[i & (NR_RAND - 1)];			\
-									\
-		acc += (expr);						\
-	}								\
-	return acc;							\
-}									\
-static uint64_t name##_seq(const struct space *sp, uint64_t n)	\
-{									\
-	uint64_t acc = 0, va = sp->base, end = sp->base + sp->size;	\
-									\
-	for (uint64_t i = 0; i < n; i++) {				\
-		acc += (expr);						\
-		va += SZ_4K;						\
-		if (va == end)						\
-			va = sp->base;					\
-	}								\
-	return acc;							\
-}
-
-/* The same with a loop-invariant local set up first (a map pointer kept in
- * a register, as a data path holds it). */
 #define DEFINE_LOOPS_WITH(name, decl, expr)				\
 static uint64_t name##_rand(const struct space *sp, uint64_t n)	\
 {									\
@@ -315,6 +289,9 @@ static uint64_t name##_seq(const struct space *sp, uint64_t n)	\
 	}								\
 	return acc;							\
 }
+
+#define DEFINE_LOOPS(name, expr) \
+	DEFINE_LOOPS_WITH(name, (void)0, expr)
 
 static const struct vtop_mem_map *vtmap;	/* vtop_vtophys_map() */
 
@@ -584,14 +561,13 @@ static int run_writers(const char *cas, const char *page, loop_fn fn,
 	double ns0[64], ns1[64], wops[64], slow[64], tmp[64], dummy;
 	struct bench_stats st;
 	char param[64];
-	uint64_t n;
-	int err;
-
 	/*
 	 * Each pair is two short runs on a shared machine: take at least 21
 	 * of them, so that the median of the per-pair ratios is stable.
 	 */
 	uint64_t pairs = o.repeats > 21 ? o.repeats : 21;
+	uint64_t n;
+	int err;
 
 	/* Count: what one reader does in --min-time alone. */
 	n = time_case(fn, sp, tmp);

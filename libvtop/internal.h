@@ -70,17 +70,13 @@ int vtop_copy_sized(void *dst, size_t known, size_t min, const void *src);
 /* ---- map.c ------------------------------------------------------------- */
 
 /*
- * One range of a batched set: the pages of [va, va + len) get @value, or,
- * with @linear, the page at va + off gets value + off (a 2 MiB entry at
- * va + off gets value + off, too). 2 MiB-aligned 2 MiB stretches take one
- * 2 MiB entry if @allow_2m, which is then stored ORed with @flag_2m.
+ * One range of a batched set: the pages of [va, va + len) get @value;
+ * 2 MiB-aligned 2 MiB stretches take one 2 MiB entry if @allow_2m.
  */
 struct vtop_map_range {
 	uint64_t va;
 	uint64_t len;
 	uint64_t value;
-	uint64_t flag_2m;
-	bool linear;
 	bool allow_2m;
 };
 
@@ -94,13 +90,9 @@ int vtop_map_set_ranges(struct vtop_mem_map *map,
 			uint64_t *n2m, uint64_t *n4k);
 
 /*
- * Look one entry up: its value, and log2 of its size (12 or 21; an area
- * with no table counts as 21).
+ * Looking one entry up (its value, and log2 of its size: 12 or 21; an area
+ * with no table counts as 21) is vtop__map_lookup() of vtop.h.
  */
-uint64_t vtop_map_lookup(const struct vtop_mem_map *map, uint64_t va,
-			 unsigned int *shift);
-
-uint64_t vtop_map_default(const struct vtop_mem_map *map);
 
 /* Create / destroy a map's tables without touching registrations. */
 struct vtop_mem_map *vtop_map_create(uint64_t default_translation,

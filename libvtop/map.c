@@ -9,8 +9,8 @@
  *
  * A level-2 slot holds a 2 MiB value and a leaf pointer side by side;
  * bit 0 of the pointer says the leaf is in use. The layout is the one
- * vtop.h's inline lookups read (struct vtop__map_head, vtop__map_slot). Tables are never freed or
- * unlinked before the map is, so readers walk without a lock: a reader
+ * vtop.h's inline lookups read (struct vtop__map_head, vtop__map_slot).
+ * Tables are never freed or unlinked before the map is, so readers walk without a lock: a reader
  * that loaded an old pointer reads memory that stays valid and holds
  * either the old or the new value of the entry. Every value is one 64-bit
  * atomic, so no read is torn. Writers hold map->lock and allocate every
@@ -152,17 +152,6 @@ void *vtop_map_cb_ctx(const struct vtop_mem_map *map)
 	return map->cb_ctx;
 }
 
-uint64_t vtop_map_default(const struct vtop_mem_map *map)
-{
-	return map->head.default_translation;
-}
-
-uint64_t vtop_map_lookup(const struct vtop_mem_map *map, uint64_t va,
-			 unsigned int *shift)
-{
-	return vtop__map_lookup(map, va, shift);
-}
-
 /* Does @r give the whole 2 MiB slot at @slot_va one 2 MiB entry? */
 static bool range_takes_2m(const struct vtop_map_range *r, uint64_t slot_va)
 {
@@ -216,11 +205,6 @@ static void count_slot(struct walk_state *w, const struct vtop_map_range *r,
 	}
 }
 
-static uint64_t range_value(const struct vtop_map_range *r, uint64_t va)
-{
-	return r->linear ? r->value + (va - r->va) : r->value;
-}
-
 static void apply_slot(struct walk_state *w, const struct vtop_map_range *r,
 		       uint64_t slot_va)
 {
@@ -246,7 +230,7 @@ static void apply_slot(struct walk_state *w, const struct vtop_map_range *r,
 	s = LOAD(&l2->slot[i].leaf);
 	if (range_takes_2m(r, slot_va)) {
 		PUBLISH(&l2->slot[i].value,
-			range_value(r, slot_va) | r->flag_2m);
+			r->value);
 		if (s & LEAF_ACTIVE)
 			PUBLISH(&l2->slot[i].leaf, s & ~LEAF_ACTIVE);
 		w->n2m++;
@@ -268,7 +252,7 @@ static void apply_slot(struct walk_state *w, const struct vtop_map_range *r,
 	end = r->va + r->len < slot_va + VTOP_SIZE_2M ?
 	      r->va + r->len : slot_va + VTOP_SIZE_2M;
 	for (va = start; va < end; va += VTOP_SIZE_4K) {
-		PUBLISH(&leaf->v[l3_index(va)], range_value(r, va));
+		PUBLISH(&leaf->v[l3_index(va)], r->value);
 		w->n4k++;
 	}
 	if (!(s & LEAF_ACTIVE))
@@ -407,7 +391,7 @@ uint64_t translate_run(const struct vtop_mem_map *map, uint64_t vaddr,
 
 	if (vaddr >= VTOP_VA_LIMIT)
 		return map->head.default_translation;
-	value = vtop_map_lookup(map, vaddr, &shift);
+	value = vtop__map_lookup(map, vaddr, &shift);
 	run = (1ULL << shift) - (vaddr & ((1ULL << shift) - 1));
 	if (run >= *size || !map->ops.are_contiguous ||
 	    value == map->head.default_translation) {
@@ -418,7 +402,7 @@ uint64_t translate_run(const struct vtop_mem_map *map, uint64_t vaddr,
 	cur = vaddr + run;
 	prev = value;
 	while (run < *size && cur < VTOP_VA_LIMIT) {
-		next = vtop_map_lookup(map, cur, &shift);
+		next = vtop__map_lookup(map, cur, &shift);
 		if (next == map->head.default_translation ||
 		    !map->ops.are_contiguous(prev, next))
 			break;

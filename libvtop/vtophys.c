@@ -147,7 +147,7 @@ int vtop_mem_get_segs(const void *vaddr, size_t len,
 	cap = *nr_segs;
 	end = va + len;
 	while (va < end) {
-		e = vtop_map_lookup(map, va, &shift);
+		e = vtop__map_lookup(map, va, &shift);
 		if (e == VTOP_VTOPHYS_ERROR)
 			return vtop_err(-EINVAL, "get_segs: 0x%llx is not registered",
 					(unsigned long long)va);

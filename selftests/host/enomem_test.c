@@ -37,7 +37,7 @@ static void take(struct vtop_mem_map *m, struct snap *s)
 	size_t i;
 
 	for (i = 0; i < WIN_PAGES; i++)
-		s->v[i] = vtop_map_lookup(m, WIN_START + i * K4, &s->shift[i]);
+		s->v[i] = vtop__map_lookup(m, WIN_START + i * K4, &s->shift[i]);
 }
 
 static bool same(const struct snap *a, const struct snap *b)
