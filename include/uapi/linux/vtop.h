@@ -56,6 +56,7 @@ enum {
 	VTOP_CMD_GET_SEGS = 0x03,
 	VTOP_CMD_ATTACH = 0x04,
 	VTOP_CMD_DETACH = 0x05,
+	VTOP_CMD_GET_INVALIDATED = 0x06,
 };
 
 /* Feature bits reported by VTOP_IOC_INFO in vtop_info.features. */
@@ -63,7 +64,7 @@ enum {
 #define VTOP_FEATURE_GET_SEGS	(1ULL << 1)	/* GET_SEGS */
 #define VTOP_FEATURE_READONLY	(1ULL << 2)	/* VTOP_PIN_READONLY */
 #define VTOP_FEATURE_ATTACH	(1ULL << 3)	/* ATTACH, DETACH (IOVA mode) */
-/* Reserved: (1ULL << 4) invalidation events by read()/poll() on the fd. */
+#define VTOP_FEATURE_EVENTS	(1ULL << 4)	/* invalidation events, below */
 
 /* Address modes reported in vtop_info.mode. */
 #define VTOP_MODE_PHYS		0	/* CPU physical addresses */
@@ -94,6 +95,10 @@ enum {
  *			(by vtop and by any other long-term pinner)
  * @attached_domain:	PCI domain of the attached device (mode IOVA)
  * @attached_bdf:	bus << 8 | slot << 3 | function of the attached device
+ * @nr_invalidated:	live pins of this fd that were invalidated (see
+ *			"Invalidation events") and are still pinned
+ * @nr_queued_events:	event records queued for read() now
+ * @invalidated_bytes:	bytes of those @nr_invalidated pins
  * @__reserved:		must be 0
  *
  * Return: 0, or a common error.
@@ -115,7 +120,10 @@ struct vtop_info {
 	__u64 mm_pinned_bytes;
 	__u32 attached_domain;
 	__u32 attached_bdf;
-	__u64 __reserved[4];
+	__u32 nr_invalidated;
+	__u32 nr_queued_events;
+	__u64 invalidated_bytes;
+	__u64 __reserved[2];
 };
 
 /**
@@ -290,11 +298,129 @@ struct vtop_detach {
 	__u32 flags;
 };
 
+/**
+ * DOC: Invalidation events (VTOP_FEATURE_EVENTS)
+ *
+ * Every pin watches its virtual range. When the mapping of any part of it
+ * is torn down or replaced while the pin is live, the pin is marked
+ * invalidated and one struct vtop_event is queued for it: munmap(),
+ * mremap() moving or shrinking it away, madvise(MADV_DONTNEED, MADV_FREE,
+ * MADV_REMOVE), truncation or hole punching of a shared file or memfd
+ * mapping, and the end of the address space (process exit). A pin is
+ * invalidated once: a second unmap of the same pin queues nothing more.
+ * Changes that keep the same pinned pages mapped at the same address
+ * (mprotect(), the write protection fork() gives to other pages, NUMA
+ * hinting, soft-dirty clearing) queue nothing. Some operations announce a
+ * change although the pinned frames stay (a THP split at fork(), KSM,
+ * khugepaged): they queue an event too (spurious: re-registering is always
+ * correct).
+ *
+ * An invalidated pin stays pinned, charged and DMA-mapped until UNPIN or
+ * release: the device may still be using it and only the user knows when
+ * it stops. Its segments still describe the old frames, which the address
+ * range no longer maps. UNPIN of a pin whose event is still queued removes
+ * that event.
+ *
+ * read(2) returns whole struct vtop_event records, oldest first, as many as
+ * fit; it blocks while none is queued unless the file is O_NONBLOCK
+ * (-EAGAIN). poll(2)/epoll report EPOLLIN | EPOLLRDNORM while a record is
+ * ready. read() errors: -EINVAL when the buffer cannot hold one record,
+ * -EFAULT (nothing is consumed), -EACCES from another address space,
+ * -EINTR / -ERESTARTSYS on a signal while blocked.
+ *
+ * The queue holds at most max_queued_events records per fd (module
+ * parameter). An invalidation that finds the queue full still marks its
+ * pin invalidated and bumps the counters but queues no record of its own;
+ * once the reader has consumed the queued records it gets one record with
+ * @reason VTOP_EVENT_OVERFLOW and @handle 0, and must then ask
+ * VTOP_IOC_GET_INVALIDATED for every invalidated pin. Nothing is ever
+ * lost: the invalidated mark lives in the pin.
+ *
+ * mmap(2) of the fd, offset 0, one page, PROT_READ and MAP_SHARED, maps
+ * struct vtop_event_page read-only (-EPERM for a writable mapping,
+ * -EINVAL for another offset or length, -EACCES from another address
+ * space). Its @seq lets a fast path ask "anything new?" with one load.
+ */
+
+/* Reasons in vtop_event.reason. */
+#define VTOP_EVENT_UNMAP	1	/* munmap, mremap away, process exit */
+#define VTOP_EVENT_CLEAR	2	/* madvise, truncation, hole punch, a
+					 * change of the pages behind the range
+					 */
+#define VTOP_EVENT_OTHER	3	/* migration and other notifications */
+#define VTOP_EVENT_OVERFLOW	4	/* records were not queued: use
+					 * VTOP_IOC_GET_INVALIDATED
+					 */
+
+/**
+ * struct vtop_event - one invalidation, as read(2) returns it
+ * @size:	sizeof(struct vtop_event) of the running module; a reader
+ *		steps by this size (records only ever grow at the end)
+ * @reason:	VTOP_EVENT_*
+ * @handle:	the invalidated pin (0 for VTOP_EVENT_OVERFLOW)
+ * @vaddr:	the pin's start address
+ * @length:	the pin's length in bytes
+ * @seq:	the value of vtop_event_page.seq this invalidation produced
+ * @__reserved:	written as 0
+ */
+struct vtop_event {
+	__u32 size;
+	__u32 reason;
+	__u64 handle;
+	__u64 vaddr;
+	__u64 length;
+	__u64 seq;
+	__u64 __reserved;
+};
+
+/**
+ * struct vtop_event_page - the read-only page mmap(2) of the fd maps
+ * @size:	sizeof(struct vtop_event_page)
+ * @version:	1
+ * @seq:	invalidations of this fd so far, queued or not; written
+ *		with release semantics after the pin is marked, so a reader
+ *		that loads it with acquire semantics and sees a new value
+ *		finds the record (or overflow) in the queue and the mark in
+ *		GET_INVALIDATED
+ * @overflows:	invalidations that found the queue full
+ */
+struct vtop_event_page {
+	__u32 size;
+	__u32 version;
+	__u64 seq;
+	__u64 overflows;
+};
+
+/**
+ * struct vtop_get_invalidated - VTOP_IOC_GET_INVALIDATED: list the live
+ *				 pins that were invalidated
+ * @size:	sizeof(struct vtop_get_invalidated)
+ * @flags:	must be 0
+ * @handles:	user pointer to an array of @nr_handles __u64
+ * @nr_handles:	in: capacity; out: handles written, or the number needed
+ *		on -ENOBUFS
+ * @__reserved:	must be 0
+ * @seq:	out: vtop_event_page.seq when the list was taken; every
+ *		invalidation up to it is in the list (or already unpinned)
+ *
+ * Return: 0, a common error, or
+ *   -ENOBUFS @nr_handles too small; @nr_handles is set to the number needed
+ */
+struct vtop_get_invalidated {
+	__u32 size;
+	__u32 flags;
+	__u64 handles;
+	__u32 nr_handles;
+	__u32 __reserved;
+	__u64 seq;
+};
+
 #define VTOP_IOC_INFO		_IO(VTOP_IOCTL_TYPE, VTOP_CMD_INFO)
 #define VTOP_IOC_PIN		_IO(VTOP_IOCTL_TYPE, VTOP_CMD_PIN)
 #define VTOP_IOC_UNPIN		_IO(VTOP_IOCTL_TYPE, VTOP_CMD_UNPIN)
 #define VTOP_IOC_GET_SEGS	_IO(VTOP_IOCTL_TYPE, VTOP_CMD_GET_SEGS)
 #define VTOP_IOC_ATTACH		_IO(VTOP_IOCTL_TYPE, VTOP_CMD_ATTACH)
 #define VTOP_IOC_DETACH		_IO(VTOP_IOCTL_TYPE, VTOP_CMD_DETACH)
+#define VTOP_IOC_GET_INVALIDATED _IO(VTOP_IOCTL_TYPE, VTOP_CMD_GET_INVALIDATED)
 
 #endif /* _UAPI_LINUX_VTOP_H */
