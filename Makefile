@@ -9,6 +9,7 @@
 #   make check      every test: host, DKMS, both Debian kernels, debug kernel
 #   make bench      benchmarks (see README)
 #   make install    library, headers and pkg-config file (PREFIX, DESTDIR)
+#   make fresh-check  make demo in a new minimal Debian 12 root (mk/fresh.mk)
 
 TOP := $(CURDIR)
 VERSION := $(shell cat $(TOP)/VERSION)
@@ -24,10 +25,26 @@ export TOP VERSION VERSION_MAJOR BUILD PREFIX KSFT_DIR
 .PHONY: all deps ksft-headers check clean
 all:
 
+# Debian packages (scripts/deps.sh; the group table is in its header). Every
+# target a user runs installs exactly the groups it needs first: in its own
+# recipe (mk/demo.mk, vm.mk, nvme.mk, bench.mk, fresh.mk) or, for targets
+# defined elsewhere, by the deps-GROUP prerequisites below, which come before
+# the fragments' own prerequisites because this file names them first.
+# `make deps` installs every group (what `make check` needs).
+DEPS_ALL := base vm checkpatch dkms debug bench fresh
 deps:
-	$(TOP)/scripts/deps.sh base vm debug bench
+	$(TOP)/scripts/deps.sh $(DEPS_ALL)
 
-ksft-headers:
+deps-%:
+	@$(TOP)/scripts/deps.sh $*
+
+all install host-check: deps-base
+checkpatch: deps-checkpatch
+modules-all: deps-base deps-k6.1 deps-k6.12
+dkms-check dkms-install: deps-dkms
+check-debug debug-check debug-kernel: deps-debug
+
+ksft-headers: deps-ksrc
 	$(TOP)/scripts/ksft-headers.sh $(KSFT_DIR)
 
 include $(sort $(wildcard $(TOP)/mk/*.mk))
@@ -36,9 +53,12 @@ include $(sort $(wildcard $(TOP)/mk/*.mk))
 # is fixed and a failure stops the run.
 # Fragments set CHECK_KMOD (mk/kmod.mk), CHECK_HOST (mk/lib.mk),
 # CHECK_VM (mk/vm.mk), CHECK_NVME (mk/nvme.mk), CHECK_BENCH (mk/bench.mk,
-# a smoke run only) and CHECK_DEBUG (mk/debug.mk).
+# a smoke run only), CHECK_DEBUG (mk/debug.mk) and CHECK_FRESH (mk/fresh.mk).
+# fresh-check is last: it tests the committed HEAD (not the working tree the
+# other steps test) and needs the Debian mirror, so the steps that judge the
+# tree itself report first and a mirror outage cannot hide their results.
 CHECK_STEPS = $(CHECK_KMOD) $(CHECK_HOST) $(CHECK_VM) $(CHECK_NVME) \
-	      $(CHECK_BENCH) $(CHECK_DEBUG)
+	      $(CHECK_BENCH) $(CHECK_DEBUG) $(CHECK_FRESH)
 
 check: deps
 	$(MAKE) ksft-headers

@@ -50,14 +50,14 @@ $(BUILD)/bin/vtop-bench-guest: $(TOP)/bench/guest.sh
 	install -m 0755 $< $@
 
 bench:
-	$(TOP)/scripts/deps.sh base vm bench
+	$(TOP)/scripts/deps.sh bench $(addprefix k,$(BENCH_KERNELS))
 	$(MAKE) ksft-headers
 	$(MAKE) bench-bins
 	$(TOP)/bench/run.sh --kernels "$(BENCH_KERNELS)" \
 		--vm-args "$(BENCH_VM_ARGS)" $(BENCH_OUT)
 
 bench-smoke:
-	$(TOP)/scripts/deps.sh base vm bench
+	$(TOP)/scripts/deps.sh bench k$(lastword $(BENCH_KERNELS))
 	$(MAKE) ksft-headers
 	$(MAKE) bench-bins
 	$(TOP)/bench/run.sh --smoke --kernels "$(lastword $(BENCH_KERNELS))" \

@@ -8,7 +8,10 @@ demo-bins:
 	mkdir -p $(BUILD)/bin
 	install -m 0755 $(TOP)/tools/demo.sh $(BUILD)/bin/vtop-demo
 
+DEMO_KERNEL ?= 6.12
+
+# The rig and the one kernel the demo boots (scripts/deps.sh).
 demo:
-	$(TOP)/scripts/deps.sh base vm
+	$(TOP)/scripts/deps.sh rig k$(DEMO_KERNEL)
 	$(MAKE) ksft-headers
-	$(TOP)/tools/vm/run.sh --kernel $(or $(DEMO_KERNEL),6.12) --nvme -- /vtop/bin/vtop-demo
+	$(TOP)/tools/vm/run.sh --kernel $(DEMO_KERNEL) --nvme -- /vtop/bin/vtop-demo

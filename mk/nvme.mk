@@ -45,5 +45,6 @@ $(NVME_DETACH_BIN): $(TOP)/tests/nvme/detach.c $(TOP)/include/uapi/linux/vtop.h
 	$(CC) $(NVME_CFLAGS) -o $@ $<
 
 nvme-check:
+	$(TOP)/scripts/deps.sh rig $(addprefix k,$(NVME_KERNELS))
 	$(TOP)/tests/nvme/check.sh --kernels "$(NVME_KERNELS)" \
 		--scenarios "$(NVME_SCENARIOS)"

@@ -28,21 +28,27 @@ GUEST_BINS_TARGETS ?=
 guest-bins:
 	$(if $(strip $(GUEST_BINS_TARGETS)),$(MAKE) -C $(TOP) $(GUEST_BINS_TARGETS),@:)
 
+# Each target installs the rig and the kernels it boots (scripts/deps.sh).
 # Sequential on purpose: the machine has two cores and each guest uses both.
 vm-check:
+	$(TOP)/scripts/deps.sh rig k6.1 k6.12
 	$(VM_RUN) --kernel 6.1 $(VM_ARGS)
 	$(VM_RUN) --kernel 6.12 $(VM_ARGS)
 
 vm-check-6.1 vm-check-6.12: vm-check-%:
+	$(TOP)/scripts/deps.sh rig k$*
 	$(VM_RUN) --kernel $* $(VM_ARGS)
 
 vm-shell:
+	$(TOP)/scripts/deps.sh rig k$(VM_KERNEL)
 	$(VM_RUN) --kernel $(VM_KERNEL) --shell $(VM_ARGS)
 
 vm-run:
+	$(TOP)/scripts/deps.sh rig k$(VM_KERNEL)
 	$(VM_RUN) --kernel $(VM_KERNEL) $(VM_ARGS)
 
 vm-selftest:
+	$(TOP)/scripts/deps.sh rig k6.1 k6.12
 	$(TOP)/tools/vm/selftest.sh
 
 CHECK_VM := vm-check

@@ -1,31 +1,83 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
 #
-# Install the Debian 12 packages vtop's build, tests, demo and benchmarks
-# need, when they are missing. Idempotent; needs root only when something is
-# missing. Usage: scripts/deps.sh [GROUP...]   groups: base vm debug bench
+# Install the Debian 12 packages a vtop target needs, when they are missing.
+# Every make target that runs a program or compiles a file calls this with
+# exactly its groups first; nothing else is assumed to be installed but what
+# debootstrap --variant=minbase gives, plus git and make (make fresh-check
+# proves it). Idempotent; needs root only when something is missing.
+#
+# Usage: scripts/deps.sh [GROUP...]        install (default: base vm)
+#        scripts/deps.sh --list [GROUP...] print the packages, one a line
+#
+# Groups (each includes the groups named in its description):
+#   base        build the library, tools and host tests; make install
+#               (gcc, make, libc headers, binutils: ar, nm, readelf)
+#   ksrc        linux-source-6.12: the kselftest harness headers and
+#               checkpatch.pl are taken from it (xz-utils unpacks it)
+#   rig         base, ksrc and the QEMU rig (tools/vm/run.sh): qemu,
+#               busybox-static, cpio, gzip/xz/zstd for kernel modules,
+#               liburing-dev (the guest binaries include the benchmarks)
+#   k6.1 k6.12  a Debian kernel image and its headers (boot + module build);
+#   kRELEASE    any other full release: linux-image-RELEASE + headers
+#   kdebug      nothing (the debug kernel is built by the debug group)
+#   vm          rig k6.1 k6.12
+#   checkpatch  ksrc and perl (checkpatch.pl needs more than perl-base)
+#   dkms        base k6.1 k6.12 and dkms
+#   debug       rig and what building the debug kernel takes
+#   bench       rig and gnuplot (the report's plot); kernels come from
+#               BENCH_KERNELS (mk/bench.mk adds their k groups)
+#   fresh       debootstrap and git (make fresh-check)
 set -euo pipefail
 
-base="gcc make libc6-dev pkg-config libkmod-dev kmod xz-utils"
-vm="linux-image-amd64 linux-headers-amd64 linux-image-6.12-amd64
-    linux-headers-6.12-amd64 linux-source-6.12 qemu-system-x86 busybox-static
-    cpio gzip dkms"
-debug="flex bison bc libelf-dev libssl-dev"
-bench="gnuplot-nox liburing-dev"
+pkgs_base="gcc make libc6-dev pkg-config libkmod-dev kmod binutils"
+pkgs_ksrc="linux-source-6.12 xz-utils"
+pkgs_rig="qemu-system-x86 busybox-static cpio gzip xz-utils zstd liburing-dev"
+pkgs_k61="linux-image-amd64 linux-headers-amd64"
+pkgs_k612="linux-image-6.12-amd64 linux-headers-6.12-amd64"
+pkgs_checkpatch="perl"
+pkgs_dkms="dkms"
+pkgs_debug="flex bison bc perl libelf-dev libssl-dev"
+pkgs_bench="gnuplot-nox"
+pkgs_fresh="debootstrap git"
 
+list=0
+if [ "${1:-}" = --list ]; then
+	list=1
+	shift
+fi
 groups=("$@")
 [ ${#groups[@]} -eq 0 ] && groups=(base vm)
 
 want=""
-for g in "${groups[@]}"; do
-	case "$g" in
-	base) want="$want $base" ;;
-	vm) want="$want $base $vm" ;;
-	debug) want="$want $base $vm $debug" ;;
-	bench) want="$want $base $vm $bench" ;;
-	*) echo "deps.sh: unknown group '$g'" >&2; exit 2 ;;
-	esac
-done
+add() {
+	local g
+	for g in "$@"; do
+		case "$g" in
+		base) want="$want $pkgs_base" ;;
+		ksrc) want="$want $pkgs_ksrc" ;;
+		rig) add base ksrc; want="$want $pkgs_rig" ;;
+		k6.1) want="$want $pkgs_k61" ;;
+		k6.12) want="$want $pkgs_k612" ;;
+		kdebug) ;;
+		k[0-9]*.*-*) want="$want linux-image-${g#k} linux-headers-${g#k}" ;;
+		vm) add rig k6.1 k6.12 ;;
+		checkpatch) add ksrc; want="$want $pkgs_checkpatch" ;;
+		dkms) add base k6.1 k6.12; want="$want $pkgs_dkms" ;;
+		debug) add rig; want="$want $pkgs_debug" ;;
+		bench) add rig; want="$want $pkgs_bench" ;;
+		fresh) want="$want $pkgs_fresh" ;;
+		*) echo "deps.sh: unknown group '$g'" >&2; exit 2 ;;
+		esac
+	done
+}
+add "${groups[@]}"
+want=$(printf '%s\n' $want | awk '!seen[$0]++')
+
+if [ $list = 1 ]; then
+	printf '%s\n' $want
+	exit 0
+fi
 
 missing=""
 for p in $want; do

@@ -128,11 +128,18 @@ if [ $interactive = 1 ] && [ $timeout_set = 0 ]; then
 fi
 
 QEMU=${QEMU:-qemu-system-x86_64}
-command -v "$QEMU" >/dev/null || die "$QEMU not found (scripts/deps.sh vm)"
+# What the rig runs on the host comes from scripts/deps.sh's "rig" group
+# (readelf: binutils, from "base"); the targets that call run.sh install it.
+for t in "$QEMU" cpio readelf; do
+	command -v "$t" >/dev/null || die "$t not found (scripts/deps.sh rig)"
+done
 [ -x /bin/busybox ] || die "/bin/busybox not found (package busybox-static)"
-file -L /bin/busybox | grep -q 'statically linked' ||
+# Static: an ELF file without a program interpreter (PT_INTERP).
+bb_phdrs=$(readelf -lW /bin/busybox 2>&1) ||
+	die "/bin/busybox: readelf failed: $bb_phdrs"
+if grep -qw INTERP <<<"$bb_phdrs"; then
 	die "/bin/busybox is not static (package busybox-static)"
-command -v cpio >/dev/null || die "cpio not found"
+fi
 
 # --- kernel --------------------------------------------------------------
 kinfo=$("$VM/kernels.sh" resolve "$kernel") || die "cannot resolve kernel '$kernel'"
