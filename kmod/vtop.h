@@ -6,12 +6,16 @@
 #define _VTOP_INTERNAL_H
 
 #include <linux/atomic.h>
+#include <linux/list.h>
 #include <linux/mm_types.h>
+#include <linux/mmu_notifier.h>
 #include <linux/dma-direction.h>
 #include <linux/mutex.h>
 #include <linux/rbtree.h>
 #include <linux/scatterlist.h>
+#include <linux/spinlock.h>
 #include <linux/types.h>
+#include <linux/wait.h>
 
 #include <uapi/linux/vtop.h>
 
@@ -21,6 +25,7 @@ struct pci_dev;
 extern unsigned int max_pins_per_fd;
 extern unsigned long max_pin_bytes_per_fd;
 extern bool attach_any_driver;
+extern unsigned int max_queued_events;
 
 /**
  * struct vtop_file - state of one open file description of /dev/vtop
@@ -38,6 +43,23 @@ extern bool attach_any_driver;
  * @inflight_bytes:	bytes of those calls
  * @pdev:		attached PCI device (a reference), or NULL; changes only
  *			while the fd has no pins, live or in flight
+ * @ev_lock:		guards the event state below and vtop_region.live,
+ *			.ev_reason, .ev_seq, .ev_node, .inv_node; the only lock
+ *			the invalidation callback takes (vtop_events.c)
+ * @ev_queue:		regions with a record queued for read(), oldest first
+ *			(vtop_region.ev_node)
+ * @inv_list:		live invalidated regions (vtop_region.inv_node)
+ * @nr_queued:		entries in @ev_queue
+ * @nr_invalidated:	entries in @inv_list
+ * @invalidated_bytes:	bytes of the regions in @inv_list
+ * @seq:		invalidations so far (vtop_event_page.seq)
+ * @overflows:		invalidations that found the queue full
+ * @overflows_reported:	@overflows when the last overflow record was read;
+ *			an overflow record is pending while they differ
+ * @overflow_seq:	@seq of the last invalidation that overflowed
+ * @read_lock:		serialises read(); never taken by the callback
+ * @wq:			readers and pollers wait here for a record
+ * @ev_page:		the page mmap() maps (struct vtop_event_page)
  */
 struct vtop_file {
 	struct mm_struct *mm;
@@ -50,6 +72,20 @@ struct vtop_file {
 	u32 nr_inflight;
 	u64 inflight_bytes;
 	struct pci_dev *pdev;
+
+	spinlock_t ev_lock;	/* guards the event state, see above */
+	struct list_head ev_queue;
+	struct list_head inv_list;
+	u32 nr_queued;
+	u32 nr_invalidated;
+	u64 invalidated_bytes;
+	u64 seq;
+	u64 overflows;
+	u64 overflows_reported;
+	u64 overflow_seq;
+	struct mutex read_lock;	/* serialises readers */
+	wait_queue_head_t wq;
+	struct page *ev_page;
 };
 
 /**
@@ -66,7 +102,15 @@ struct vtop_file {
  * @sgt:	the DMA mapping for @dev
  * @node:	in &vtop_file.pins, keyed by @index
  * @index:	handle index (the lower 32 bits of the handle)
- * @live:	committed: found by handle (false while being made)
+ * @live:	committed: found by handle (false while being made and once
+ *		UNPIN took it); written under both vf->lock and vf->ev_lock
+ * @vf:		the file the pin belongs to
+ * @notifier:	watches [@vaddr, @vaddr + @length) of vf->mm from before the
+ *		pages are pinned until UNPIN or release (vtop_events.c)
+ * @ev_reason:	VTOP_EVENT_* once invalidated, 0 before (under ev_lock)
+ * @ev_seq:	vf->seq of its invalidation (under ev_lock)
+ * @ev_node:	in vf->ev_queue while its record is queued
+ * @inv_node:	in vf->inv_list while live and invalidated
  */
 struct vtop_region {
 	u64 vaddr;
@@ -81,7 +125,19 @@ struct vtop_region {
 	struct rb_node node;
 	u32 index;
 	bool live;
+	struct vtop_file *vf;
+	struct mmu_interval_notifier notifier;
+	u32 ev_reason;
+	u64 ev_seq;
+	struct list_head ev_node;
+	struct list_head inv_node;
 };
+
+/* The handle of the pin at @index of @vf: never 0, unique per fd. */
+static inline u64 vtop_handle(const struct vtop_file *vf, u32 index)
+{
+	return (u64)vf->id << 32 | index;
+}
 
 /* vtop_pin.c */
 int vtop_pin_batch(unsigned long start, int nr_pages, unsigned int gup_flags,
@@ -90,6 +146,23 @@ long vtop_ioctl_pin(struct vtop_file *vf, void __user *uarg);
 long vtop_ioctl_unpin(struct vtop_file *vf, void __user *uarg);
 long vtop_ioctl_get_segs(struct vtop_file *vf, void __user *uarg);
 void vtop_release_all(struct vtop_file *vf);
+
+/* vtop_events.c */
+int vtop_events_open(struct vtop_file *vf);
+void vtop_events_release(struct vtop_file *vf);
+void vtop_region_events_init(struct vtop_file *vf, struct vtop_region *reg);
+int vtop_region_watch(struct vtop_region *reg);
+void vtop_region_unwatch(struct vtop_region *reg);
+unsigned long vtop_region_read_begin(struct vtop_region *reg);
+bool vtop_region_read_retry(struct vtop_region *reg, unsigned long seq);
+void vtop_region_go_live(struct vtop_region *reg);
+void vtop_region_forget(struct vtop_region *reg);
+void vtop_events_info(struct vtop_file *vf, struct vtop_info *info);
+long vtop_ioctl_get_invalidated(struct vtop_file *vf, void __user *uarg);
+ssize_t vtop_read(struct file *file, char __user *buf, size_t count,
+		  loff_t *ppos);
+__poll_t vtop_poll(struct file *file, struct poll_table_struct *wait);
+int vtop_mmap(struct file *file, struct vm_area_struct *vma);
 
 /* vtop_dma.c */
 int vtop_dma_map(struct vtop_region *reg);
@@ -121,6 +194,10 @@ struct vtop_stats {
 	atomic64_t pins_total;
 	atomic64_t unpins_total;
 	atomic64_t fail[VTOP_FAIL_NR];
+	atomic64_t events_total;
+	atomic64_t overflows_total;
+	atomic64_t invalidated_pins;
+	atomic64_t invalidated_bytes;
 };
 
 extern struct vtop_stats vtop_stats;

@@ -4,7 +4,8 @@
  *
  * This file holds the misc device, open/release, the ioctl dispatch, the
  * argument copy-in rule and the INFO command. Pinning lives in vtop_pin.c,
- * the debugfs counters in vtop_stats.c.
+ * invalidation events (read, poll, mmap, GET_INVALIDATED) in
+ * vtop_events.c, the debugfs counters in vtop_stats.c.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -108,7 +109,8 @@ static long vtop_ioctl_info(struct vtop_file *vf, void __user *uarg)
 	info.abi_version = VTOP_ABI_VERSION;
 	info.module_version = VTOP_MODULE_VERSION;
 	info.features = VTOP_FEATURE_PIN | VTOP_FEATURE_GET_SEGS |
-			VTOP_FEATURE_READONLY | VTOP_FEATURE_ATTACH;
+			VTOP_FEATURE_READONLY | VTOP_FEATURE_ATTACH |
+			VTOP_FEATURE_EVENTS;
 	info.caps = VTOP_CAP_PHYS_ADDRS;
 	if (ipc_lock)
 		info.caps |= VTOP_CAP_IPC_LOCK;
@@ -132,6 +134,7 @@ static long vtop_ioctl_info(struct vtop_file *vf, void __user *uarg)
 	} else {
 		info.mode = VTOP_MODE_PHYS;
 	}
+	vtop_events_info(vf, &info);
 	mutex_unlock(&vf->lock);
 
 	if (copy_to_user(uarg, &info, sizeof(info)))
@@ -159,6 +162,10 @@ static int vtop_open(struct inode *inode, struct file *file)
 	vf = kzalloc(sizeof(*vf), GFP_KERNEL);
 	if (!vf)
 		return -ENOMEM;
+	if (vtop_events_open(vf)) {
+		kfree(vf);
+		return -ENOMEM;
+	}
 
 	mutex_init(&vf->lock);
 	vf->pins = RB_ROOT;
@@ -177,6 +184,7 @@ static int vtop_release(struct inode *inode, struct file *file)
 	vtop_release_all(vf);
 	vtop_detach_release(vf);
 	WARN_ON_ONCE(!RB_EMPTY_ROOT(&vf->pins));
+	vtop_events_release(vf);
 	mmdrop(vf->mm);
 	mutex_destroy(&vf->lock);
 	kfree(vf);
@@ -209,6 +217,9 @@ static long vtop_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	case VTOP_IOC_DETACH:
 		handler = vtop_ioctl_detach;
 		break;
+	case VTOP_IOC_GET_INVALIDATED:
+		handler = vtop_ioctl_get_invalidated;
+		break;
 	default:
 		return -ENOTTY;
 	}
@@ -232,6 +243,9 @@ static const struct file_operations vtop_fops = {
 	.release	= vtop_release,
 	.unlocked_ioctl	= vtop_ioctl,
 	.compat_ioctl	= compat_ptr_ioctl,
+	.read		= vtop_read,
+	.poll		= vtop_poll,
+	.mmap		= vtop_mmap,
 };
 
 static struct miscdevice vtop_misc = {

@@ -4,7 +4,11 @@
  *
  * Locking: vf->lock guards the handle table and the per-fd counters only. It
  * is never held across pin_user_pages_fast() or a copy to or from user
- * memory, so it never nests with mmap_lock in either order.
+ * memory, so it never nests with mmap_lock in either order. vf->ev_lock
+ * (vtop_events.c) nests inside it.
+ *
+ * Every pin is watched by an mmu_interval_notifier from before its pages
+ * are pinned until it is unpinned (vtop_events.c).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -51,11 +55,6 @@ noinline int vtop_pin_batch(unsigned long start, int nr_pages,
 	return pin_user_pages_fast(start, nr_pages, gup_flags, pages);
 }
 ALLOW_ERROR_INJECTION(vtop_pin_batch, ERRNO);
-
-static u64 vtop_handle(const struct vtop_file *vf, u32 index)
-{
-	return (u64)vf->id << 32 | index;
-}
 
 /* Index of a handle made on this fd; false for a foreign or bogus one. */
 static bool vtop_handle_index(const struct vtop_file *vf, u64 handle,
@@ -313,11 +312,15 @@ static void vtop_unreserve(struct vtop_file *vf, struct vtop_region *reg)
 	mutex_unlock(&vf->lock);
 }
 
-/* Publish a finished pin at its reserved index. */
+/*
+ * Publish a finished pin at its reserved index. From here on an
+ * invalidation of it is reported (one since its pages were pinned is
+ * reported now).
+ */
 static void vtop_commit(struct vtop_file *vf, struct vtop_region *reg)
 {
 	mutex_lock(&vf->lock);
-	reg->live = true;
+	vtop_region_go_live(reg);
 	vf->nr_inflight--;
 	vf->inflight_bytes -= reg->length;
 	vf->nr_pins++;
@@ -527,6 +530,34 @@ unpin:
 	return ret;
 }
 
+/*
+ * Pin the pages of @reg, watched already, so that they are the pages its
+ * range maps after the pinning: an invalidation of the range while GUP ran
+ * (another thread's munmap or madvise, or GUP's own COW break or
+ * migration) may have left some pinned pages no longer mapped; then unpin
+ * them all and pin again. The second round normally sees no invalidation
+ * (COW is broken, the pages migrated); a range unmapped meanwhile makes it
+ * fail (-EFAULT). On failure nothing stays pinned.
+ */
+static int vtop_pin_watched(struct vtop_region *reg)
+{
+	unsigned long seq;
+	int ret;
+
+	for (;;) {
+		seq = vtop_region_read_begin(reg);
+		ret = vtop_pin_pages(reg);
+		if (ret)
+			return ret;
+		if (!vtop_region_read_retry(reg, seq))
+			return 0;
+		vtop_unpin_pages(reg->pages, reg->npages, false);
+		if (fatal_signal_pending(current))
+			return -EINTR;
+		cond_resched();
+	}
+}
+
 static long vtop_do_pin(struct vtop_file *vf, void __user *uarg,
 			enum vtop_fail *cause)
 {
@@ -553,6 +584,7 @@ static long vtop_do_pin(struct vtop_file *vf, void __user *uarg,
 	reg->length = arg.length;
 	reg->npages = arg.length >> PAGE_SHIFT;
 	reg->writable = !(arg.flags & VTOP_PIN_READONLY);
+	vtop_region_events_init(vf, reg);
 
 	mutex_lock(&vf->lock);
 	ret = vtop_reserve(vf, reg, cause);
@@ -573,9 +605,19 @@ static long vtop_do_pin(struct vtop_file *vf, void __user *uarg,
 		goto free_pages;
 	}
 
-	ret = vtop_pin_pages(reg);
+	/*
+	 * Watch the range before pinning: no invalidation between the
+	 * pinning and the commit goes unseen. PIN runs in the owner's
+	 * context (current->mm == vf->mm), so the mm has users, as the
+	 * insert needs.
+	 */
+	ret = vtop_region_watch(reg);
 	if (ret)
 		goto uncharge;
+
+	ret = vtop_pin_watched(reg);
+	if (ret)
+		goto unwatch;
 
 	if (reg->dev) {
 		ret = vtop_dma_map(reg);
@@ -620,6 +662,9 @@ dma_unmap:
 		vtop_dma_unmap(reg);
 unpin:
 	vtop_unpin_pages(reg->pages, reg->npages, false);
+unwatch:
+	/* Never live: a callback until here only marked it. */
+	vtop_region_unwatch(reg);
 uncharge:
 	vtop_uncharge(vf->mm, reg->npages);
 free_pages:
@@ -647,7 +692,10 @@ long vtop_ioctl_pin(struct vtop_file *vf, void __user *uarg)
 	return ret;
 }
 
-/* Unpin, uncharge and free a region already removed from the table. */
+/*
+ * Unpin, uncharge and free a region already removed from the table,
+ * forgotten by the event code and no longer watched.
+ */
 static void vtop_region_destroy(struct vtop_file *vf, struct vtop_region *reg)
 {
 	/* The device must be done with the pages before they are unpinned. */
@@ -679,6 +727,8 @@ static struct vtop_region *vtop_take(struct vtop_file *vf, u32 index)
 	rb_erase(&reg->node, &vf->pins);
 	vf->nr_pins--;
 	vf->pinned_bytes -= reg->length;
+	/* Not live any more; its queued record goes. */
+	vtop_region_forget(reg);
 	return reg;
 }
 
@@ -703,6 +753,8 @@ long vtop_ioctl_unpin(struct vtop_file *vf, void __user *uarg)
 	if (!reg)
 		return -ENOENT;
 
+	/* With no lock held: this waits for a callback running on it. */
+	vtop_region_unwatch(reg);
 	vtop_region_destroy(vf, reg);
 	return 0;
 }
@@ -820,10 +872,28 @@ unlock:
 	return ret;
 }
 
-/* Release every pin of a file being closed. */
+/*
+ * Release every pin of a file being closed. No ioctl, read or fault runs on
+ * it any more; invalidation callbacks may, until each pin's notifier is
+ * removed. Release may run in any task, after the owner's mm has exited
+ * (vf->mm is still grabbed, as each notifier grabs it).
+ */
 void vtop_release_all(struct vtop_file *vf)
 {
 	struct rb_node *n;
+
+	/*
+	 * Stop every callback first: then the pins are unpinned with no
+	 * event state changing underneath.
+	 */
+	mutex_lock(&vf->lock);
+	for (n = rb_first(&vf->pins); n; n = rb_next(n))
+		vtop_region_forget(rb_entry(n, struct vtop_region, node));
+	mutex_unlock(&vf->lock);
+	for (n = rb_first(&vf->pins); n; n = rb_next(n)) {
+		vtop_region_unwatch(rb_entry(n, struct vtop_region, node));
+		cond_resched();
+	}
 
 	/* No PIN is in flight on a file being released: all are live. */
 	while ((n = rb_first(&vf->pins))) {

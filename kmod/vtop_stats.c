@@ -73,6 +73,14 @@ static int vtop_stats_show(struct seq_file *m, void *unused)
 		   (long long)atomic64_read(&vtop_stats.pins_total));
 	seq_printf(m, "unpins_total %lld\n",
 		   (long long)atomic64_read(&vtop_stats.unpins_total));
+	seq_printf(m, "events_total %lld\n",
+		   (long long)atomic64_read(&vtop_stats.events_total));
+	seq_printf(m, "overflows_total %lld\n",
+		   (long long)atomic64_read(&vtop_stats.overflows_total));
+	seq_printf(m, "invalidated_pins %lld\n",
+		   (long long)atomic64_read(&vtop_stats.invalidated_pins));
+	seq_printf(m, "invalidated_bytes %lld\n",
+		   (long long)atomic64_read(&vtop_stats.invalidated_bytes));
 	for (i = 0; i < VTOP_FAIL_NR; i++)
 		seq_printf(m, "fail_%s %lld\n", vtop_fail_names[i],
 			   (long long)atomic64_read(&vtop_stats.fail[i]));

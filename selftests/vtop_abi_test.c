@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * vtop ABI rules: INFO contents, the size/flags/reserved rule of every
- * command, unknown commands, bad argument pointers, zeroed output.
+ * command, unknown commands, bad argument pointers, zeroed output, and the
+ * layout of every struct (offsets and sizes are ABI: user space compiled
+ * against one header runs on every module).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -21,12 +23,15 @@
 
 #define KNOWN_FEATURES	(VTOP_FEATURE_PIN | VTOP_FEATURE_GET_SEGS | \
 			 VTOP_FEATURE_READONLY | VTOP_FEATURE_ATTACH | \
-			 (1ULL << 4))
+			 VTOP_FEATURE_EVENTS)
 #define BUF_PAGES	4
 /* room for any argument struct plus a tail */
 #define ARG_MAX		256
 
-enum { C_INFO, C_PIN, C_UNPIN, C_GET_SEGS, C_ATTACH, C_DETACH, C_NR };
+enum {
+	C_INFO, C_PIN, C_UNPIN, C_GET_SEGS, C_ATTACH, C_DETACH, C_GET_INV,
+	C_NR
+};
 
 struct cmd_desc {
 	const char *name;
@@ -56,6 +61,11 @@ static const struct cmd_desc cmds[C_NR] = {
 		       0, 0, -ENODEV, VTOP_FEATURE_ATTACH },
 	[C_DETACH] = { "DETACH", VTOP_IOC_DETACH, sizeof(struct vtop_detach),
 		       0, 0, -ENXIO, VTOP_FEATURE_ATTACH },
+	[C_GET_INV] = { "GET_INVALIDATED", VTOP_IOC_GET_INVALIDATED,
+			sizeof(struct vtop_get_invalidated),
+			offsetof(struct vtop_get_invalidated, __reserved),
+			sizeof(((struct vtop_get_invalidated *)0)->__reserved),
+			0, VTOP_FEATURE_EVENTS },
 };
 
 /* an absent PCI address: domain 0x7ffe, bus 0xff, slot 31, function 7 */
@@ -69,6 +79,7 @@ FIXTURE(abi) {
 	uint64_t handle;		/* a live pin of the first page */
 	uint64_t features;		/* INFO's */
 	struct vtop_segment segs[BUF_PAGES];
+	uint64_t handles[BUF_PAGES];
 	struct vt_snap base;
 };
 
@@ -158,6 +169,14 @@ static void fill_arg(FIXTURE_DATA(abi) *self, int c, void *arg)
 		a->size = sizeof(*a);
 		break;
 	}
+	case C_GET_INV: {
+		struct vtop_get_invalidated *a = arg;
+
+		a->size = sizeof(*a);
+		a->handles = (uintptr_t)self->handles;
+		a->nr_handles = BUF_PAGES;
+		break;
+	}
 	}
 }
 
@@ -232,7 +251,12 @@ TEST_F(abi, info_fields)
 	EXPECT_EQ(param, info.max_pin_bytes);
 	EXPECT_EQ(0U, info.attached_domain);
 	EXPECT_EQ(0U, info.attached_bdf);
-	for (i = 0; i < 4; i++)
+	EXPECT_EQ(VTOP_FEATURE_EVENTS, info.features & VTOP_FEATURE_EVENTS);
+	EXPECT_EQ(0U, info.nr_invalidated);
+	EXPECT_EQ(0U, info.nr_queued_events);
+	EXPECT_EQ(0ULL, info.invalidated_bytes);
+	for (i = 0; i < sizeof(info.__reserved) / sizeof(info.__reserved[0]);
+	     i++)
 		EXPECT_EQ(0ULL, info.__reserved[i]);
 }
 
@@ -259,7 +283,86 @@ TEST_F(abi, info_output_zeroed)
 	EXPECT_EQ(ref.max_pin_bytes, info.max_pin_bytes);
 	EXPECT_EQ(0U, info.attached_domain);
 	EXPECT_EQ(0U, info.attached_bdf);
+	EXPECT_EQ(0U, info.nr_invalidated);
+	EXPECT_EQ(0U, info.nr_queued_events);
+	EXPECT_EQ(0ULL, info.invalidated_bytes);
 	EXPECT_EQ(0U, info.flags);
+}
+
+/* GET_INVALIDATED writes nr_handles and seq whatever came in */
+TEST_F(abi, get_invalidated_output)
+{
+	union {
+		char arg[ARG_MAX];
+		struct vtop_get_invalidated gi;
+	} u;
+	struct vtop_get_invalidated gi;
+
+	if (!(self->features & VTOP_FEATURE_EVENTS))
+		SKIP(return, "no VTOP_FEATURE_EVENTS");
+	fill_arg(self, C_GET_INV, u.arg);
+	gi = u.gi;
+	gi.seq = ~0ULL;
+	self->handles[0] = 0x5a5a;
+	ASSERT_EQ(0, vt_ioctl(self->fd, VTOP_IOC_GET_INVALIDATED, &gi));
+	EXPECT_EQ(sizeof(gi), gi.size);
+	EXPECT_EQ(0U, gi.flags);
+	EXPECT_EQ(0U, gi.nr_handles);
+	EXPECT_EQ(0ULL, gi.seq);
+	EXPECT_EQ(0U, gi.__reserved);
+	EXPECT_EQ((uintptr_t)self->handles, gi.handles);
+	EXPECT_EQ(0x5a5aULL, self->handles[0]);
+	/* no room and nothing to list: not -ENOBUFS; no array needed */
+	gi.nr_handles = 0;
+	gi.handles = 0;
+	EXPECT_EQ(0, vt_ioctl(self->fd, VTOP_IOC_GET_INVALIDATED, &gi));
+	EXPECT_EQ(0U, gi.nr_handles);
+}
+
+#define EXPECT_LAYOUT(type, field, off) \
+	EXPECT_EQ((size_t)(off), offsetof(type, field)) TH_LOG(#type "." #field)
+
+/* the structs of the event channel, byte for byte */
+TEST(event_layouts)
+{
+	EXPECT_EQ(120U, sizeof(struct vtop_info));
+	EXPECT_LAYOUT(struct vtop_info, attached_bdf, 84);
+	EXPECT_LAYOUT(struct vtop_info, nr_invalidated, 88);
+	EXPECT_LAYOUT(struct vtop_info, nr_queued_events, 92);
+	EXPECT_LAYOUT(struct vtop_info, invalidated_bytes, 96);
+	EXPECT_LAYOUT(struct vtop_info, __reserved, 104);
+
+	EXPECT_EQ(48U, sizeof(struct vtop_event));
+	EXPECT_LAYOUT(struct vtop_event, size, 0);
+	EXPECT_LAYOUT(struct vtop_event, reason, 4);
+	EXPECT_LAYOUT(struct vtop_event, handle, 8);
+	EXPECT_LAYOUT(struct vtop_event, vaddr, 16);
+	EXPECT_LAYOUT(struct vtop_event, length, 24);
+	EXPECT_LAYOUT(struct vtop_event, seq, 32);
+	EXPECT_LAYOUT(struct vtop_event, __reserved, 40);
+
+	EXPECT_EQ(24U, sizeof(struct vtop_event_page));
+	EXPECT_LAYOUT(struct vtop_event_page, size, 0);
+	EXPECT_LAYOUT(struct vtop_event_page, version, 4);
+	EXPECT_LAYOUT(struct vtop_event_page, seq, 8);
+	EXPECT_LAYOUT(struct vtop_event_page, overflows, 16);
+
+	EXPECT_EQ(32U, sizeof(struct vtop_get_invalidated));
+	EXPECT_LAYOUT(struct vtop_get_invalidated, size, 0);
+	EXPECT_LAYOUT(struct vtop_get_invalidated, flags, 4);
+	EXPECT_LAYOUT(struct vtop_get_invalidated, handles, 8);
+	EXPECT_LAYOUT(struct vtop_get_invalidated, nr_handles, 16);
+	EXPECT_LAYOUT(struct vtop_get_invalidated, __reserved, 20);
+	EXPECT_LAYOUT(struct vtop_get_invalidated, seq, 24);
+
+	EXPECT_EQ(6U, (unsigned int)VTOP_CMD_GET_INVALIDATED);
+	EXPECT_EQ((unsigned long)_IO(VTOP_IOCTL_TYPE, 6),
+		  (unsigned long)VTOP_IOC_GET_INVALIDATED);
+	EXPECT_EQ(1ULL << 4, VTOP_FEATURE_EVENTS);
+	EXPECT_EQ(1, VTOP_EVENT_UNMAP);
+	EXPECT_EQ(2, VTOP_EVENT_CLEAR);
+	EXPECT_EQ(3, VTOP_EVENT_OTHER);
+	EXPECT_EQ(4, VTOP_EVENT_OVERFLOW);
 }
 
 /* PIN and GET_SEGS zero the reserved word of every segment they write */
@@ -482,7 +585,7 @@ TEST_F(abi, attach_detach_errors)
 TEST_F(abi, unknown_cmd)
 {
 	const unsigned long bad[] = {
-		_IO(VTOP_IOCTL_TYPE, 0x06),
+		_IO(VTOP_IOCTL_TYPE, 0x07),
 		_IO(VTOP_IOCTL_TYPE, 0x7f),
 		_IO(VTOP_IOCTL_TYPE, 0xff),
 		_IO(VTOP_IOCTL_TYPE + 1, VTOP_CMD_INFO),
@@ -493,6 +596,8 @@ TEST_F(abi, unknown_cmd)
 		_IOW(VTOP_IOCTL_TYPE, VTOP_CMD_PIN, struct vtop_pin),
 		_IOWR(VTOP_IOCTL_TYPE, VTOP_CMD_UNPIN, struct vtop_unpin),
 		_IOW(VTOP_IOCTL_TYPE, VTOP_CMD_ATTACH, struct vtop_attach),
+		_IOWR(VTOP_IOCTL_TYPE, VTOP_CMD_GET_INVALIDATED,
+		      struct vtop_get_invalidated),
 		0,
 	};
 	char arg[ARG_MAX];

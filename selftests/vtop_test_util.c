@@ -92,6 +92,64 @@ int vt_pin_alloc(int fd, const void *addr, size_t len, uint32_t flags,
 	return ret;
 }
 
+int vt_pin_simple(int fd, const void *addr, size_t len, uint64_t *handle)
+{
+	struct vtop_segment *segs = NULL;
+	uint32_t nr;
+	int ret;
+
+	ret = vt_pin_alloc(fd, addr, len, 0, &segs, &nr, handle);
+	free(segs);
+	return ret;
+}
+
+int vt_get_invalidated(int fd, uint64_t *handles, uint32_t *nr,
+		       uint64_t *seq)
+{
+	struct vtop_get_invalidated gi = {
+		.size = sizeof(gi),
+		.handles = (uintptr_t)handles,
+		.nr_handles = *nr,
+	};
+	int ret;
+
+	ret = vt_ioctl(fd, VTOP_IOC_GET_INVALIDATED, &gi);
+	if (ret == 0 || ret == -ENOBUFS)
+		*nr = gi.nr_handles;
+	if (ret == 0 && seq)
+		*seq = gi.seq;
+	return ret;
+}
+
+long vt_read_events(int fd, struct vtop_event *evs, size_t max)
+{
+	ssize_t n = read(fd, evs, max * sizeof(*evs));
+
+	if (n < 0)
+		return -errno;
+	if (n % sizeof(*evs))
+		return -EIO;
+	return n / sizeof(*evs);
+}
+
+long vt_drain_events(int fd, struct vtop_event *evs, size_t max)
+{
+	size_t got = 0;
+	long n;
+
+	while (got < max) {
+		n = vt_read_events(fd, evs + got, max - got);
+		if (n == -EAGAIN)
+			break;
+		if (n < 0)
+			return n;
+		if (n == 0)
+			return -EIO;
+		got += n;
+	}
+	return got;
+}
+
 int vt_unpin(int fd, uint64_t handle)
 {
 	struct vtop_unpin unpin = {

@@ -41,6 +41,18 @@ int vt_pin_alloc(int fd, const void *addr, size_t len, uint32_t flags,
 int vt_unpin(int fd, uint64_t handle);
 int vt_get_segs(int fd, uint64_t handle, uint64_t offset, uint64_t length,
 		struct vtop_segment *segs, uint32_t *nr_segs);
+/* PIN with a segment array of its own, freed again: 0 or -errno */
+int vt_pin_simple(int fd, const void *addr, size_t len, uint64_t *handle);
+/*
+ * VTOP_IOC_GET_INVALIDATED. @nr: in capacity of @handles, out written (or
+ * needed on -ENOBUFS). @seq may be NULL.
+ */
+int vt_get_invalidated(int fd, uint64_t *handles, uint32_t *nr,
+		       uint64_t *seq);
+/* read() up to @max event records: records read, or -errno */
+long vt_read_events(int fd, struct vtop_event *evs, size_t max);
+/* read records until -EAGAIN (the fd must be O_NONBLOCK): count or -errno */
+long vt_drain_events(int fd, struct vtop_event *evs, size_t max);
 /* "1.2.3" -> 1 << 16 | 2 << 8 | 3 */
 int vt_version_parse(const char *s, uint32_t *packed);
 

@@ -42,6 +42,8 @@
 
 #include "vtop_test_util.h"
 
+#define ARRAY_LEN(a)	(sizeof(a) / sizeof((a)[0]))
+
 #ifndef MAP_HUGE_2MB
 #define MAP_HUGE_2MB	(21 << 26)
 #endif
@@ -587,7 +589,7 @@ static void check_info(void)
 			     f, info.nr_pins,
 			     (unsigned long long)info.pinned_bytes,
 			     (unsigned long long)n, (unsigned long long)bytes);
-		for (i = 0; i < 2; i++)
+		for (i = 0; i < (int)ARRAY_LEN(info.__reserved); i++)
 			if (info.__reserved[i])
 				fail("INFO reserved[%d] = 0x%llx", i,
 				     (unsigned long long)info.__reserved[i]);
@@ -745,7 +747,8 @@ static void one(void)
 		break;
 	}
 	if (!sane && c == C_INFO && rnd() % 16 == 0)
-		a.info.__reserved[rnd() % 2] = rnd() | 1;
+		a.info.__reserved[rnd() % ARRAY_LEN(a.info.__reserved)] =
+			rnd() | 1;
 	if (!sane && c == C_INFO && rnd() % 16 == 0)
 		a.info.flags = 1;
 	if (!sane && c == C_DETACH && rnd() % 16 == 0)
