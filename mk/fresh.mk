@@ -1,0 +1,18 @@
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# The fresh-machine check (scripts/fresh-check.sh): a minimal Debian 12 root
+# from debootstrap (--variant=minbase, plus git and make), a clean clone of
+# the committed HEAD in it, and `make demo` run there as a new user would;
+# fails unless every package came from scripts/deps.sh and the demo printed
+# its success lines. The debootstrap result is cached pristine under
+# ${VTOP_CACHE:-/var/cache/vtop}/fresh/<key>.tar.
+#
+#   make fresh-check    (root; FRESH_KEEP=1 keeps the root, FRESH_TIMEOUT)
+
+.PHONY: fresh-check
+
+fresh-check:
+	$(TOP)/scripts/deps.sh fresh
+	$(TOP)/scripts/fresh-check.sh
+
+CHECK_FRESH := fresh-check
