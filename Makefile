@@ -27,9 +27,10 @@ all:
 
 # Debian packages (scripts/deps.sh; the group table is in its header). Every
 # target a user runs installs exactly the groups it needs first: in its own
-# recipe (mk/demo.mk, vm.mk, nvme.mk, bench.mk, fresh.mk) or, for targets
-# defined elsewhere, by the deps-GROUP prerequisites below, which come before
-# the fragments' own prerequisites because this file names them first.
+# recipe (mk/demo.mk, vm.mk, nvme.mk, bench.mk, fresh.mk) or by a deps-GROUP
+# prerequisite: named below for targets whose rule has no prerequisites of
+# its own (make runs a recipe rule's prerequisites before those added by
+# other rules), first in the rule's own list otherwise (mk/lib.mk).
 # `make deps` installs every group (what `make check` needs).
 DEPS_ALL := base vm checkpatch dkms debug bench fresh
 deps:
@@ -38,7 +39,7 @@ deps:
 deps-%:
 	@$(TOP)/scripts/deps.sh $*
 
-all install host-check: deps-base
+all: deps-base
 checkpatch: deps-checkpatch
 modules-all: deps-base deps-k6.1 deps-k6.12
 dkms-check dkms-install: deps-dkms

@@ -19,10 +19,10 @@ GUEST_BINS_TARGETS += lib examples
 lib:
 	$(MAKE) -C $(TOP)/libvtop
 
-install: lib
+install: deps-base lib
 	$(MAKE) -C $(TOP)/libvtop install
 
-host-check: lib
+host-check: deps-base lib
 	$(MAKE) -C $(TOP)/selftests/host check
 
 EXAMPLE_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -g \
