@@ -6,9 +6,9 @@
 #                          scenario 4 helper build/bin/vtop-nvme-detach
 #   make nvme-check        the four NVMe/IOMMU scenarios on 6.1 and 6.12
 #   make nvme-check NVME_KERNELS=6.12 NVME_SCENARIOS="1 3"
-#                          a subset (tests/nvme/check.sh --help)
+#                          a subset (selftests/nvme/check.sh --help)
 #
-# Scenarios (tests/nvme/scenario*.sh, one guest boot each):
+# Scenarios (selftests/nvme/scenario*.sh, one guest boot each):
 #   1 no IOMMU, physical addresses: Identify + round trip, all buffer kinds
 #   2 IOMMU, physical addresses: the transfer must fail cleanly (DMA fault)
 #   3 IOMMU, attached (IOVA) mode: round trip passes, IOVAs != physical
@@ -40,11 +40,11 @@ $(NVME_BIN): $(NVME_SRCS) $(NVME_HDRS) $(TOP)/include/vtop.h \
 	$(CC) $(NVME_CFLAGS) -o $@ $(NVME_SRCS) -L$(BUILD)/lib -lvtop \
 		-Wl,-rpath,'$$ORIGIN/../lib'
 
-$(NVME_DETACH_BIN): $(TOP)/tests/nvme/detach.c $(TOP)/include/uapi/linux/vtop.h
+$(NVME_DETACH_BIN): $(TOP)/selftests/nvme/detach.c $(TOP)/include/uapi/linux/vtop.h
 	@mkdir -p $(@D)
 	$(CC) $(NVME_CFLAGS) -o $@ $<
 
 nvme-check:
 	$(TOP)/scripts/deps.sh rig $(addprefix k,$(NVME_KERNELS))
-	$(TOP)/tests/nvme/check.sh --kernels "$(NVME_KERNELS)" \
+	$(TOP)/selftests/nvme/check.sh --kernels "$(NVME_KERNELS)" \
 		--scenarios "$(NVME_SCENARIOS)"

@@ -1,11 +1,11 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-only
 #
-# Run the NVMe guest scenarios (tests/nvme/scenario*.sh), one guest boot
+# Run the NVMe guest scenarios (selftests/nvme/scenario*.sh), one guest boot
 # each, on each kernel, and print a summary. Exit 0 if none failed
 # (skipped scenarios are reported as SKIP), 1 otherwise.
 #
-#   tests/nvme/check.sh [--kernels "6.1 6.12"] [--scenarios "1 2 3 4"]
+#   selftests/nvme/check.sh [--kernels "6.1 6.12"] [--scenarios "1 2 3 4"]
 #                       [--no-build] [--timeout SEC]
 set -uo pipefail
 
@@ -53,7 +53,7 @@ for k in $kernels; do
 		rc=0
 		# shellcheck disable=SC2086
 		"$RUN" --kernel "$k" $opts $nb --timeout "$timeout" \
-			--add "$TOP/tests/nvme" -- /add/nvme/scenario$s.sh || rc=$?
+			--add "$TOP/selftests/nvme" -- /add/nvme/scenario$s.sh || rc=$?
 		case $rc in
 		0) r=PASS ;;
 		4) r=SKIP ;;
