@@ -14,17 +14,56 @@
  * returns a pointer, NULL with errno set); vtop_last_error() then describes
  * the failure in words.
  *
- * Thread safety: registration, unregistration, map allocation and freeing
- * and environment set-up are serialized by one process-wide mutex.
- * Notification callbacks run with that mutex held, so they must not call
- * vtop_env_*, vtop_mem_register/unregister, vtop_mem_map_alloc/free or
- * vtop_mem_get_stats (those return -EDEADLK, or do nothing, when called from
- * a callback); they may translate, vtop_vtophys() and set or clear
- * translations in any map. vtop_mem_map_translate() and vtop_vtophys() are
- * lock-free and may run at any time in any thread.
+ * Thread safety: registration, unregistration, event processing, map
+ * allocation and freeing and environment set-up are serialized by one
+ * process-wide mutex (the registration lock). Notification callbacks run
+ * with that mutex held, so they must not call vtop_env_*,
+ * vtop_mem_register/unregister, vtop_mem_process_events,
+ * vtop_mem_map_alloc/free or vtop_mem_get_stats (those return -EDEADLK, or
+ * do nothing, when called from a callback); they may translate,
+ * vtop_vtophys() and set or clear translations in any map.
+ * vtop_mem_map_translate() and the inline lookups are lock-free and may run
+ * at any time in any thread; vtop_vtophys() and vtop_mem_get_segs() are
+ * lock-free too except right after an invalidation (below), when the first
+ * caller takes a short internal lock that is never held across a callback
+ * or a pin.
  *
- * Pins belong to the process that initialized the environment: a child
- * created by fork() cannot use them (the kernel refuses with -EACCES).
+ * Invalidation events (since 0.3, kmod backend, module with
+ * VTOP_FEATURE_EVENTS): when registered memory stops being mapped at its
+ * address (munmap(), mremap() away, madvise(MADV_DONTNEED/MADV_FREE/
+ * MADV_REMOVE), truncation of a shared file or memfd, and some spurious
+ * cases such as a THP split: see include/uapi/linux/vtop.h), the kernel
+ * reports it on the library's descriptor. The library then (1) stops
+ * vtop_vtophys() and vtop_mem_get_segs() from answering for that memory, at
+ * the first call that sees the event page's sequence number move (one
+ * acquire load per call), and (2) when the events are processed -- in
+ * vtop_mem_process_events(), at the start of every vtop_mem_register() and
+ * vtop_mem_unregister(), or in the library's event thread
+ * (VTOP_ENV_EVENT_THREAD) -- tells every consumer map
+ * (VTOP_MEM_MAP_NOTIFY_INVALIDATE, or UNREGISTER for maps that did not ask
+ * for it), unpins the pages and frees the address range for a new
+ * registration. A registration is invalidated as a whole, once, even when
+ * only one of its pages was unmapped; the pages still mapped must be
+ * registered again. The pagemap backend pins nothing and has no events:
+ * memory unmapped while registered with it keeps its stale translations
+ * until unregistered (it is for hugetlb memory an application keeps).
+ *
+ * fork(): the library's pthread_atfork() handlers take its locks in a fixed
+ * order before the fork and release them after it, so a fork never leaves
+ * a lock held in the child (also while another thread registers memory or
+ * runs a callback). In the child the inherited environment is marked as
+ * inherited: its /dev/vtop descriptor and event page are closed (the
+ * parent's pins stay the parent's and end with it), the vtophys map is
+ * emptied (the inline lookups return VTOP_VTOPHYS_ERROR too),
+ * vtop_vtophys() returns VTOP_VTOPHYS_ERROR, and register, unregister,
+ * vtop_mem_process_events, vtop_env_get_info, vtop_env_get_event_fd,
+ * vtop_mem_get_segs and vtop_env_init return -ECHILD; no callback runs on
+ * the state inherited from the parent. Consumer maps keep their contents.
+ * vtop_env_fini() in the child forgets the inherited registrations
+ * (without callbacks or unpinning), and a following vtop_env_init() gives
+ * the child its own environment. Handlers do not run for a raw clone() or
+ * vfork() without exec. VTOP_ENV_DONTFORK keeps registered memory out of
+ * children altogether (MADV_DONTFORK).
  */
 #ifndef VTOP_H
 #define VTOP_H
@@ -60,6 +99,23 @@ enum vtop_backend {
 /* struct vtop_env_opts.flags */
 /* kmod backend: if the device is missing, load the module with libkmod. */
 #define VTOP_ENV_LOAD_MODULE	(1U << 0)
+/*
+ * kmod backend (since 0.3): start a library thread that waits on the event
+ * descriptor and processes invalidations as they come (callbacks then run
+ * in that thread). -EOPNOTSUPP without events (the pagemap backend, a
+ * module without VTOP_FEATURE_EVENTS).
+ */
+#define VTOP_ENV_EVENT_THREAD	(1U << 1)
+/*
+ * Since 0.3: madvise(MADV_DONTFORK) every registered range before pinning
+ * it, as ibv_fork_init() does for RDMA (a child created by fork() then has
+ * no mapping there at all), and MADV_DOFORK when it is unregistered (not
+ * when it is invalidated: the range is no longer the registered memory).
+ * A range the kernel refuses (hugetlb memory not aligned to its page size)
+ * fails the registration with that error. Overrides MADV_DOFORK/DONTFORK
+ * the application set on the same pages.
+ */
+#define VTOP_ENV_DONTFORK	(1U << 2)
 
 /**
  * struct vtop_env_opts - options for vtop_env_init()
@@ -97,10 +153,22 @@ struct vtop_env_opts {
  * @opts: options, or NULL for the defaults (kmod backend, /dev/vtop, no
  *	  module loading, physical addresses)
  *
- * Done implicitly with the defaults by the first vtop_mem_register() or
- * vtop_env_get_info(); call it first to choose anything else.
+ * Done implicitly by the first vtop_mem_register(), vtop_env_get_info(),
+ * vtop_env_get_event_fd() or vtop_vtophys_map() (the implicit
+ * initialization), with the options of the last successful vtop_env_init()
+ * of the process (copied, strings included; they survive vtop_env_fini()),
+ * or the defaults if there was none. vtop_env_init(NULL) explicitly chooses
+ * (and from then on remembers) the defaults.
  *
- * Returns: 0; -EALREADY if already initialized; -EINVAL for bad options;
+ * After an implicit initialization, vtop_env_init() adopts @opts if
+ * nothing is registered (the backend is reopened with them; maps, and the
+ * pointer vtop_vtophys_map() returned, stay valid); if something is
+ * registered, it returns 0 when @opts equal the options in force and
+ * -EBUSY otherwise. Options are never replaced silently.
+ *
+ * Returns: 0; -EALREADY if already initialized by vtop_env_init(); -EBUSY
+ * (above); -ECHILD in a fork() child that has not called vtop_env_fini();
+ * -EINVAL for bad options;
  * -ENOENT if the device is missing (and could not, or might not, be
  * loaded); -EPERM or -EACCES if the caller may not open it; -EOPNOTSUPP
  * if the module or backend lacks a feature the options ask for (such as
@@ -114,10 +182,16 @@ int vtop_env_init(const struct vtop_env_opts *opts);
 /**
  * vtop_env_fini() - unregister everything and close the backend
  *
- * Every remaining registration is unregistered (maps are notified as by
- * vtop_mem_unregister()), the backend is closed, and vtop_env_init() may be
- * called again. Maps stay allocated. No thread may call vtop_vtophys()
- * concurrently.
+ * Pending invalidation events are processed, every remaining registration
+ * is unregistered (maps are notified as by vtop_mem_unregister()), the
+ * event thread is stopped, the backend is closed, and vtop_env_init() may
+ * be called again. Maps stay allocated, and so does the vtophys map
+ * (vtop_vtophys_map() returns the same pointer for the life of the
+ * process). The options are remembered for a later implicit
+ * initialization. Errors of callbacks and unpins are counted in
+ * struct vtop_mem_stats. In a fork() child, the inherited registrations
+ * are forgotten without callbacks or unpinning. No thread may call
+ * vtop_vtophys() or vtop_mem_get_segs() concurrently.
  *
  * Since: 0.1
  */
@@ -130,12 +204,38 @@ void vtop_env_fini(void);
  * Reports the module's view of the library's pins (nr_pins, pinned_bytes,
  * mode, attached device...). Initializes the environment if needed.
  *
- * Returns: 0; -EOPNOTSUPP when the backend is not kmod; an error from
- * vtop_env_init() or from the ioctl.
+ * Returns: 0; -EOPNOTSUPP when the backend is not kmod; -ECHILD in a fork()
+ * child; an error from vtop_env_init() or from the ioctl.
  *
  * Since: 0.1
  */
 int vtop_env_get_info(struct vtop_info *info);
+
+/**
+ * vtop_env_get_event_fd() - a descriptor to wait on for invalidations
+ *
+ * For an application's own event loop: add the descriptor to poll(),
+ * epoll or io_uring for reading (EPOLLIN); when it is readable, call
+ * vtop_mem_process_events(). Do not read from it, close it or change its
+ * flags. It stays valid until vtop_env_fini(). Initializes the environment
+ * if needed.
+ *
+ * Latency: the kernel queues the event during the munmap() (or other
+ * operation) itself, so the descriptor is readable when that call returns;
+ * a thread blocked on it is woken within the scheduler's wake-up latency
+ * (typically tens of microseconds on an idle CPU, more under load), and
+ * the callbacks run once vtop_mem_process_events() gets the registration
+ * lock (after any register, unregister or callback in progress). Until
+ * then vtop_vtophys() and vtop_mem_get_segs() already refuse the memory;
+ * the inline lookups and consumer maps do not.
+ *
+ * Returns: the descriptor (>= 0); -EOPNOTSUPP when the backend has no
+ * events (pagemap; a module without VTOP_FEATURE_EVENTS); -ECHILD in a
+ * fork() child; an error from the implicit initialization.
+ *
+ * Since: 0.3
+ */
+int vtop_env_get_event_fd(void);
 
 /* ---------------------------------------------------------------------------
  * Maps
@@ -144,14 +244,26 @@ int vtop_env_get_info(struct vtop_info *info);
 enum vtop_mem_map_notify_action {
 	VTOP_MEM_MAP_NOTIFY_REGISTER,
 	VTOP_MEM_MAP_NOTIFY_UNREGISTER,
+	/*
+	 * Since 0.3, to maps whose ops have a size (others get UNREGISTER
+	 * instead): the registration's memory was unmapped or replaced
+	 * without being unregistered. Its pages are no longer what the
+	 * range maps: stop all DMA to them and drop every value derived
+	 * from them. vtop_vtophys() no longer translates the range when
+	 * this runs; the pages are unpinned after every map was told.
+	 */
+	VTOP_MEM_MAP_NOTIFY_INVALIDATE,
 };
 
 struct vtop_mem_map;
 
 /*
- * Called once per registration with its whole range. Returns 0 or -errno
- * (a positive value counts as its negation). A failed REGISTER fails the
- * registration or the map allocation; UNREGISTER results are ignored.
+ * Called once per registration with its whole range: REGISTER, then
+ * exactly one of UNREGISTER or INVALIDATE. Returns 0 or -errno (a positive
+ * value counts as its negation). A failed REGISTER fails the registration
+ * or the map allocation; a failed UNREGISTER or INVALIDATE cannot stop it:
+ * it is counted (struct vtop_mem_stats.notify_errors), and
+ * vtop_mem_unregister() returns it.
  */
 typedef int (*vtop_mem_map_notify_cb)(void *cb_ctx, struct vtop_mem_map *map,
 				      enum vtop_mem_map_notify_action action,
@@ -161,9 +273,24 @@ typedef int (*vtop_mem_map_notify_cb)(void *cb_ctx, struct vtop_mem_map *map,
  * @addr1 (the page before it). */
 typedef int (*vtop_mem_map_contiguous_cb)(uint64_t addr1, uint64_t addr2);
 
+/**
+ * struct vtop_mem_map_ops - a map's callbacks
+ * @notify_cb:	 NULL, or the registration notifications
+ * @are_contiguous: NULL, or how vtop_mem_map_translate() extends a run
+ * @size:	 since 0.3: sizeof(struct vtop_mem_map_ops) as the caller
+ *		 knows it, or 0. With a size the map receives
+ *		 VTOP_MEM_MAP_NOTIFY_INVALIDATE; with 0 (code written for
+ *		 0.1/0.2, and binaries built against them) it receives
+ *		 UNREGISTER for invalidations. A size below the 0.3 struct:
+ *		 -EINVAL; larger: the extra bytes must be zero (-E2BIG).
+ *
+ * @size follows the 0.1 fields (not first, as in other sized structs) so
+ * that 0.1 sources keep compiling and meaning what they meant.
+ */
 struct vtop_mem_map_ops {
 	vtop_mem_map_notify_cb notify_cb;
 	vtop_mem_map_contiguous_cb are_contiguous;
+	size_t size;
 };
 
 /**
@@ -179,10 +306,12 @@ struct vtop_mem_map_ops {
  * UNREGISTER (in reverse order), the map is freed and NULL is returned with
  * errno set to the callback's error.
  *
- * Returns: the map, or NULL with errno set (ENOMEM, EDEADLK from a
- * callback, or the callback's error).
+ * Returns: the map, or NULL with errno set (ENOMEM, EINVAL or E2BIG for
+ * a bad @ops->size, EDEADLK from a callback, ECHILD for a map with a
+ * notify_cb in a fork() child, or the callback's error).
  *
- * Since: 0.1
+ * Since: 0.1 (0.3: @ops->size; programs built against 0.1/0.2 keep the
+ * old entry point, vtop_mem_map_alloc@LIBVTOP_0.1)
  */
 struct vtop_mem_map *vtop_mem_map_alloc(uint64_t default_translation,
 					const struct vtop_mem_map_ops *ops,
@@ -193,7 +322,8 @@ struct vtop_mem_map *vtop_mem_map_alloc(uint64_t default_translation,
  * @pmap: NULL, or a pointer to a map pointer (which may be NULL); set to NULL
  *
  * A map with a notify_cb first receives UNREGISTER for every registration,
- * in address order. No thread may use the map any more.
+ * in address order (not in a fork() child). No thread may use the map any
+ * more.
  *
  * Since: 0.1
  */
@@ -248,7 +378,11 @@ int vtop_mem_map_clear_translation(struct vtop_mem_map *map, uint64_t vaddr,
  * starting at the default translation is not extended, and a page holding
  * the default never continues a run.
  *
- * Lock-free; safe against concurrent set/clear in other threads.
+ * Lock-free; safe against concurrent set/clear in other threads. A
+ * consumer map holds what its callbacks stored: it changes for an
+ * invalidation only when the events are processed. On the map
+ * vtop_vtophys_map() returns, it checks for events first, as
+ * vtop_vtophys() does.
  *
  * Since: 0.1
  */
@@ -319,6 +453,8 @@ static inline uint64_t vtop__map_lookup(const struct vtop_mem_map *map,
  *
  * The same value as vtop_mem_map_translate(@map, @vaddr, NULL), without a
  * call: for the data path. Lock-free; safe against concurrent set/clear.
+ * It checks for nothing: see vtop_vtophys_lookup() for what a value read
+ * from a consumer map is worth after an invalidation.
  *
  * Since: 0.2
  */
@@ -339,16 +475,23 @@ static inline uint64_t vtop_mem_map_lookup(const struct vtop_mem_map *map,
  * @vaddr: start, a multiple of 4 KiB
  * @len: bytes, a multiple of 4 KiB; 0 does nothing
  *
- * Pins the range through the backend (one pin per call), records it as one
- * registration, fills the vtop_vtophys() map and notifies every map with a
- * notify_cb, in map creation order. If a callback fails, the maps already
- * notified get UNREGISTER (in reverse order), the pages are unpinned,
- * nothing stays registered and the callback's error is returned.
+ * Processes pending invalidation events first (so memory unmapped and
+ * mapped again at the same address registers anew), then pins the range
+ * through the backend (one pin per call, so a registration is one pin),
+ * records it as one registration, fills the vtop_vtophys() map and
+ * notifies every map with a notify_cb, in map creation order. If a
+ * callback fails, the maps already notified get UNREGISTER (in reverse
+ * order), the pages are unpinned, nothing stays registered and the
+ * callback's error is returned. If the memory is invalidated while being
+ * registered, the maps get REGISTER and then, when the event is
+ * processed, INVALIDATE.
  *
  * Returns: 0; -EINVAL for misalignment or a range reaching 2^48; -EBUSY if
  * any page is registered already; -ENOMEM; backend errors (kmod: -EFAULT
  * for unmapped or read-only memory, -ENOMEM over RLIMIT_MEMLOCK, -ENOSPC
- * over the pin limit...); -EDEADLK from a callback; a callback's error.
+ * over the pin limit...); madvise()'s error with VTOP_ENV_DONTFORK;
+ * -ECHILD in a fork() child; -EDEADLK from a callback; a callback's error;
+ * an error reading the events (nothing is registered then).
  *
  * Since: 0.1
  */
@@ -359,13 +502,21 @@ int vtop_mem_register(void *vaddr, size_t len);
  * @vaddr: start, a multiple of 4 KiB
  * @len: bytes, a multiple of 4 KiB; 0 does nothing
  *
- * The range must consist of whole registrations (one or several). For each
- * of them, in address order, every map gets UNREGISTER in reverse creation
- * order, then the pages are unpinned. No DMA may still be in flight.
+ * Processes pending invalidation events first. The range must then consist
+ * of whole registrations (one or several). For each of them, in address
+ * order, every map gets UNREGISTER in reverse creation order, then the
+ * pages are unpinned. No DMA may still be in flight. Memory that was
+ * invalidated (unmapped while registered) is no longer registered:
+ * unregistering it is -EINVAL; unregister before unmapping.
  *
  * Returns: 0; -EINVAL for misalignment or if any page of the range is not
  * registered (checked first); -ERANGE if the range starts or ends inside a
- * registration; -EDEADLK from a callback.
+ * registration; -ECHILD in a fork() child (nothing is done, no callback
+ * runs); -EDEADLK from a callback; an error reading the events (nothing
+ * is unregistered then). After the checks the range is always
+ * unregistered; if an UNREGISTER callback or an unpin failed, the first
+ * such error is returned nevertheless (and counted in
+ * struct vtop_mem_stats).
  *
  * Since: 0.1
  */
@@ -381,8 +532,18 @@ int vtop_mem_unregister(void *vaddr, size_t len);
  *	  alike), at most the request
  *
  * Returns the CPU physical address (or, attached to a PCI device, the
- * device's IOVA) of @buf, or VTOP_VTOPHYS_ERROR if @buf is not registered.
- * Lock-free.
+ * device's IOVA) of @buf, or VTOP_VTOPHYS_ERROR if @buf is not registered,
+ * was invalidated (even if the event was not processed yet), or in a
+ * fork() child.
+ *
+ * Before answering it compares the event page's sequence number (one
+ * acquire load) with the last one the library saw; if it moved, it marks
+ * the invalidated registrations and clears them from the vtophys map
+ * first (a short lock; the callbacks wait for the events to be processed).
+ * So an invalidation the kernel reported before the call is never served;
+ * one that happens during or after the call can be (it is a snapshot, as
+ * any translation is). If the events cannot be read it returns
+ * VTOP_VTOPHYS_ERROR. Lock-free otherwise.
  *
  * Since: 0.1
  */
@@ -391,12 +552,15 @@ uint64_t vtop_vtophys(const void *buf, uint64_t *size);
 /**
  * vtop_vtophys_map() - the map behind vtop_vtophys(), for vtop_vtophys_lookup()
  *
- * Initializes the environment with default options if needed. The pointer
- * stays valid until vtop_env_fini(); it is the same for every call in
- * between, so a data path can fetch it once.
+ * Initializes the environment if needed (an implicit initialization: a
+ * later vtop_env_init() with other options still takes effect, see
+ * there). The pointer is the same for every call for the life of the
+ * process, across vtop_env_fini() and vtop_env_init() (since 0.3; in 0.2
+ * until vtop_env_fini()), so a data path can fetch it once.
  *
  * Returns the map, or NULL with errno set when the environment cannot be
- * initialized. May be called from a notify callback.
+ * initialized (ECHILD in a fork() child). May be called from a notify
+ * callback.
  *
  * Since: 0.2
  */
@@ -407,7 +571,20 @@ const struct vtop_mem_map *vtop_vtophys_map(void);
  * @vtophys_map: what vtop_vtophys_map() returned
  * @buf: any address
  *
- * The same as vtop_vtophys(@buf, NULL), without a call. Lock-free.
+ * The same as vtop_vtophys(@buf, NULL), without a call and without its
+ * check for events: two or three dependent loads, nothing else. What it
+ * promises: the value the vtophys map holds now, which is valid until the
+ * next invalidation of @buf's registration is *processed or marked*, i.e.
+ * an invalidation is reflected only after some thread ran
+ * vtop_mem_process_events(), vtop_mem_register/unregister, the event
+ * thread, or an exported translation (vtop_vtophys(), vtop_mem_get_segs())
+ * that saw the event page move. A data path that uses it must therefore
+ * make sure events are processed -- poll vtop_env_get_event_fd() and call
+ * vtop_mem_process_events(), or use VTOP_ENV_EVENT_THREAD -- and must
+ * stop DMA to a range when its consumer map is told INVALIDATE. An
+ * application that never unmaps registered memory needs none of this.
+ * Returns VTOP_VTOPHYS_ERROR in a fork() child (the child's map is
+ * emptied).
  *
  * Since: 0.2
  */
@@ -431,11 +608,13 @@ static inline uint64_t vtop_vtophys_lookup(const struct vtop_mem_map *vtophys_ma
  *
  * Describes [@vaddr, @vaddr + @len) as maximal DMA-contiguous segments
  * (vaddr, dma_addr, len are byte-exact; page_shift is 21 if every page of
- * the segment sits in a 2 MiB entry, else 12). Lock-free, so it may be
- * called from a notification callback.
+ * the segment sits in a 2 MiB entry, else 12). Checks for events first,
+ * as vtop_vtophys() does. Lock-free otherwise, so it may be called from a
+ * notification callback.
  *
- * Returns: 0; -EINVAL if @len is 0 or any byte is not registered;
- * -ENOBUFS with *@nr_segs set to the number needed.
+ * Returns: 0; -EINVAL if @len is 0 or any byte is not registered (or was
+ * invalidated); -ENOBUFS with *@nr_segs set to the number needed;
+ * -ECHILD in a fork() child; an error reading the events.
  *
  * Since: 0.1
  */
@@ -454,6 +633,15 @@ int vtop_mem_get_segs(const void *vaddr, size_t len,
  * @entries_2m:		2 MiB entries in the vtop_vtophys() map in use
  * @entries_4k:		4 KiB entries in it in use
  *
+ * Since 0.3 (cumulative over the life of the process, fini included):
+ * @inherited:		1 in a fork() child until vtop_env_fini()
+ * @flags:		VTOP_ENV_* in force
+ * @invalidations:	registrations ended by an invalidation event
+ * @unpin_errors:	unpins the backend refused (the registration was
+ *			forgotten anyway)
+ * @notify_errors:	UNREGISTER and INVALIDATE callbacks that failed
+ * @event_overflows:	overflow records (VTOP_IOC_GET_INVALIDATED used)
+ *
  * Since: 0.1
  */
 struct vtop_mem_stats {
@@ -466,18 +654,47 @@ struct vtop_mem_stats {
 	uint64_t registered_bytes;
 	uint64_t entries_2m;
 	uint64_t entries_4k;
+	uint32_t inherited;
+	uint32_t flags;
+	uint64_t invalidations;
+	uint64_t unpin_errors;
+	uint64_t notify_errors;
+	uint64_t event_overflows;
 };
 
 /**
  * vtop_mem_get_stats() - registration statistics
- * @stats: @stats->size set by the caller; up to that many bytes are written
+ * @stats: @stats->size set by the caller; min(@stats->size, the size this
+ *	   library knows) bytes are written, any further ones zeroed
  *
- * Returns: 0; -EINVAL if @stats->size is smaller than the first version;
- * -EDEADLK from a callback.
+ * Returns: 0; -EINVAL if @stats->size is smaller than the first version
+ * (0.1, which ends after @entries_4k); -EDEADLK from a callback.
  *
  * Since: 0.1
  */
 int vtop_mem_get_stats(struct vtop_mem_stats *stats);
+
+/**
+ * vtop_mem_process_events() - turn invalidation events into notifications
+ *
+ * Reads every queued invalidation event (and, after an overflow, the
+ * kernel's list of invalidated pins) and, for each invalidated
+ * registration, in the order the kernel reported them: removes it from
+ * the vtophys map (if not done already), tells every map with a
+ * notify_cb in reverse creation order (VTOP_MEM_MAP_NOTIFY_INVALIDATE, or
+ * UNREGISTER for maps without ops->size), unpins its pages and frees its
+ * range for a new registration. Each registration is reported once.
+ * Never blocks waiting for events. Call it when vtop_env_get_event_fd()
+ * is readable; vtop_mem_register() and vtop_mem_unregister() call it too.
+ *
+ * Returns: the number of registrations invalidated (0 when none, also
+ * when the environment is not initialized or has no events); -ECHILD in a
+ * fork() child; -EDEADLK from a callback; an error reading the events.
+ * Unpin and callback errors are counted in struct vtop_mem_stats.
+ *
+ * Since: 0.3
+ */
+int vtop_mem_process_events(void);
 
 /* ---------------------------------------------------------------------------
  * Misc

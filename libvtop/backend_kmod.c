@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -16,6 +17,8 @@ struct kmod_backend {
 	/* The pins' segment array, kept between pins (under vtop__lock). */
 	struct vtop_segment *scratch;
 	uint32_t scratch_cap;
+	/* VTOP_FEATURE_EVENTS: the event page, or NULL */
+	const struct vtop_event_page *page;
 };
 
 /*
@@ -130,10 +133,94 @@ static int kb_info(void *ctx, struct vtop_info *info)
 	return 0;
 }
 
+/* ---- invalidation events ---------------------------------------------- */
+
+static const struct vtop_event_page *kb_event_page(void *ctx)
+{
+	return ((struct kmod_backend *)ctx)->page;
+}
+
+static int kb_event_fd(void *ctx)
+{
+	return ((struct kmod_backend *)ctx)->fd;
+}
+
+/* The first published struct vtop_event ends after seq. */
+#define EVENT_MIN_SIZE	(offsetof(struct vtop_event, seq) + sizeof(__u64))
+
+static int kb_read_events(void *ctx, struct vtop_ev_rec *rec, size_t max)
+{
+	struct kmod_backend *kb = ctx;
+	struct vtop_event buf[32];
+	const unsigned char *p = (const unsigned char *)buf;
+	size_t n = 0, off = 0;
+	struct vtop_event ev;
+	ssize_t got;
+
+	if (max > VTOP_ARRAY_SIZE(buf))
+		max = VTOP_ARRAY_SIZE(buf);
+	/* The descriptor is O_NONBLOCK: an empty queue is -EAGAIN. */
+	got = read(kb->fd, buf, max * sizeof(buf[0]));
+	if (got < 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return 0;
+		return vtop_err(-errno, "reading invalidation events from %s failed",
+				kb->path);
+	}
+	/* Records only grow at the end: step by the size the kernel says. */
+	while (off < (size_t)got && n < max) {
+		memcpy(&ev, p + off, (size_t)got - off < sizeof(ev) ?
+		       (size_t)got - off : sizeof(ev));
+		if (ev.size < EVENT_MIN_SIZE || ev.size > (size_t)got - off)
+			return vtop_err(-EPROTO, "%s returned an event record of size %u",
+					kb->path, ev.size);
+		rec[n++] = (struct vtop_ev_rec){
+			.reason = ev.reason, .handle = ev.handle,
+			.vaddr = ev.vaddr, .length = ev.length, .seq = ev.seq,
+		};
+		off += ev.size;
+	}
+	return (int)n;
+}
+
+static int kb_get_invalidated(void *ctx, uint64_t **handles, uint32_t *nr,
+			      uint64_t *seq)
+{
+	struct kmod_backend *kb = ctx;
+	uint32_t cap = 64;
+	uint64_t *h;
+	int tries;
+
+	for (tries = 0;; tries++) {
+		struct vtop_get_invalidated g = { .size = sizeof(g) };
+
+		h = vtop_calloc(cap, sizeof(*h));
+		if (!h)
+			return vtop_err(-ENOMEM, "out of memory for %u invalidated handles",
+					cap);
+		g.handles = (uintptr_t)h;
+		g.nr_handles = cap;
+		if (!ioctl(kb->fd, VTOP_IOC_GET_INVALIDATED, &g)) {
+			*handles = h;
+			*nr = g.nr_handles;
+			*seq = g.seq;
+			return 0;
+		}
+		free(h);
+		if (errno != ENOBUFS || tries == 4)
+			return vtop_err(-errno, "VTOP_IOC_GET_INVALIDATED on %s failed",
+					kb->path);
+		/* More were invalidated since: leave some room. */
+		cap = g.nr_handles + 64;
+	}
+}
+
 static void kb_close(void *ctx)
 {
 	struct kmod_backend *kb = ctx;
 
+	if (kb->page)
+		munmap((void *)kb->page, VTOP_SIZE_4K);
 	close(kb->fd);
 	free(kb->scratch);
 	free(kb);
@@ -145,6 +232,10 @@ static const struct vtop_backend_ops kmod_ops = {
 	.unpin = kb_unpin,
 	.info = kb_info,
 	.close = kb_close,
+	.event_page = kb_event_page,
+	.event_fd = kb_event_fd,
+	.read_events = kb_read_events,
+	.get_invalidated = kb_get_invalidated,
 };
 
 static int open_device(const char *path, bool may_load, const char *module)
@@ -152,7 +243,8 @@ static int open_device(const char *path, bool may_load, const char *module)
 	struct timespec ts = { 0, 50 * 1000 * 1000 };
 	int fd, rc, i;
 
-	fd = open(path, O_RDWR | O_CLOEXEC);
+	/* O_NONBLOCK: the library reads events without waiting for them. */
+	fd = open(path, O_RDWR | O_CLOEXEC | O_NONBLOCK);
 	if (fd >= 0)
 		return fd;
 	rc = -errno;
@@ -162,7 +254,7 @@ static int open_device(const char *path, bool may_load, const char *module)
 			return rc;
 		/* devtmpfs or udev creates the node; give it 2 s. */
 		for (i = 0; i < 40; i++) {
-			fd = open(path, O_RDWR | O_CLOEXEC);
+			fd = open(path, O_RDWR | O_CLOEXEC | O_NONBLOCK);
 			if (fd >= 0)
 				return fd;
 			rc = -errno;
@@ -241,6 +333,23 @@ int vtop_backend_kmod_open(const struct vtop_env_opts *opts,
 		rc = vtop_err(-EOPNOTSUPP, "the vtop module lacks PIN or its page size %u is not 4 KiB",
 			      info.page_size);
 		goto err;
+	}
+	if (info.features & VTOP_FEATURE_EVENTS) {
+		void *pg = mmap(NULL, VTOP_SIZE_4K, PROT_READ, MAP_SHARED,
+				kb->fd, 0);
+
+		if (pg == MAP_FAILED) {
+			rc = vtop_err(-errno, "mapping the event page of %s failed",
+				      path);
+			goto err;
+		}
+		kb->page = pg;
+		if (kb->page->version < 1 ||
+		    kb->page->size < offsetof(struct vtop_event_page, overflows)) {
+			rc = vtop_err(-EPROTO, "%s: event page version %u size %u",
+				      path, kb->page->version, kb->page->size);
+			goto err;
+		}
 	}
 	if (opts->pci_device) {
 		rc = attach(kb, &info, opts->pci_device);

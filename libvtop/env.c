@@ -2,9 +2,13 @@
 /* Environment: options, backend selection, module loading. */
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <libkmod.h>
 
@@ -16,7 +20,28 @@ struct vtop_env vtop__env;
 /* The first published struct vtop_env_opts ends after pci_device. */
 #define OPTS_MIN_SIZE	(offsetof(struct vtop_env_opts, pci_device) + \
 			 sizeof(const char *))
-#define KNOWN_FLAGS	VTOP_ENV_LOAD_MODULE
+#define KNOWN_FLAGS	(VTOP_ENV_LOAD_MODULE | VTOP_ENV_EVENT_THREAD | \
+			 VTOP_ENV_DONTFORK)
+
+/*
+ * Options with their strings copied: those in force, and the last ones
+ * given to a successful vtop_env_init() (for the implicit initialization).
+ */
+struct owned_opts {
+	bool valid;
+	struct vtop_env_opts o;
+	char *device_path;
+	char *module_path;
+	char *pci_device;
+};
+static struct owned_opts cur_opts, saved_opts;
+
+/* The event thread (VTOP_ENV_EVENT_THREAD), under vtop__lock. */
+static struct {
+	bool running;
+	pthread_t tid;
+	int wake_fd;		/* an eventfd: written to stop the thread */
+} evthread = { .wake_fd = -1 };
 
 int vtop_parse_pci(const char *s, uint32_t *domain, uint32_t *bdf)
 {
@@ -91,20 +116,233 @@ out:
 	return rc;
 }
 
-static int env_init_locked(const struct vtop_env_opts *user)
+static char *dup_str(const char *s, int *rc)
+{
+	char *d;
+
+	if (!s)
+		return NULL;
+	d = vtop_calloc(1, strlen(s) + 1);
+	if (!d) {
+		*rc = -ENOMEM;
+		return NULL;
+	}
+	return strcpy(d, s);
+}
+
+static void owned_free(struct owned_opts *d)
+{
+	free(d->device_path);
+	free(d->module_path);
+	free(d->pci_device);
+	memset(d, 0, sizeof(*d));
+}
+
+static int owned_set(struct owned_opts *d, const struct vtop_env_opts *o)
+{
+	struct owned_opts n = { .valid = true, .o = *o };
+	int rc = 0;
+
+	n.device_path = dup_str(o->device_path, &rc);
+	n.module_path = dup_str(o->module_path, &rc);
+	n.pci_device = dup_str(o->pci_device, &rc);
+	if (rc) {
+		owned_free(&n);
+		return vtop_err(rc, "out of memory copying the options");
+	}
+	n.o.device_path = n.device_path;
+	n.o.module_path = n.module_path;
+	n.o.pci_device = n.pci_device;
+	owned_free(d);
+	*d = n;
+	return 0;
+}
+
+static bool str_eq(const char *a, const char *b, const char *dflt)
+{
+	if (!a)
+		a = dflt;
+	if (!b)
+		b = dflt;
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+static bool opts_equal(const struct vtop_env_opts *a,
+		       const struct vtop_env_opts *b)
+{
+	return a->backend == b->backend && a->flags == b->flags &&
+	       str_eq(a->device_path, b->device_path, VTOP_DEVICE_PATH) &&
+	       str_eq(a->module_path, b->module_path, NULL) &&
+	       str_eq(a->pci_device, b->pci_device, NULL);
+}
+
+/* ---- the event thread --------------------------------------------------- */
+
+/* What the thread waits on; written before it starts, read-only since. */
+static struct {
+	int ev_fd;
+	int wake_fd;
+} evthread_args;
+
+static void *event_thread(void *arg)
+{
+	struct pollfd p[2] = {
+		{ .fd = evthread_args.ev_fd, .events = POLLIN },
+		{ .fd = evthread_args.wake_fd, .events = POLLIN },
+	};
+	struct timespec backoff = { 0, 1000 * 1000 };
+	int rc;
+
+	(void)arg;
+	for (;;) {
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (p[1].revents)
+			break;
+		if (p[0].revents & (POLLERR | POLLHUP | POLLNVAL))
+			break;
+		if (p[0].revents & POLLIN) {
+			rc = vtop_mem_process_events();
+			/* Do not spin on a descriptor that keeps failing. */
+			if (rc < 0)
+				nanosleep(&backoff, NULL);
+		}
+	}
+	return NULL;
+}
+
+/* With vtop__lock held. */
+static int evthread_start(int fd)
+{
+	sigset_t all, old;
+	int rc;
+
+	evthread.wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (evthread.wake_fd < 0)
+		return vtop_err(-errno, "eventfd for the event thread failed");
+	/* The thread takes no signal: the application's threads do. */
+	evthread_args.ev_fd = fd;
+	evthread_args.wake_fd = evthread.wake_fd;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	rc = -pthread_create(&evthread.tid, NULL, event_thread, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc) {
+		close(evthread.wake_fd);
+		evthread.wake_fd = -1;
+		return vtop_err(rc, "cannot start the event thread");
+	}
+	evthread.running = true;
+	return 0;
+}
+
+/* Without vtop__lock: the thread may be waiting for it. */
+static void evthread_stop(pthread_t tid, int wake_fd)
+{
+	uint64_t one = 1;
+
+	if (write(wake_fd, &one, sizeof(one)) != sizeof(one))
+		vtop_err(-errno, "cannot wake the event thread");
+	pthread_join(tid, NULL);
+	close(wake_fd);
+}
+
+/* ---- initialization ----------------------------------------------------- */
+
+/*
+ * With vtop__lock held: make @ops/@ctx the environment (the vtophys map
+ * allocated if needed, the event page in place, the thread started).
+ * On failure @ctx is closed.
+ */
+static int env_install_locked(const struct vtop_backend_ops *ops, void *ctx,
+			      uint32_t backend, uint32_t mode, uint32_t flags,
+			      bool implicit)
+{
+	const struct vtop_event_page *pg = NULL;
+	bool events;
+	uint64_t seq;
+	int rc;
+
+	rc = vtop_vtophys_map_init_locked();
+	if (rc)
+		goto err;
+	events = ops->event_page && ops->event_fd && ops->read_events &&
+		 ops->get_invalidated && (pg = ops->event_page(ctx));
+	if ((flags & VTOP_ENV_EVENT_THREAD) && !events) {
+		rc = vtop_err(-EOPNOTSUPP, "VTOP_ENV_EVENT_THREAD: the %s backend has no invalidation events%s",
+			      ops->name, backend == VTOP_BACKEND_KMOD ?
+			      " (the loaded vtop module lacks VTOP_FEATURE_EVENTS: upgrade it)" :
+			      "");
+		goto err;
+	}
+	if (!pg)
+		pg = &vtop__no_events_page;
+	pthread_mutex_lock(&vtop__ev_lock);
+	vtop__env = (struct vtop_env){
+		.ready = true, .implicit = implicit, .backend = backend,
+		.mode = mode, .flags = flags, .ops = ops, .ctx = ctx,
+		.events = events,
+	};
+	atomic_store(&vtop__ev.page, pg);
+	pthread_mutex_unlock(&vtop__ev_lock);
+	seq = __atomic_load_n(&pg->seq, __ATOMIC_ACQUIRE);
+	vtop_mem_ev_reset(seq);
+	if (flags & VTOP_ENV_EVENT_THREAD) {
+		rc = evthread_start(ops->event_fd(ctx));
+		if (rc) {
+			pthread_mutex_lock(&vtop__ev_lock);
+			memset(&vtop__env, 0, sizeof(vtop__env));
+			atomic_store(&vtop__ev.page, &vtop__no_events_page);
+			pthread_mutex_unlock(&vtop__ev_lock);
+			vtop_mem_ev_reset(0);
+			goto err;
+		}
+	}
+	return 0;
+err:
+	ops->close(ctx);
+	return rc;
+}
+
+/* With vtop__lock held: close the backend (nothing registered). */
+static void env_close_locked(void)
+{
+	const struct vtop_backend_ops *ops = vtop__env.ops;
+	void *ctx = vtop__env.ctx;
+
+	pthread_mutex_lock(&vtop__ev_lock);
+	atomic_store(&vtop__ev.page, &vtop__no_events_page);
+	memset(&vtop__env, 0, sizeof(vtop__env));
+	pthread_mutex_unlock(&vtop__ev_lock);
+	vtop_mem_ev_reset(0);
+	atomic_store(&vtop__ev.inherited, false);
+	if (ops)
+		ops->close(ctx);
+}
+
+static int env_init_locked(const struct vtop_env_opts *user, bool implicit)
 {
 	struct vtop_env_opts opts = { .size = sizeof(opts) };
+	struct owned_opts cur = { 0 }, saved = { 0 };
 	const struct vtop_backend_ops *ops = NULL;
 	uint32_t mode = VTOP_MODE_PHYS;
+	bool adopt = false;
 	void *ctx = NULL;
 	int rc;
 
-	if (vtop__env.ready)
+	if (vtop__env.ready && vtop__env.inherited)
+		return vtop_err(-ECHILD, "this process is a fork() child with its parent's environment: call vtop_env_fini() first");
+	if (vtop__env.ready && !vtop__env.implicit)
 		return vtop_err(-EALREADY, "the environment is already initialized");
 	if (user) {
 		rc = vtop_copy_sized(&opts, sizeof(opts), OPTS_MIN_SIZE, user);
 		if (rc)
 			return rc;
+	} else if (implicit && saved_opts.valid) {
+		opts = saved_opts.o;
 	}
 	if (opts.flags & ~KNOWN_FLAGS)
 		return vtop_err(-EINVAL, "unknown option flags 0x%x",
@@ -116,62 +354,104 @@ static int env_init_locked(const struct vtop_env_opts *user)
 			return vtop_err(-EINVAL, "bad PCI address \"%s\" (want DDDD:BB:SS.F or BB:SS.F)",
 					opts.pci_device);
 	}
-	switch (opts.backend) {
-	case VTOP_BACKEND_KMOD:
-		rc = vtop_backend_kmod_open(&opts, &ops, &ctx, &mode);
-		break;
-	case VTOP_BACKEND_PAGEMAP:
+	if (opts.backend == VTOP_BACKEND_PAGEMAP) {
 		if (opts.pci_device)
 			return vtop_err(-EOPNOTSUPP, "the pagemap backend cannot attach to a PCI device: it knows physical addresses only");
 		if (opts.device_path || (opts.flags & VTOP_ENV_LOAD_MODULE) ||
 		    opts.module_path)
 			return vtop_err(-EINVAL, "device_path, module_path and VTOP_ENV_LOAD_MODULE are kmod backend options");
-		rc = vtop_backend_pagemap_open(&opts, &ops, &ctx, &mode);
-		break;
-	default:
+		if (opts.flags & VTOP_ENV_EVENT_THREAD)
+			return vtop_err(-EOPNOTSUPP, "VTOP_ENV_EVENT_THREAD: the pagemap backend pins nothing and has no invalidation events");
+	} else if (opts.backend != VTOP_BACKEND_KMOD) {
 		return vtop_err(-EINVAL, "unknown backend %u", opts.backend);
 	}
-	if (rc)
-		return rc;
-	rc = vtop_vtophys_map_init_locked();
-	if (rc) {
-		ops->close(ctx);
-		return rc;
+
+	if (vtop__env.ready) {
+		/* Initialized implicitly: adopt the options, or refuse. */
+		if (cur_opts.valid && opts_equal(&opts, &cur_opts.o)) {
+			rc = owned_set(&saved_opts, &opts);
+			if (!rc)
+				vtop__env.implicit = false;
+			return rc;
+		}
+		if (vtop_mem_nr_regs_locked() || evthread.running)
+			return vtop_err(-EBUSY, "the environment was initialized implicitly (by a call such as vtop_mem_register() or vtop_vtophys_map() before vtop_env_init()) with other options, and memory is registered: call vtop_env_fini() first, or vtop_env_init() before anything else");
+		adopt = true;
 	}
-	vtop__env = (struct vtop_env){
-		.ready = true, .backend = opts.backend, .mode = mode,
-		.ops = ops, .ctx = ctx,
-	};
-	return 0;
+
+	/* Copies first: a failure after the backend is open undoes less. */
+	rc = owned_set(&cur, &opts);
+	if (!rc && !implicit)
+		rc = owned_set(&saved, &opts);
+	if (rc)
+		goto out;
+	if (opts.backend == VTOP_BACKEND_KMOD)
+		rc = vtop_backend_kmod_open(&opts, &ops, &ctx, &mode);
+	else
+		rc = vtop_backend_pagemap_open(&opts, &ops, &ctx, &mode);
+	if (rc)
+		goto out;
+	/* The new backend is open: now the implicit one can go. */
+	if (adopt)
+		env_close_locked();
+	rc = env_install_locked(ops, ctx, opts.backend, mode, opts.flags,
+				implicit);
+	if (rc)
+		goto out;
+	owned_free(&cur_opts);
+	cur_opts = cur;
+	cur = (struct owned_opts){ 0 };
+	if (!implicit) {
+		owned_free(&saved_opts);
+		saved_opts = saved;
+		saved = (struct owned_opts){ 0 };
+	}
+out:
+	owned_free(&cur);
+	owned_free(&saved);
+	return rc;
 }
 
 int vtop_env_ensure_locked(void)
 {
 	if (vtop__env.ready)
 		return 0;
-	return env_init_locked(NULL);
+	return env_init_locked(NULL, true);
+}
+
+int vtop_env_check_child(const char *what)
+{
+	if (vtop__env.inherited)
+		return vtop_err(-ECHILD, "%s: this process is a fork() child; the environment (pins, addresses, maps' registrations) is its parent's. Call vtop_env_fini() and vtop_env_init() for its own",
+				what);
+	return 0;
+}
+
+int vtop__env_init_backend_flags(const struct vtop_backend_ops *ops,
+				 void *ctx, uint32_t mode, uint32_t flags)
+{
+	int rc;
+
+	pthread_mutex_lock(&vtop__lock);
+	if (vtop__env.ready)
+		rc = -EALREADY;
+	else
+		rc = env_install_locked(ops, ctx, UINT32_MAX, mode,
+					flags & ~VTOP__ENV_IMPLICIT,
+					flags & VTOP__ENV_IMPLICIT);
+	if (!rc) {
+		/* Options unknown: equal to none. */
+		owned_free(&cur_opts);
+		cur_opts.valid = false;
+	}
+	pthread_mutex_unlock(&vtop__lock);
+	return rc;
 }
 
 int vtop__env_init_backend(const struct vtop_backend_ops *ops, void *ctx,
 			   uint32_t mode)
 {
-	int rc = 0;
-
-	pthread_mutex_lock(&vtop__lock);
-	if (vtop__env.ready) {
-		rc = -EALREADY;
-		goto out;
-	}
-	rc = vtop_vtophys_map_init_locked();
-	if (rc)
-		goto out;
-	vtop__env = (struct vtop_env){
-		.ready = true, .backend = UINT32_MAX, .mode = mode,
-		.ops = ops, .ctx = ctx,
-	};
-out:
-	pthread_mutex_unlock(&vtop__lock);
-	return rc;
+	return vtop__env_init_backend_flags(ops, ctx, mode, 0);
 }
 
 VTOP_EXPORT
@@ -182,7 +462,7 @@ int vtop_env_init(const struct vtop_env_opts *opts)
 	if (vtop__in_callback)
 		return vtop_err(-EDEADLK, "vtop_env_init called from a notify callback");
 	pthread_mutex_lock(&vtop__lock);
-	rc = env_init_locked(opts);
+	rc = env_init_locked(opts, false);
 	pthread_mutex_unlock(&vtop__lock);
 	return rc;
 }
@@ -190,16 +470,36 @@ int vtop_env_init(const struct vtop_env_opts *opts)
 VTOP_EXPORT
 void vtop_env_fini(void)
 {
+	bool had_thread;
+	pthread_t tid;
+	int wake_fd;
+
 	if (vtop__in_callback) {
 		vtop_err(-EDEADLK, "vtop_env_fini called from a notify callback; nothing was done");
 		return;
 	}
+	/* Stop the event thread first: it may be waiting for the lock. */
+	pthread_mutex_lock(&vtop__lock);
+	had_thread = evthread.running;
+	tid = evthread.tid;
+	wake_fd = evthread.wake_fd;
+	evthread.running = false;
+	evthread.wake_fd = -1;
+	pthread_mutex_unlock(&vtop__lock);
+	if (had_thread)
+		evthread_stop(tid, wake_fd);
+
 	pthread_mutex_lock(&vtop__lock);
 	if (vtop__env.ready) {
-		vtop_mem_unregister_all_locked();
-		vtop__env.ops->close(vtop__env.ctx);
-		vtop_vtophys_map_fini_locked();
-		memset(&vtop__env, 0, sizeof(vtop__env));
+		if (vtop__env.inherited) {
+			/* The parent's: forget, no callback, no unpin. */
+			vtop_mem_forget_all();
+			vtop__env.ops = NULL;
+		} else {
+			vtop_mem_unregister_all_locked();
+		}
+		env_close_locked();
+		owned_free(&cur_opts);
 	}
 	pthread_mutex_unlock(&vtop__lock);
 }
@@ -214,7 +514,9 @@ int vtop_env_get_info(struct vtop_info *info)
 	if (vtop__in_callback)
 		return vtop_err(-EDEADLK, "vtop_env_get_info called from a notify callback");
 	pthread_mutex_lock(&vtop__lock);
-	rc = vtop_env_ensure_locked();
+	rc = vtop_env_check_child("vtop_env_get_info");
+	if (!rc)
+		rc = vtop_env_ensure_locked();
 	if (!rc) {
 		if (vtop__env.ops->info)
 			rc = vtop__env.ops->info(vtop__env.ctx, info);
@@ -224,4 +526,83 @@ int vtop_env_get_info(struct vtop_info *info)
 	}
 	pthread_mutex_unlock(&vtop__lock);
 	return rc;
+}
+
+VTOP_EXPORT
+int vtop_env_get_event_fd(void)
+{
+	int rc;
+
+	if (vtop__in_callback)
+		return vtop_err(-EDEADLK, "vtop_env_get_event_fd called from a notify callback");
+	pthread_mutex_lock(&vtop__lock);
+	rc = vtop_env_check_child("vtop_env_get_event_fd");
+	if (!rc)
+		rc = vtop_env_ensure_locked();
+	if (!rc) {
+		if (vtop__env.events)
+			rc = vtop__env.ops->event_fd(vtop__env.ctx);
+		else
+			rc = vtop_err(-EOPNOTSUPP, "the %s backend has no invalidation events%s",
+				      vtop__env.ops->name,
+				      vtop__env.backend == VTOP_BACKEND_KMOD ?
+				      " (the loaded vtop module lacks VTOP_FEATURE_EVENTS)" :
+				      vtop__env.backend == VTOP_BACKEND_PAGEMAP ?
+				      " (it pins nothing)" : "");
+	}
+	pthread_mutex_unlock(&vtop__lock);
+	return rc;
+}
+
+/* ---- fork ---------------------------------------------------------------- */
+
+/* Did this thread's prepare handler take vtop__lock (not in a callback)? */
+static _Thread_local bool fork_took_lock;
+
+static void atfork_prepare(void)
+{
+	fork_took_lock = !vtop__in_callback;
+	if (fork_took_lock)
+		pthread_mutex_lock(&vtop__lock);
+	pthread_mutex_lock(&vtop__ev_lock);
+	vtop_maps_lock_all();
+}
+
+static void atfork_release(void)
+{
+	vtop_maps_unlock_all();
+	pthread_mutex_unlock(&vtop__ev_lock);
+	if (fork_took_lock)
+		pthread_mutex_unlock(&vtop__lock);
+}
+
+static void atfork_child(void)
+{
+	atfork_release();
+	/* The thread was not copied; its wake-up descriptor was. */
+	if (evthread.wake_fd >= 0)
+		close(evthread.wake_fd);
+	evthread.running = false;
+	evthread.wake_fd = -1;
+	if (!vtop__env.ready || vtop__env.inherited)
+		return;
+	/*
+	 * Every translation takes the slow path from now on, which says
+	 * -ECHILD; the inline lookups find an empty vtophys map.
+	 */
+	atomic_store(&vtop__ev.inherited, true);
+	atomic_store(&vtop__ev.page, &vtop__no_events_page);
+	atomic_store(&vtop__ev.seen, UINT64_MAX);
+	vtop__env.inherited = true;
+	vtop__env.events = false;
+	vtop_mem_fork_child();
+	/* The parent's pins end with the parent: drop the descriptor. */
+	vtop__env.ops->close(vtop__env.ctx);
+	vtop__env.ctx = NULL;
+}
+
+__attribute__((constructor))
+static void vtop_atfork_init(void)
+{
+	pthread_atfork(atfork_prepare, atfork_release, atfork_child);
 }

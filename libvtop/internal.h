@@ -8,6 +8,7 @@
 #define LIBVTOP_INTERNAL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -122,6 +123,18 @@ struct vtop_pin_result {
 	bool borrowed;
 };
 
+/*
+ * One invalidation record as the library uses it (the backend steps over
+ * records of any size the kernel writes and copies the fields it knows).
+ */
+struct vtop_ev_rec {
+	uint32_t reason;
+	uint64_t handle;
+	uint64_t vaddr;
+	uint64_t length;
+	uint64_t seq;
+};
+
 struct vtop_backend_ops {
 	const char *name;
 	/* Pin [va, va + len); segments must cover it exactly, in order. */
@@ -130,7 +143,26 @@ struct vtop_backend_ops {
 	int (*unpin)(void *ctx, uint64_t handle);
 	/* VTOP_IOC_INFO, or NULL */
 	int (*info)(void *ctx, struct vtop_info *info);
+	/*
+	 * Close the descriptors and free @ctx. Also what a fork() child does
+	 * with the parent's backend: closing the inherited descriptor does
+	 * not unpin anything (the parent holds the file too).
+	 */
 	void (*close)(void *ctx);
+	/*
+	 * Invalidation events; all NULL when the backend has none.
+	 * event_page: the mapped struct vtop_event_page (its seq is read with
+	 * acquire semantics). event_fd: pollable, EPOLLIN while records are
+	 * queued. read_events: up to @max records without blocking; returns
+	 * how many (0: none) or -errno. get_invalidated: every live
+	 * invalidated pin; *@handles is vtop_calloc()ed (freed by the
+	 * caller), *@seq the event page's seq the list is complete for.
+	 */
+	const struct vtop_event_page *(*event_page)(void *ctx);
+	int (*event_fd)(void *ctx);
+	int (*read_events)(void *ctx, struct vtop_ev_rec *rec, size_t max);
+	int (*get_invalidated)(void *ctx, uint64_t **handles, uint32_t *nr,
+			       uint64_t *seq);
 };
 
 /* Options as the library knows them, already size-checked. */
@@ -149,32 +181,101 @@ int vtop_parse_pci(const char *s, uint32_t *domain, uint32_t *bdf);
 
 /* ---- env.c / mem.c: global state --------------------------------------- */
 
+/*
+ * Locks, always taken in this order (the atfork prepare handler takes them
+ * all in it):
+ *   vtop__lock	registrations, the maps' notification list, the
+ *		environment; held while callbacks run
+ *   vtop__ev_lock	the registrations' invalidated marks and the tree's
+ *		structure (writers hold both locks, readers either), the
+ *		vtophys map's contents, the processed event seq; never held
+ *		across a callback or a pin, so vtop_vtophys() may take it
+ *   vtop__maps_lock	the list of every map (for fork)
+ *   map->lock	one map's writers (any number of them, in list order)
+ */
 extern pthread_mutex_t vtop__lock;
+extern pthread_mutex_t vtop__ev_lock;
 
 /* Set while a notify callback runs in this thread. */
 extern _Thread_local bool vtop__in_callback;
 
 struct vtop_env {
 	bool ready;
+	bool implicit;		/* initialized by a call other than init */
+	bool inherited;		/* this process is a fork() child */
 	uint32_t backend;
 	uint32_t mode;
+	uint32_t flags;		/* VTOP_ENV_* in force */
 	const struct vtop_backend_ops *ops;
 	void *ctx;
+	bool events;		/* the backend has invalidation events */
 };
 extern struct vtop_env vtop__env;
+
+/*
+ * The fast path's "anything new?" check: one acquire load of the event
+ * page's seq (or of a never-changing one when there are no events) against
+ * the last seq whose invalidations were marked. Kept in one cache line.
+ */
+struct vtop_ev_state {
+	const struct vtop_event_page *_Atomic page;
+	_Atomic uint64_t seen;
+	_Atomic bool inherited;
+} __attribute__((aligned(64)));
+extern struct vtop_ev_state vtop__ev;
+
+/* A page whose seq never changes: vtop__ev.page without events. */
+extern const struct vtop_event_page vtop__no_events_page;
+
+static inline bool vtop_ev_pending(void)
+{
+	const struct vtop_event_page *pg =
+		atomic_load_explicit(&vtop__ev.page, memory_order_relaxed);
+
+	return __atomic_load_n(&pg->seq, __ATOMIC_ACQUIRE) !=
+	       atomic_load_explicit(&vtop__ev.seen, memory_order_relaxed);
+}
+
+/*
+ * Slow path of the check: mark the registrations the kernel invalidated
+ * and clear them from the vtophys map (no callback runs; they run when
+ * the events are processed). Takes vtop__ev_lock. 0, -ECHILD in a fork
+ * child, or the backend's error.
+ */
+int vtop_ev_sync(void);
 
 /* With vtop__lock held: initialize with default options if needed. */
 int vtop_env_ensure_locked(void);
 
+/* With vtop__lock held: -ECHILD (and a message) in a fork child. */
+int vtop_env_check_child(const char *what);
+
 /*
  * Test hook: initialize the environment with a given backend (the host
- * tests' fake). Returns -EALREADY if initialized. Not exported.
+ * tests' fake) and VTOP_ENV_* @flags. Returns -EALREADY if initialized.
+ * Not exported.
  */
 int vtop__env_init_backend(const struct vtop_backend_ops *ops, void *ctx,
 			   uint32_t mode);
+int vtop__env_init_backend_flags(const struct vtop_backend_ops *ops,
+				 void *ctx, uint32_t mode, uint32_t flags);
+/* In @flags above: record the initialization as implicit. */
+#define VTOP__ENV_IMPLICIT	(1U << 31)
 
 /* mem.c, with vtop__lock held: unregister everything (env fini). */
 void vtop_mem_unregister_all_locked(void);
+/* mem.c, fork child: forget every registration, no callback, no unpin. */
+void vtop_mem_forget_all(void);
+/* mem.c, with vtop__lock held: process events; count or -errno. */
+int vtop_mem_process_locked(void);
+/* mem.c, with vtop__lock held: registrations live now. */
+size_t vtop_mem_nr_regs_locked(void);
+/* mem.c: cumulative error counters (vtop_mem_get_stats()). */
+void vtop_mem_count_unpin_error(void);
+/* mem.c: a new backend's event page starts at @seq. */
+void vtop_mem_ev_reset(uint64_t seq);
+/* mem.c, fork child: empty the vtophys map. */
+void vtop_mem_fork_child(void);
 
 /*
  * Test hook (not exported): check the registration tree's
@@ -183,13 +284,19 @@ void vtop_mem_unregister_all_locked(void);
  */
 long vtop__mem_check_regs(void);
 
-/* vtophys.c */
+/* map.c: every map, for the atfork handlers. */
+void vtop_maps_lock_all(void);
+void vtop_maps_unlock_all(void);
+/* map.c: does this map get VTOP_MEM_MAP_NOTIFY_INVALIDATE? */
+bool vtop_map_wants_invalidate(const struct vtop_mem_map *map);
+
+/* vtophys.c: the map is allocated once and never freed. */
 extern struct vtop_mem_map *_Atomic vtop__vtophys_map;
 int vtop_vtophys_map_init_locked(void);
-void vtop_vtophys_map_fini_locked(void);
 /* Fill the vtophys map from a pin's segments; all or nothing. */
 int vtop_vtophys_fill(const struct vtop_segment *segs, uint32_t nr,
 		      uint64_t *n2m, uint64_t *n4k);
 void vtop_vtophys_clear(uint64_t va, uint64_t len);
+
 
 #endif /* LIBVTOP_INTERNAL_H */

@@ -57,7 +57,12 @@ struct vtop_mem_map {
 	struct vtop_map_link link;
 	pthread_mutex_t lock;
 	struct map_l2 *tables;		/* every level-2 table */
+	struct vtop_map_link all;	/* every map, for fork */
 };
+
+/* Every map, so that the atfork handlers can take every map's lock. */
+static pthread_mutex_t maps_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct vtop_mem_map *all_maps;
 
 _Static_assert(offsetof(struct vtop_mem_map, head) == 0,
 	       "the inline lookups read the map as struct vtop__map_head");
@@ -117,7 +122,36 @@ struct vtop_mem_map *vtop_map_create(uint64_t default_translation,
 		map->ops = *ops;
 	map->cb_ctx = cb_ctx;
 	pthread_mutex_init(&map->lock, NULL);
+	pthread_mutex_lock(&maps_lock);
+	map->all.next = all_maps;
+	if (all_maps)
+		all_maps->all.prev = map;
+	all_maps = map;
+	pthread_mutex_unlock(&maps_lock);
 	return map;
+}
+
+void vtop_maps_lock_all(void)
+{
+	struct vtop_mem_map *m;
+
+	pthread_mutex_lock(&maps_lock);
+	for (m = all_maps; m; m = m->all.next)
+		pthread_mutex_lock(&m->lock);
+}
+
+void vtop_maps_unlock_all(void)
+{
+	struct vtop_mem_map *m;
+
+	for (m = all_maps; m; m = m->all.next)
+		pthread_mutex_unlock(&m->lock);
+	pthread_mutex_unlock(&maps_lock);
+}
+
+bool vtop_map_wants_invalidate(const struct vtop_mem_map *map)
+{
+	return map->ops.size != 0;
 }
 
 void vtop_map_destroy(struct vtop_mem_map *map)
@@ -127,6 +161,14 @@ void vtop_map_destroy(struct vtop_mem_map *map)
 
 	if (!map)
 		return;
+	pthread_mutex_lock(&maps_lock);
+	if (map->all.prev)
+		map->all.prev->all.next = map->all.next;
+	else
+		all_maps = map->all.next;
+	if (map->all.next)
+		map->all.next->all.prev = map->all.prev;
+	pthread_mutex_unlock(&maps_lock);
 	for (l2 = map->tables; l2; l2 = next) {
 		next = l2->next;
 		for (j = 0; j < L2_ENTRIES; j++)
@@ -419,6 +461,11 @@ VTOP_EXPORT
 uint64_t vtop_mem_map_translate(const struct vtop_mem_map *map, uint64_t vaddr,
 				uint64_t *size)
 {
+	/* The vtophys map answers for registrations: events first. */
+	if (__builtin_expect(map == atomic_load_explicit(&vtop__vtophys_map,
+							 memory_order_relaxed), 0) &&
+	    vtop_ev_pending() && vtop_ev_sync())
+		return map->head.default_translation;
 	/* Without a size, a leaf function: the inline lookup of vtop.h. */
 	if (!size)
 		return vtop_mem_map_lookup(map, vaddr);

@@ -6,10 +6,26 @@
  * call, kept in an AVL tree ordered by address: registering, unregistering
  * and finding the registration at an address take O(log R), stepping to
  * the next or previous one O(1) amortized. Maps with a notify_cb are kept in a list in
- * creation order. Everything here runs under vtop__lock.
+ * creation order. Everything here runs under vtop__lock, except what the
+ * translation slow path does (vtop_ev_sync()): under vtop__ev_lock alone
+ * it reads the tree and marks registrations invalidated, so the tree's
+ * writers hold both locks.
+ *
+ * Invalidation events are handled in two stages:
+ *  - marking (vtop_ev_sync(), any thread, vtop__ev_lock): when the event
+ *    page's seq moved, VTOP_IOC_GET_INVALIDATED lists the invalidated
+ *    pins; their registrations are marked and cleared from the vtophys
+ *    map. No record is consumed, so the descriptor stays readable for
+ *    whoever processes the events.
+ *  - processing (vtop_mem_process_locked(), vtop__lock): the records are
+ *    read in order (an overflow record means: list them all), and each
+ *    invalidated registration is marked if it was not, notified to every
+ *    map, removed from the tree, unpinned and freed.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "internal.h"
 
@@ -27,6 +43,8 @@ struct vtop_reg {
 	uint64_t handle;
 	uint64_t n2m;
 	uint64_t n4k;
+	bool invalid;		/* marked: cleared from vtophys, to process */
+	bool dontfork;		/* MADV_DONTFORK was applied */
 };
 
 static struct {
@@ -267,6 +285,39 @@ static uint32_t nr_maps;
 
 _Thread_local bool vtop__in_callback;
 
+pthread_mutex_t vtop__ev_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Under vtop__ev_lock: registrations marked invalid, not yet processed. */
+static size_t nr_marked;
+/* Under vtop__lock: the event page's seq up to which records were read. */
+static uint64_t drained_seq;
+
+/* Cumulative counters (vtop_mem_get_stats()), under vtop__lock. */
+static struct {
+	uint64_t invalidations;
+	uint64_t unpin_errors;
+	uint64_t notify_errors;
+	uint64_t overflows;
+} counters;
+
+void vtop_mem_count_unpin_error(void)
+{
+	counters.unpin_errors++;
+}
+
+void vtop_mem_ev_reset(uint64_t seq)
+{
+	pthread_mutex_lock(&vtop__ev_lock);
+	drained_seq = seq;
+	atomic_store(&vtop__ev.seen, seq);
+	pthread_mutex_unlock(&vtop__ev_lock);
+}
+
+size_t vtop_mem_nr_regs_locked(void)
+{
+	return regs.n;
+}
+
 static int notify(struct vtop_mem_map *map,
 		  enum vtop_mem_map_notify_action action, uint64_t va,
 		  uint64_t len)
@@ -274,6 +325,10 @@ static int notify(struct vtop_mem_map *map,
 	const struct vtop_mem_map_ops *ops = vtop_map_ops(map);
 	int rc;
 
+	/* Maps made for 0.1/0.2 never see an action they do not know. */
+	if (action == VTOP_MEM_MAP_NOTIFY_INVALIDATE &&
+	    !vtop_map_wants_invalidate(map))
+		action = VTOP_MEM_MAP_NOTIFY_UNREGISTER;
 	vtop__in_callback = true;
 	rc = ops->notify_cb(vtop_map_cb_ctx(map), map, action,
 			    (void *)(uintptr_t)va, (size_t)len);
@@ -322,35 +377,252 @@ static int check_segments(const struct vtop_pin_result *res, uint64_t va,
 	return 0;
 }
 
-/* UNREGISTER to @from and every map created before it, newest first. */
-static void unregister_notify_reverse(struct vtop_mem_map *from,
-				      uint64_t va, uint64_t len)
+/*
+ * @action (UNREGISTER or INVALIDATE) to @from and every map created before
+ * it, newest first. Returns the first callback error (all are counted).
+ */
+static int notify_reverse(struct vtop_mem_map *from,
+			  enum vtop_mem_map_notify_action action,
+			  uint64_t va, uint64_t len)
 {
 	struct vtop_mem_map *m;
+	int rc, first = 0;
 
-	for (m = from; m; m = vtop_map_link(m)->prev)
-		notify(m, VTOP_MEM_MAP_NOTIFY_UNREGISTER, va, len);
+	for (m = from; m; m = vtop_map_link(m)->prev) {
+		rc = notify(m, action, va, len);
+		if (rc) {
+			counters.notify_errors++;
+			if (!first)
+				first = vtop_err(rc, "a map's notify_cb failed %s 0x%llx+0x%llx (the range is released anyway)",
+						 action == VTOP_MEM_MAP_NOTIFY_INVALIDATE ?
+						 "an invalidation of" : "to unregister",
+						 (unsigned long long)va,
+						 (unsigned long long)len);
+		}
+	}
+	return first;
+}
+
+/* ---- invalidation: marking (vtop__ev_lock) ----------------------------- */
+
+/* With vtop__ev_lock: clear @r from vtophys; it is processed later. */
+static void mark_invalid(struct vtop_reg *r)
+{
+	r->invalid = true;
+	nr_marked++;
+	vtop_vtophys_clear(r->va, r->len);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void seen_advance(uint64_t seq)
+{
+	if (seq > atomic_load_explicit(&vtop__ev.seen, memory_order_relaxed))
+		atomic_store_explicit(&vtop__ev.seen, seq,
+				      memory_order_relaxed);
 }
 
 /*
- * Drop @r (already notified) from the tree and the vtophys map, unpin it
- * and free it.
+ * With vtop__ev_lock: if the event page's seq moved since the last time
+ * (or @force), mark every registration whose pin the kernel lists as
+ * invalidated. Returns 0 or the backend's error (nothing is marked).
  */
-static void release_reg(struct vtop_reg *r)
+static int mark_locked(bool force)
 {
+	const struct vtop_event_page *pg;
+	uint64_t seq, kseq = 0, *h = NULL;
+	struct vtop_reg *r;
+	uint32_t n = 0;
+	int rc;
+
+	pg = atomic_load_explicit(&vtop__ev.page, memory_order_relaxed);
+	seq = __atomic_load_n(&pg->seq, __ATOMIC_ACQUIRE);
+	if (!force && seq == atomic_load_explicit(&vtop__ev.seen,
+						  memory_order_relaxed))
+		return 0;
+	if (!vtop__env.ready || !vtop__env.events) {
+		seen_advance(seq);
+		return 0;
+	}
+	rc = vtop__env.ops->get_invalidated(vtop__env.ctx, &h, &n, &kseq);
+	if (rc)
+		return rc;
+	if (n) {
+		qsort(h, n, sizeof(*h), cmp_u64);
+		for (r = reg_first(); r; r = reg_next(r))
+			if (!r->invalid &&
+			    bsearch(&r->handle, h, n, sizeof(*h), cmp_u64))
+				mark_invalid(r);
+	}
+	free(h);
+	seen_advance(kseq > seq ? kseq : seq);
+	return 0;
+}
+
+int vtop_ev_sync(void)
+{
+	int rc;
+
+	if (atomic_load(&vtop__ev.inherited))
+		return vtop_err(-ECHILD, "this process is a fork() child: its translations are not the parent's (vtop_env_fini() and vtop_env_init() give it its own)");
+	pthread_mutex_lock(&vtop__ev_lock);
+	rc = mark_locked(false);
+	pthread_mutex_unlock(&vtop__ev_lock);
+	return rc;
+}
+
+/* ---- registrations ending ---------------------------------------------- */
+
+/*
+ * Drop @r (already notified) from the tree and the vtophys map, unpin it
+ * and free it. Returns the unpin error (counted), or 0.
+ */
+static int release_reg(struct vtop_reg *r)
+{
+	int rc;
+
+	pthread_mutex_lock(&vtop__ev_lock);
 	reg_erase(r);
-	vtop_vtophys_clear(r->va, r->len);
-	vtop__env.ops->unpin(vtop__env.ctx, r->handle);
+	if (r->invalid)
+		nr_marked--;
+	else
+		vtop_vtophys_clear(r->va, r->len);
+	pthread_mutex_unlock(&vtop__ev_lock);
+	rc = vtop__env.ops->unpin(vtop__env.ctx, r->handle);
+	if (rc) {
+		counters.unpin_errors++;
+		vtop_err(rc, "unpinning 0x%llx+0x%llx failed (the registration is gone anyway)",
+			 (unsigned long long)r->va, (unsigned long long)r->len);
+	}
+	/* An invalidated range is no longer the registered memory. */
+	if (r->dontfork && !r->invalid)
+		madvise((void *)(uintptr_t)r->va, r->len, MADV_DOFORK);
 	free(r);
+	return rc;
+}
+
+/* End @r because it was invalidated. */
+static void invalidate_reg(struct vtop_reg *r)
+{
+	pthread_mutex_lock(&vtop__ev_lock);
+	if (!r->invalid)
+		mark_invalid(r);
+	pthread_mutex_unlock(&vtop__ev_lock);
+	notify_reverse(maps_tail, VTOP_MEM_MAP_NOTIFY_INVALIDATE, r->va,
+		       r->len);
+	release_reg(r);
+	counters.invalidations++;
+}
+
+/* ---- invalidation: processing (vtop__lock) ----------------------------- */
+
+#define REC_BATCH	32
+
+int vtop_mem_process_locked(void)
+{
+	const struct vtop_event_page *pg;
+	struct vtop_ev_rec rec[REC_BATCH];
+	bool overflow = false;
+	struct vtop_reg *r, *next;
+	int n, i, count = 0, rc = 0;
+	uint64_t seq;
+
+	if (!vtop__env.ready || !vtop__env.events)
+		return 0;
+	if (vtop__env.inherited)
+		return vtop_err(-ECHILD, "this process is a fork() child: call vtop_env_fini() and vtop_env_init()");
+	pg = atomic_load_explicit(&vtop__ev.page, memory_order_relaxed);
+	seq = __atomic_load_n(&pg->seq, __ATOMIC_ACQUIRE);
+	/* Nothing new since the last drain, nothing marked: no syscall. */
+	pthread_mutex_lock(&vtop__ev_lock);
+	n = seq == drained_seq && !nr_marked;
+	pthread_mutex_unlock(&vtop__ev_lock);
+	if (n)
+		return 0;
+
+	do {
+		n = vtop__env.ops->read_events(vtop__env.ctx, rec, REC_BATCH);
+		if (n < 0) {
+			rc = n;
+			break;
+		}
+		for (i = 0; i < n; i++) {
+			if (rec[i].reason == VTOP_EVENT_OVERFLOW) {
+				overflow = true;
+				counters.overflows++;
+				continue;
+			}
+			r = reg_first_ending_after(rec[i].vaddr);
+			/* A pin the library no longer has: nothing to do. */
+			if (!r || r->va != rec[i].vaddr ||
+			    r->handle != rec[i].handle)
+				continue;
+			invalidate_reg(r);
+			count++;
+		}
+	} while (n == REC_BATCH);
+	if (!rc && overflow) {
+		pthread_mutex_lock(&vtop__ev_lock);
+		rc = mark_locked(true);
+		pthread_mutex_unlock(&vtop__ev_lock);
+	}
+	if (!rc)
+		drained_seq = seq;
+	/*
+	 * What is still marked came from an overflow, or was invalidated
+	 * after the drain: process it now, in address order.
+	 */
+	pthread_mutex_lock(&vtop__ev_lock);
+	n = !rc && nr_marked;
+	pthread_mutex_unlock(&vtop__ev_lock);
+	for (r = n ? reg_first() : NULL; r; r = next) {
+		next = reg_next(r);
+		if (r->invalid) {
+			invalidate_reg(r);
+			count++;
+		}
+	}
+	return rc ? rc : count;
+}
+
+VTOP_EXPORT
+int vtop_mem_process_events(void)
+{
+	int rc;
+
+	if (vtop__in_callback)
+		return vtop_err(-EDEADLK, "vtop_mem_process_events called from a notify callback");
+	pthread_mutex_lock(&vtop__lock);
+	rc = vtop_env_check_child("vtop_mem_process_events");
+	if (!rc)
+		rc = vtop_mem_process_locked();
+	pthread_mutex_unlock(&vtop__lock);
+	return rc;
+}
+
+/* ---- register / unregister --------------------------------------------- */
+
+static uint64_t event_seq(void)
+{
+	const struct vtop_event_page *pg =
+		atomic_load_explicit(&vtop__ev.page, memory_order_relaxed);
+
+	return __atomic_load_n(&pg->seq, __ATOMIC_ACQUIRE);
 }
 
 VTOP_EXPORT
 int vtop_mem_register(void *vaddr, size_t len)
 {
 	struct vtop_pin_result res = { 0 };
-	uint64_t va = (uintptr_t)vaddr;
+	uint64_t va = (uintptr_t)vaddr, seq;
 	struct vtop_reg *r = NULL, *next;
 	struct vtop_mem_map *m;
+	bool dontfork = false;
 	int rc;
 
 	if (vtop__in_callback)
@@ -360,9 +632,17 @@ int vtop_mem_register(void *vaddr, size_t len)
 		return rc;
 
 	pthread_mutex_lock(&vtop__lock);
+	rc = vtop_env_check_child("vtop_mem_register");
+	if (rc)
+		goto unlock;
 	rc = vtop_env_ensure_locked();
 	if (rc)
 		goto unlock;
+	/* Memory unmapped and mapped again: its old registration goes. */
+	rc = vtop_mem_process_locked();
+	if (rc < 0)
+		goto unlock;
+	rc = 0;
 	next = reg_first_ending_after(va);
 	if (next && next->va < va + len) {
 		rc = vtop_err(-EBUSY, "0x%llx+0x%llx overlaps the registration 0x%llx+0x%llx",
@@ -377,7 +657,17 @@ int vtop_mem_register(void *vaddr, size_t len)
 		rc = vtop_err(-ENOMEM, "out of memory for a registration");
 		goto unlock;
 	}
+	if (vtop__env.flags & VTOP_ENV_DONTFORK) {
+		if (madvise(vaddr, len, MADV_DONTFORK)) {
+			rc = vtop_err(-errno, "madvise(MADV_DONTFORK) of 0x%llx+0x%llx failed (VTOP_ENV_DONTFORK)",
+				      (unsigned long long)va,
+				      (unsigned long long)len);
+			goto unlock;
+		}
+		dontfork = true;
+	}
 
+	seq = event_seq();
 	rc = vtop__env.ops->pin(vtop__env.ctx, va, len, &res);
 	if (rc)
 		goto unlock;
@@ -385,23 +675,42 @@ int vtop_mem_register(void *vaddr, size_t len)
 	if (rc)
 		goto unpin;
 
+	pthread_mutex_lock(&vtop__ev_lock);
 	rc = vtop_vtophys_fill(res.segs, res.nr_segs, &r->n2m, &r->n4k);
-	if (rc)
+	if (rc) {
+		pthread_mutex_unlock(&vtop__ev_lock);
 		goto unpin;
+	}
+	r->va = va;
+	r->len = len;
+	r->handle = res.handle;
+	r->dontfork = dontfork;
+	reg_insert(r);
+	/*
+	 * Invalidated since before the pin? A translator that looked in
+	 * between did not find the new registration in the tree: look
+	 * again, now that it is there.
+	 */
+	if (event_seq() != seq) {
+		rc = mark_locked(true);
+		if (rc) {
+			reg_erase(r);
+			vtop_vtophys_clear(va, len);
+			pthread_mutex_unlock(&vtop__ev_lock);
+			goto unpin;
+		}
+	}
+	pthread_mutex_unlock(&vtop__ev_lock);
 	/* The segments are in the vtophys map now; give them back early. */
 	if (!res.borrowed)
 		free(res.segs);
 	res.segs = NULL;
-	r->va = va;
-	r->len = len;
-	r->handle = res.handle;
-	reg_insert(r);
 
 	for (m = maps_head; m; m = vtop_map_link(m)->next) {
 		rc = notify(m, VTOP_MEM_MAP_NOTIFY_REGISTER, va, len);
 		if (rc) {
-			unregister_notify_reverse(vtop_map_link(m)->prev,
-						  va, len);
+			notify_reverse(vtop_map_link(m)->prev,
+				       VTOP_MEM_MAP_NOTIFY_UNREGISTER, va, len);
 			release_reg(r);
 			vtop_err(rc, "a map's notify_cb failed to register 0x%llx+0x%llx; the registration was undone",
 				 (unsigned long long)va,
@@ -412,8 +721,11 @@ int vtop_mem_register(void *vaddr, size_t len)
 	goto unlock_nofree;
 
 unpin:
-	vtop__env.ops->unpin(vtop__env.ctx, res.handle);
+	if (vtop__env.ops->unpin(vtop__env.ctx, res.handle))
+		counters.unpin_errors++;
 unlock:
+	if (dontfork)
+		madvise(vaddr, len, MADV_DOFORK);
 	free(r);
 unlock_nofree:
 	pthread_mutex_unlock(&vtop__lock);
@@ -422,16 +734,26 @@ unlock_nofree:
 	return rc;
 }
 
-/* Unregister @count registrations from @r on, in address order. */
-static void unregister_regs(struct vtop_reg *r, size_t count)
+/*
+ * Unregister @count registrations from @r on, in address order. Returns
+ * the first error of a callback or an unpin.
+ */
+static int unregister_regs(struct vtop_reg *r, size_t count)
 {
 	struct vtop_reg *next;
+	int rc, first = 0;
 
 	for (; count; count--, r = next) {
 		next = reg_next(r);
-		unregister_notify_reverse(maps_tail, r->va, r->len);
-		release_reg(r);
+		rc = notify_reverse(maps_tail, VTOP_MEM_MAP_NOTIFY_UNREGISTER,
+				    r->va, r->len);
+		if (rc && !first)
+			first = rc;
+		rc = release_reg(r);
+		if (rc && !first)
+			first = rc;
 	}
+	return first;
 }
 
 VTOP_EXPORT
@@ -450,6 +772,13 @@ int vtop_mem_unregister(void *vaddr, size_t len)
 	end = va + len;
 
 	pthread_mutex_lock(&vtop__lock);
+	rc = vtop_env_check_child("vtop_mem_unregister");
+	if (rc)
+		goto unlock;
+	rc = vtop_mem_process_locked();
+	if (rc < 0)
+		goto unlock;
+	rc = 0;
 	first = reg_first_ending_after(va);
 	/* Every page must be registered. */
 	cur = va;
@@ -468,7 +797,7 @@ int vtop_mem_unregister(void *vaddr, size_t len)
 			      (unsigned long long)len);
 		goto unlock;
 	}
-	unregister_regs(first, count);
+	rc = unregister_regs(first, count);
 unlock:
 	pthread_mutex_unlock(&vtop__lock);
 	return rc;
@@ -476,19 +805,55 @@ unlock:
 
 void vtop_mem_unregister_all_locked(void)
 {
+	/* Invalidated memory is reported as such, the rest unregistered. */
+	vtop_mem_process_locked();
 	unregister_regs(reg_first(), regs.n);
 }
 
-VTOP_EXPORT
-struct vtop_mem_map *vtop_mem_map_alloc(uint64_t default_translation,
-					const struct vtop_mem_map_ops *ops,
-					void *cb_ctx)
+/* Fork child: empty the vtophys map (the inline lookups read it). */
+void vtop_mem_fork_child(void)
+{
+	struct vtop_reg *r;
+
+	for (r = reg_first(); r; r = reg_next(r))
+		if (!r->invalid)
+			vtop_vtophys_clear(r->va, r->len);
+}
+
+static void free_subtree(struct vtop_reg *r)
+{
+	while (r) {
+		struct vtop_reg *right = r->right;
+
+		free_subtree(r->left);
+		free(r);
+		r = right;
+	}
+}
+
+void vtop_mem_forget_all(void)
+{
+	free_subtree(regs.root);
+	memset(&regs, 0, sizeof(regs));
+	nr_marked = 0;
+	drained_seq = 0;
+}
+
+/* Entry points of vtop_mem_map_alloc: 0.1 (old ops) and 0.3 (sized). */
+struct vtop_mem_map_ops_v01 {
+	vtop_mem_map_notify_cb notify_cb;
+	vtop_mem_map_contiguous_cb are_contiguous;
+};
+
+static struct vtop_mem_map *map_alloc(uint64_t default_translation,
+				      const struct vtop_mem_map_ops *ops,
+				      void *cb_ctx)
 {
 	struct vtop_mem_map *map;
 	struct vtop_reg *r, *k;
 	int rc;
 
-	if (ops && ops->notify_cb && vtop__in_callback) {
+	if (ops->notify_cb && vtop__in_callback) {
 		vtop_err(-EDEADLK, "vtop_mem_map_alloc with a notify_cb called from a notify callback");
 		errno = EDEADLK;
 		return NULL;
@@ -499,18 +864,26 @@ struct vtop_mem_map *vtop_mem_map_alloc(uint64_t default_translation,
 		errno = ENOMEM;
 		return NULL;
 	}
-	if (!ops || !ops->notify_cb)
+	if (!ops->notify_cb)
 		return map;
 
 	pthread_mutex_lock(&vtop__lock);
+	rc = vtop_env_check_child("vtop_mem_map_alloc with a notify_cb");
+	if (rc) {
+		pthread_mutex_unlock(&vtop__lock);
+		vtop_map_destroy(map);
+		errno = -rc;
+		return NULL;
+	}
 	for (r = reg_first(); r; r = reg_next(r)) {
 		rc = notify(map, VTOP_MEM_MAP_NOTIFY_REGISTER, r->va, r->len);
 		if (rc) {
 			uint64_t va = r->va, len = r->len;
 
 			for (k = reg_prev(r); k; k = reg_prev(k))
-				notify(map, VTOP_MEM_MAP_NOTIFY_UNREGISTER,
-				       k->va, k->len);
+				if (notify(map, VTOP_MEM_MAP_NOTIFY_UNREGISTER,
+					   k->va, k->len))
+					counters.notify_errors++;
 			pthread_mutex_unlock(&vtop__lock);
 			vtop_map_destroy(map);
 			vtop_err(rc, "the new map's notify_cb failed to replay 0x%llx+0x%llx; the map was freed",
@@ -530,6 +903,62 @@ struct vtop_mem_map *vtop_mem_map_alloc(uint64_t default_translation,
 	nr_maps++;
 	pthread_mutex_unlock(&vtop__lock);
 	return map;
+}
+
+/* The 0.3 struct: every field up to and including size. */
+#define OPS_V03_SIZE	(offsetof(struct vtop_mem_map_ops, size) + \
+			 sizeof(size_t))
+
+VTOP_EXPORT __attribute__((symver("vtop_mem_map_alloc@@LIBVTOP_0.3")))
+struct vtop_mem_map *vtop_mem_map_alloc_v03(uint64_t default_translation,
+					    const struct vtop_mem_map_ops *ops,
+					    void *cb_ctx)
+{
+	struct vtop_mem_map_ops o = { 0 };
+	const unsigned char *p = (const unsigned char *)ops;
+	size_t i;
+
+	if (ops) {
+		o.notify_cb = ops->notify_cb;
+		o.are_contiguous = ops->are_contiguous;
+		o.size = ops->size;
+	}
+	if (o.size && o.size < OPS_V03_SIZE) {
+		vtop_err(-EINVAL, "ops->size %zu is smaller than %zu",
+			 o.size, (size_t)OPS_V03_SIZE);
+		errno = EINVAL;
+		return NULL;
+	}
+	if (o.size > 4096) {
+		vtop_err(-E2BIG, "ops->size %zu is implausible", o.size);
+		errno = E2BIG;
+		return NULL;
+	}
+	for (i = sizeof(o); i < o.size; i++) {
+		if (p[i]) {
+			vtop_err(-E2BIG, "ops->size %zu: bytes beyond %zu that this libvtop does not know are not zero",
+				 o.size, sizeof(o));
+			errno = E2BIG;
+			return NULL;
+		}
+	}
+	if (o.size)
+		o.size = sizeof(o);
+	return map_alloc(default_translation, &o, cb_ctx);
+}
+
+VTOP_EXPORT __attribute__((symver("vtop_mem_map_alloc@LIBVTOP_0.1")))
+struct vtop_mem_map *vtop_mem_map_alloc_v01(uint64_t default_translation,
+					    const struct vtop_mem_map_ops_v01 *ops,
+					    void *cb_ctx)
+{
+	struct vtop_mem_map_ops o = { 0 };
+
+	if (ops) {
+		o.notify_cb = ops->notify_cb;
+		o.are_contiguous = ops->are_contiguous;
+	}
+	return map_alloc(default_translation, &o, cb_ctx);
 }
 
 VTOP_EXPORT
@@ -558,14 +987,20 @@ void vtop_mem_map_free(struct vtop_mem_map **pmap)
 		else
 			maps_tail = l->prev;
 		nr_maps--;
-		for (r = reg_first(); r; r = reg_next(r))
-			notify(map, VTOP_MEM_MAP_NOTIFY_UNREGISTER, r->va,
-			       r->len);
+		/* Not in a fork child: the registrations are the parent's. */
+		for (r = vtop__env.inherited ? NULL : reg_first(); r;
+		     r = reg_next(r))
+			if (notify(map, VTOP_MEM_MAP_NOTIFY_UNREGISTER, r->va,
+				   r->len))
+				counters.notify_errors++;
 		pthread_mutex_unlock(&vtop__lock);
 	}
 	vtop_map_destroy(map);
 	*pmap = NULL;
 }
+
+/* The first published struct vtop_mem_stats ends after entries_4k. */
+#define STATS_MIN_SIZE	offsetof(struct vtop_mem_stats, inherited)
 
 VTOP_EXPORT
 int vtop_mem_get_stats(struct vtop_mem_stats *stats)
@@ -578,11 +1013,10 @@ int vtop_mem_get_stats(struct vtop_mem_stats *stats)
 	if (vtop__in_callback)
 		return vtop_err(-EDEADLK, "vtop_mem_get_stats called from a notify callback");
 	size = stats->size;
-	if (size < sizeof(st))
+	if (size < STATS_MIN_SIZE)
 		return vtop_err(-EINVAL, "stats->size %zu is smaller than %zu",
-				size, sizeof(st));
+				size, (size_t)STATS_MIN_SIZE);
 	memset(&st, 0, sizeof(st));
-	st.size = sizeof(st);
 	pthread_mutex_lock(&vtop__lock);
 	st.initialized = vtop__env.ready;
 	st.backend = vtop__env.backend;
@@ -592,8 +1026,16 @@ int vtop_mem_get_stats(struct vtop_mem_stats *stats)
 	st.registered_bytes = regs.bytes;
 	st.entries_2m = regs.n2m;
 	st.entries_4k = regs.n4k;
+	st.inherited = vtop__env.inherited;
+	st.flags = vtop__env.flags;
+	st.invalidations = counters.invalidations;
+	st.unpin_errors = counters.unpin_errors;
+	st.notify_errors = counters.notify_errors;
+	st.event_overflows = counters.overflows;
 	pthread_mutex_unlock(&vtop__lock);
-	memcpy(stats, &st, sizeof(st));
-	memset((char *)stats + sizeof(st), 0, size - sizeof(st));
+	st.size = size < sizeof(st) ? size : sizeof(st);
+	memcpy(stats, &st, st.size);
+	if (size > sizeof(st))
+		memset((char *)stats + sizeof(st), 0, size - sizeof(st));
 	return 0;
 }

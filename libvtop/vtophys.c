@@ -16,7 +16,19 @@
 
 #include "internal.h"
 
+/*
+ * Allocated by the first initialization and kept for the life of the
+ * process, so that the pointer vtop_vtophys_map() returns survives
+ * vtop_env_fini() and vtop_env_init(): every registration is cleared from
+ * it when it ends, so after a fini it holds nothing.
+ */
 struct vtop_mem_map *_Atomic vtop__vtophys_map;
+
+const struct vtop_event_page vtop__no_events_page = {
+	.size = sizeof(struct vtop_event_page), .version = 1,
+};
+
+struct vtop_ev_state vtop__ev = { .page = &vtop__no_events_page };
 
 static int vtophys_contiguous(uint64_t prev, uint64_t next)
 {
@@ -39,10 +51,6 @@ int vtop_vtophys_map_init_locked(void)
 	return 0;
 }
 
-void vtop_vtophys_map_fini_locked(void)
-{
-	vtop_map_destroy(atomic_exchange(&vtop__vtophys_map, NULL));
-}
 
 int vtop_vtophys_fill(const struct vtop_segment *segs, uint32_t nr,
 		      uint64_t *n2m, uint64_t *n4k)
@@ -100,6 +108,8 @@ uint64_t vtop_vtophys(const void *buf, uint64_t *size)
 	map = atomic_load_explicit(&vtop__vtophys_map, memory_order_acquire);
 	if (!map)
 		return VTOP_VTOPHYS_ERROR;
+	if (__builtin_expect(vtop_ev_pending(), 0) && vtop_ev_sync())
+		return VTOP_VTOPHYS_ERROR;
 	if (!size)
 		return vtop_vtophys_lookup(map, buf);
 	e = vtop_mem_map_translate(map, va, size);
@@ -118,7 +128,9 @@ const struct vtop_mem_map *vtop_vtophys_map(void)
 	if (vtop__in_callback)
 		return atomic_load(&vtop__vtophys_map);
 	pthread_mutex_lock(&vtop__lock);
-	rc = vtop_env_ensure_locked();
+	rc = vtop_env_check_child("vtop_vtophys_map");
+	if (!rc)
+		rc = vtop_env_ensure_locked();
 	map = rc ? NULL : atomic_load(&vtop__vtophys_map);
 	pthread_mutex_unlock(&vtop__lock);
 	if (rc)
@@ -144,6 +156,12 @@ int vtop_mem_get_segs(const void *vaddr, size_t len,
 	map = atomic_load_explicit(&vtop__vtophys_map, memory_order_acquire);
 	if (!map)
 		return vtop_err(-EINVAL, "get_segs: nothing is registered");
+	if (__builtin_expect(vtop_ev_pending(), 0)) {
+		int rc = vtop_ev_sync();
+
+		if (rc)
+			return rc;
+	}
 	cap = *nr_segs;
 	end = va + len;
 	while (va < end) {

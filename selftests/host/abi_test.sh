@@ -23,7 +23,8 @@ t() {	# t NAME CMD...: one result line
 }
 
 so=$lib/libvtop.so.$major
-map_syms=$(sed -n 's/^[[:space:]]*\(vtop_[a-z0-9_]*\);/\1/p' "$TOP/libvtop/libvtop.map" | sort)
+# a symbol may be listed in several nodes (a new version of it)
+map_syms=$(sed -n 's/^[[:space:]]*\(vtop_[a-z0-9_]*\);/\1/p' "$TOP/libvtop/libvtop.map" | sort -u)
 # Functions the header declares, less its static inline ones (and the
 # vtop__ layout helpers they use), which are never exported.
 inl_syms=$(grep -o 'static inline [a-z0-9_ *]*\bvtop_[a-z0-9_]*(' "$TOP/include/vtop.h" |
@@ -31,13 +32,20 @@ inl_syms=$(grep -o 'static inline [a-z0-9_ *]*\bvtop_[a-z0-9_]*(' "$TOP/include/
 hdr_syms=$(grep -o '\bvtop_[a-z0-9][a-z0-9_]*(' "$TOP/include/vtop.h" | tr -d '(' |
 	sort -u | comm -23 - <(printf '%s\n' "$inl_syms"))
 dyn=$(nm -D --defined-only "$so" | awk '$2 == "T" { print $3 }')
-dyn_names=$(printf '%s\n' "$dyn" | sed 's/@.*//' | sort)
+dyn_names=$(printf '%s\n' "$dyn" | sed 's/@.*//' | sort -u)
+# Compatibility entry points: old versions kept for old binaries.
+compat='vtop_mem_map_alloc@LIBVTOP_0.1'
+
 
 t soname bash -c "readelf -d '$so' | grep -q 'SONAME.*\[libvtop.so.$major\]'"
 t exports_match_map test "$dyn_names" = "$map_syms"
 t header_matches_map test "$hdr_syms" = "$map_syms"
 t inline_not_exported bash -c "test -n '$inl_syms' && ! printf '%s\n' '$dyn_names' | grep -Fxf <(printf '%s\n' '$inl_syms')"
-t all_versioned bash -c "! printf '%s\n' '$dyn' | grep -v '@@LIBVTOP_'"
+t all_versioned bash -c "! printf '%s\n' '$dyn' | grep -v '@@LIBVTOP_' | grep -vFx '$compat'"
+t compat_alloc_0_1 bash -c "printf '%s\n' '$dyn' | grep -qFx 'vtop_mem_map_alloc@LIBVTOP_0.1'"
+t default_alloc_0_3 bash -c "printf '%s\n' '$dyn' | grep -qFx 'vtop_mem_map_alloc@@LIBVTOP_0.3'"
+# the map file is append-only: the released nodes are still there, in order
+t map_nodes bash -c "test \"\$(grep -o '^LIBVTOP_[0-9.]*' '$TOP/libvtop/libvtop.map' | tr '\n' ' ')\" = 'LIBVTOP_0.1 LIBVTOP_0.2 LIBVTOP_0.3 '"
 t no_hooks_exported bash -c "! nm -D '$so' | grep -E 'vtop__|vtop_map_|vtop_err|vtop_backend'"
 t no_undefined_vtop bash -c "! nm -D --undefined-only '$so' | grep vtop"
 t needs_libkmod bash -c "readelf -d '$so' | grep -q 'NEEDED.*libkmod'"

@@ -11,6 +11,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/eventfd.h>
 
 #include "host_test.h"
 #include "../../libvtop/internal.h"
@@ -20,7 +21,10 @@
 struct fake_pin {
 	uint64_t handle, va, len;
 	bool live;
+	bool invalidated;
 };
+
+#define FAKE_QMAX	256
 
 static struct {
 	uint64_t (*phys)(uint64_t va);
@@ -35,7 +39,21 @@ static struct {
 	atomic_int unpins_total;
 	int unpin_errors;
 	void (*on_unpin)(uint64_t va, uint64_t len);
-} fake = { .lock = PTHREAD_MUTEX_INITIALIZER };
+	/* called after a successful pin, with the new handle */
+	void (*after_pin)(uint64_t va, uint64_t len);
+	int fail_unpin;		/* next unpin fails with this (pin stays) */
+	/* events: a queue of at most qcap records, an event page, an fd */
+	struct vtop_event_page page;
+	struct vtop_ev_rec q[FAKE_QMAX];
+	int qhead, qlen, qcap;
+	bool overflow_pending;
+	int evfd;		/* an eventfd: readable while records wait */
+	int fail_read;		/* read_events fails with this */
+	int fail_get_inval;	/* get_invalidated fails with this */
+	atomic_int reads;	/* read_events calls */
+	atomic_int get_invals;	/* get_invalidated calls */
+} fake = { .lock = PTHREAD_MUTEX_INITIALIZER, .qcap = 64, .evfd = -1,
+	   .page = { .size = sizeof(struct vtop_event_page), .version = 1 } };
 
 /* Default: linear, far from the VA, 4 KiB pages. */
 static uint64_t fake_phys_linear(uint64_t va)
@@ -101,6 +119,123 @@ static int fake_pin(void *ctx, uint64_t va, uint64_t len,
 	res->nr_segs = n;
 	atomic_fetch_add(&fake.live, 1);
 	atomic_fetch_add(&fake.pins_total, 1);
+	if (fake.after_pin)
+		fake.after_pin(va, len);
+	return 0;
+}
+
+/* With fake.lock: keep the eventfd readable exactly while records wait. */
+static void fake_update_fd_locked(void)
+{
+	uint64_t v = 1;
+
+	if (fake.evfd < 0)
+		return;
+	if (fake.qlen || fake.overflow_pending) {
+		if (read(fake.evfd, &v, sizeof(v)) < 0)
+			v = 0;
+		v = 1;
+		REQUIRE(write(fake.evfd, &v, sizeof(v)) == sizeof(v));
+	} else {
+		if (read(fake.evfd, &v, sizeof(v)) < 0)
+			v = 0;
+	}
+}
+
+/* The kernel's side: a live pin overlapping [va, va + len) is unmapped. */
+static inline int fake_invalidate(uint64_t va, uint64_t len)
+{
+	int i, n = 0;
+	uint64_t seq;
+
+	pthread_mutex_lock(&fake.lock);
+	for (i = 0; i < FAKE_MAX_PINS; i++) {
+		struct fake_pin *p = &fake.pins[i];
+
+		if (!p->live || p->invalidated || p->va >= va + len ||
+		    p->va + p->len <= va)
+			continue;
+		p->invalidated = true;
+		seq = fake.page.seq + 1;
+		if (fake.qlen < fake.qcap) {
+			fake.q[(fake.qhead + fake.qlen++) % FAKE_QMAX] =
+				(struct vtop_ev_rec){
+					.reason = VTOP_EVENT_UNMAP,
+					.handle = p->handle, .vaddr = p->va,
+					.length = p->len, .seq = seq,
+				};
+		} else {
+			fake.overflow_pending = true;
+			fake.page.overflows++;
+		}
+		__atomic_store_n(&fake.page.seq, seq, __ATOMIC_RELEASE);
+		n++;
+	}
+	fake_update_fd_locked();
+	pthread_mutex_unlock(&fake.lock);
+	return n;
+}
+
+static const struct vtop_event_page *fake_event_page(void *ctx)
+{
+	(void)ctx;
+	return &fake.page;
+}
+
+static int fake_event_fd(void *ctx)
+{
+	(void)ctx;
+	return fake.evfd;
+}
+
+static int fake_read_events(void *ctx, struct vtop_ev_rec *rec, size_t max)
+{
+	size_t n = 0;
+
+	(void)ctx;
+	atomic_fetch_add(&fake.reads, 1);
+	if (fake.fail_read)
+		return fake.fail_read;
+	pthread_mutex_lock(&fake.lock);
+	while (n < max && fake.qlen) {
+		rec[n++] = fake.q[fake.qhead];
+		fake.qhead = (fake.qhead + 1) % FAKE_QMAX;
+		fake.qlen--;
+	}
+	if (n < max && !fake.qlen && fake.overflow_pending) {
+		rec[n++] = (struct vtop_ev_rec){
+			.reason = VTOP_EVENT_OVERFLOW,
+			.seq = fake.page.seq,
+		};
+		fake.overflow_pending = false;
+	}
+	fake_update_fd_locked();
+	pthread_mutex_unlock(&fake.lock);
+	return (int)n;
+}
+
+static int fake_get_invalidated(void *ctx, uint64_t **handles, uint32_t *nr,
+				uint64_t *seq)
+{
+	uint64_t *h;
+	uint32_t n = 0;
+	int i;
+
+	(void)ctx;
+	atomic_fetch_add(&fake.get_invals, 1);
+	if (fake.fail_get_inval)
+		return fake.fail_get_inval;
+	h = calloc(FAKE_MAX_PINS, sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	pthread_mutex_lock(&fake.lock);
+	for (i = 0; i < FAKE_MAX_PINS; i++)
+		if (fake.pins[i].live && fake.pins[i].invalidated)
+			h[n++] = fake.pins[i].handle;
+	*seq = fake.page.seq;
+	pthread_mutex_unlock(&fake.lock);
+	*handles = h;
+	*nr = n;
 	return 0;
 }
 
@@ -110,6 +245,12 @@ static int fake_unpin(void *ctx, uint64_t handle)
 	int i;
 
 	(void)ctx;
+	if (fake.fail_unpin) {
+		int rc = fake.fail_unpin;
+
+		fake.fail_unpin = 0;
+		return rc;
+	}
 	pthread_mutex_lock(&fake.lock);
 	for (i = 0; i < FAKE_MAX_PINS; i++)
 		if (fake.pins[i].live && fake.pins[i].handle == handle)
@@ -120,6 +261,24 @@ static int fake_unpin(void *ctx, uint64_t handle)
 		return -ENOENT;
 	}
 	fake.pins[i].live = false;
+	fake.pins[i].invalidated = false;
+	/* Unpinning drops the pin's queued record, as the kernel does. */
+	{
+		int k, kept = 0;
+		struct vtop_ev_rec tmp[FAKE_QMAX];
+
+		for (k = 0; k < fake.qlen; k++) {
+			struct vtop_ev_rec *e =
+				&fake.q[(fake.qhead + k) % FAKE_QMAX];
+
+			if (e->handle != handle)
+				tmp[kept++] = *e;
+		}
+		memcpy(fake.q, tmp, sizeof(tmp[0]) * kept);
+		fake.qhead = 0;
+		fake.qlen = kept;
+		fake_update_fd_locked();
+	}
 	va = fake.pins[i].va;
 	len = fake.pins[i].len;
 	pthread_mutex_unlock(&fake.lock);
@@ -145,6 +304,9 @@ static void fake_close(void *ctx)
 {
 	(void)ctx;
 	fake_closed = true;
+	if (fake.evfd >= 0)
+		close(fake.evfd);
+	fake.evfd = -1;
 }
 
 static const struct vtop_backend_ops fake_ops = {
@@ -155,13 +317,48 @@ static const struct vtop_backend_ops fake_ops = {
 	.close = fake_close,
 };
 
-static void fake_init(void)
+/* The same with invalidation events. */
+static const struct vtop_backend_ops fake_ev_ops = {
+	.name = "fake-events",
+	.pin = fake_pin,
+	.unpin = fake_unpin,
+	.info = fake_info,
+	.close = fake_close,
+	.event_page = fake_event_page,
+	.event_fd = fake_event_fd,
+	.read_events = fake_read_events,
+	.get_invalidated = fake_get_invalidated,
+};
+
+static void fake_defaults(void)
 {
 	if (!fake.phys)
 		fake.phys = fake_phys_linear;
 	if (!fake.shift)
 		fake.shift = fake_shift_4k;
+	/* a real descriptor, as the kmod backend has one */
+	if (fake.evfd < 0)
+		fake.evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	REQUIRE(fake.evfd >= 0);
+}
+
+static void fake_init(void)
+{
+	fake_defaults();
 	REQUIRE(vtop__env_init_backend(&fake_ops, NULL, VTOP_MODE_PHYS) == 0);
+}
+
+/* With events; @flags: VTOP_ENV_* (and VTOP__ENV_IMPLICIT). */
+static inline int fake_init_events_rc(uint32_t flags)
+{
+	fake_defaults();
+	return vtop__env_init_backend_flags(&fake_ev_ops, NULL,
+					    VTOP_MODE_PHYS, flags);
+}
+
+static inline void fake_init_events(uint32_t flags)
+{
+	REQUIRE(fake_init_events_rc(flags) == 0);
 }
 
 /* Is [va, va + len) pinned by exactly one live pin? */

@@ -613,7 +613,14 @@ static void stats_size(void)
 	CHECK_EQ(big.st.initialized, 1);
 	CHECK_EQ(big.future[0], 0);
 	CHECK_EQ(big.future[1], 0);
-	big.st.size = sizeof(big.st) - 1;
+	/* the 0.1 struct (up to entries_4k) is still served, exactly */
+	memset(&big, 0xff, sizeof(big));
+	big.st.size = offsetof(struct vtop_mem_stats, inherited);
+	CHECK_EQ(vtop_mem_get_stats(&big.st), 0);
+	CHECK_EQ(big.st.size, offsetof(struct vtop_mem_stats, inherited));
+	CHECK_EQ(big.st.initialized, 1);
+	CHECK_EQ(big.st.inherited, UINT32_MAX);	/* not written */
+	big.st.size = offsetof(struct vtop_mem_stats, inherited) - 1;
 	CHECK_EQ(vtop_mem_get_stats(&big.st), -EINVAL);
 	CHECK_EQ(vtop_mem_get_stats(NULL), -EINVAL);
 }
