@@ -11,6 +11,13 @@
  * fail_function on the module's per-batch pinning helper (a function marked
  * ALLOW_ERROR_INJECTION; a failure there leaves a partial pin to roll back).
  *
+ * Invalidation events add fault sites: the first PIN in an address space
+ * registers the mm's notifier subscriptions (an allocation inside
+ * mmu_interval_notifier_insert(), swept by pin_fresh_mm, whose every
+ * iteration pins in a new child process), read() and GET_INVALIDATED
+ * allocate and copy out (swept with a record queued and a pin
+ * invalidated: a failure consumes nothing).
+ *
  * After every injection: the call succeeded or failed with one of the errnos
  * the ABI documents for that fault; no FOLL_PIN page is outstanding, VmPin is
  * back where it was, the fd's INFO and the module's counters show nothing
@@ -33,6 +40,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/wait.h>
 #include <sched.h>
 #include <unistd.h>
 
@@ -62,6 +70,9 @@ enum op {
 	OP_DETACH,
 	OP_PIN_ATTACHED,
 	OP_CONTROL,
+	OP_PIN_FRESH_MM,
+	OP_READ,
+	OP_GET_INV,
 };
 
 struct saved_attr {
@@ -167,6 +178,26 @@ FIXTURE_VARIANT_ADD(failnth, attach) {
 
 FIXTURE_VARIANT_ADD(failnth, detach) {
 	.op = OP_DETACH, .min_sites = 1, .min_efault = 1,
+};
+
+/*
+ * PIN in an address space vtop never pinned in: the notifier insert
+ * allocates the mm's subscriptions; each iteration runs in a new child.
+ */
+FIXTURE_VARIANT_ADD(failnth, pin_fresh_mm) {
+	.op = OP_PIN_FRESH_MM, .kind = VT_KIND_4K, .len = 4 * VT_PAGE_SIZE,
+	.touch = true, .min_sites = 4, .min_efault = 3,
+};
+
+/* read() of a queued record: the record stays queued when it fails */
+FIXTURE_VARIANT_ADD(failnth, read) {
+	.op = OP_READ, .kind = VT_KIND_4K, .len = 4 * VT_PAGE_SIZE,
+	.touch = true, .min_sites = 2, .min_efault = 1,
+};
+
+FIXTURE_VARIANT_ADD(failnth, get_invalidated) {
+	.op = OP_GET_INV, .kind = VT_KIND_4K, .len = 4 * VT_PAGE_SIZE,
+	.touch = true, .min_sites = 3, .min_efault = 3,
 };
 
 FIXTURE_VARIANT_ADD(failnth, pin_attached) {
@@ -680,6 +711,9 @@ static void expect_clean(struct __test_metadata *_metadata,
 	ASSERT_EQ(0, vt_info(self->fd, &info));
 	ASSERT_EQ(pinned ? 1U : 0U, info.nr_pins) TH_LOG("N=%u", n);
 	ASSERT_EQ(pinned, info.pinned_bytes) TH_LOG("N=%u", n);
+	ASSERT_EQ(0U, info.nr_invalidated) TH_LOG("N=%u", n);
+	ASSERT_EQ(0U, info.nr_queued_events) TH_LOG("N=%u", n);
+	ASSERT_EQ(0ULL, info.invalidated_bytes) TH_LOG("N=%u", n);
 	ASSERT_EQ(self->base.vmpin_kb * 1024 + pinned, info.mm_pinned_bytes)
 		TH_LOG("N=%u: pinned_vm not back", n);
 	if (self->base_live >= 0)
@@ -727,6 +761,83 @@ static void expect_pin_ok(struct __test_metadata *_metadata,
 		VT_EXPECT_SEGS(self->segs, nr, p, len);
 }
 
+/* what the child of OP_PIN_FRESH_MM reports */
+struct fresh_result {
+	int ret;	/* PIN's */
+	int inj;	/* the armed fault was injected */
+	int err;	/* 0, or which check of the child failed */
+};
+
+/*
+ * OP_PIN_FRESH_MM: in a new process (a new mm, no notifier subscriptions
+ * yet), open the device, map and touch the buffer, arm the N-th fault site,
+ * PIN. A pin that succeeded must report the segments pagemap shows and be
+ * watched: munmap queues its record. Exiting releases everything.
+ */
+static int pin_fresh_mm(const FIXTURE_VARIANT(failnth) *variant,
+			unsigned int n, int *inj)
+{
+	struct fresh_result r = { .err = 100 };
+	int pfd[2], status;
+	pid_t pid;
+
+	if (pipe(pfd))
+		return -errno;
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		struct vtop_segment segs[8];
+		struct vtop_event e;
+		uint32_t nr = 8;
+		uint64_t h;
+		char why[256];
+		char *p;
+		int fd, nthfd, i;
+
+		close(pfd[0]);
+		r.err = 1;
+		fd = vt_open();
+		if (fd >= 0 && fcntl(fd, F_SETFL, O_NONBLOCK))
+			_exit(1);
+		nthfd = open(FAIL_NTH, O_RDWR | O_CLOEXEC);
+		p = mmap(NULL, variant->len, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (fd >= 0 && nthfd >= 0 && p != MAP_FAILED) {
+			for (i = 0; i < (int)variant->len; i += VT_PAGE_SIZE)
+				p[i] = 1;
+			r.err = nth_arm(nthfd, n) ? 2 : 0;
+		}
+		if (!r.err) {
+			r.ret = vt_pin(fd, p, variant->len, 0, segs, &nr, &h);
+			r.inj = nth_injected(nthfd);
+			if (r.inj < 0)
+				r.err = 3;
+		}
+		if (!r.err && !r.ret) {
+			if (vt_check_segs(segs, nr, (uintptr_t)p, variant->len,
+					  why, sizeof(why)))
+				r.err = 4;
+			else if (munmap(p, variant->len) ||
+				 read(fd, &e, sizeof(e)) != sizeof(e) ||
+				 e.handle != h || e.reason != VTOP_EVENT_UNMAP)
+				r.err = 5;
+		}
+		if (write(pfd[1], &r, sizeof(r)) != sizeof(r))
+			_exit(1);
+		_exit(0);
+	}
+	close(pfd[1]);
+	if (read(pfd[0], &r, sizeof(r)) != sizeof(r))
+		r.err = 101;
+	close(pfd[0]);
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+	    WEXITSTATUS(status))
+		r.err = 102;
+	*inj = r.inj;
+	return r.err ? -1000 - r.err : r.ret;
+}
+
 /* ---- one sweep ------------------------------------------------------------ */
 
 /*
@@ -738,11 +849,12 @@ static int iterate(struct __test_metadata *_metadata,
 		   const FIXTURE_VARIANT(failnth) *variant, unsigned int n)
 {
 	struct vtop_info info;
-	uint64_t keep = 0;
+	struct vtop_event evs[4];
+	uint64_t keep = 0, handles[4], seq;
 	char ctl[4096];
 	uint32_t nr;
 	char *p = NULL;
-	int ret, inj;
+	int ret, inj = 0;
 
 	/* ---- prepare, not injected ---- */
 	switch (variant->op) {
@@ -785,11 +897,31 @@ static int iterate(struct __test_metadata *_metadata,
 		keep = variant->len;	/* pinned once by the test */
 		memset(self->segs, 0xa5, self->cap * sizeof(*self->segs));
 		break;
+	case OP_READ:
+	case OP_GET_INV:
+		/* a pin, invalidated: its record queued */
+		p = map_kind(self, variant->kind, variant->len, true);
+		ASSERT_NE(NULL, p);
+		nr = self->cap;
+		ASSERT_EQ(0, vt_pin(self->fd, p, variant->len, 0, self->segs,
+				    &nr, &self->handle));
+		unmap_kind(self);
+		ASSERT_EQ(0, vt_info(self->fd, &info));
+		ASSERT_EQ(1U, info.nr_queued_events);
+		break;
 	default:
 		break;
 	}
 
 	/* ---- the injected call ---- */
+	if (variant->op == OP_PIN_FRESH_MM) {
+		/* armed and checked in the child */
+		ret = pin_fresh_mm(variant, n, &inj);
+		ASSERT_LT(-1000, ret)
+			TH_LOG("N=%u: the child's check %d failed", n,
+			       -1000 - ret);
+		goto injected;
+	}
 	ASSERT_EQ(0, nth_arm(self->nthfd, n));
 	switch (variant->op) {
 	case OP_OPEN:
@@ -829,11 +961,20 @@ static int iterate(struct __test_metadata *_metadata,
 	case OP_CONTROL:
 		ret = vt_read_file("/proc/self/status", ctl, sizeof(ctl));
 		break;
+	case OP_READ:
+		ret = vt_read_events(self->fd, evs, 4);
+		break;
+	case OP_GET_INV:
+		nr = 4;
+		handles[0] = 0;
+		ret = vt_get_invalidated(self->fd, handles, &nr, &seq);
+		break;
 	default:
 		ret = -EINVAL;
 	}
 	inj = nth_injected(self->nthfd);
 	ASSERT_LE(0, inj);
+injected:
 
 	/* ---- check the outcome, clean up, not injected ---- */
 	if (!inj) {
@@ -847,6 +988,38 @@ static int iterate(struct __test_metadata *_metadata,
 
 	switch (variant->op) {
 	case OP_CONTROL:
+		break;
+	case OP_PIN_FRESH_MM:
+		if (ret)
+			expect_injected_errno(_metadata, self, ret,
+					      OK_ENOMEM | OK_EFAULT, n);
+		break;
+	case OP_READ:
+		if (ret >= 0) {
+			ASSERT_EQ(1, ret) TH_LOG("N=%u", n);
+			ASSERT_EQ(self->handle, evs[0].handle);
+		} else {
+			expect_injected_errno(_metadata, self, ret,
+					      OK_ENOMEM | OK_EFAULT, n);
+			/* nothing consumed */
+			ASSERT_EQ(0, vt_info(self->fd, &info));
+			ASSERT_EQ(1U, info.nr_queued_events) TH_LOG("N=%u", n);
+			ASSERT_EQ(1, vt_read_events(self->fd, evs, 4));
+			ASSERT_EQ(self->handle, evs[0].handle);
+		}
+		ASSERT_EQ(0, vt_unpin(self->fd, self->handle));
+		break;
+	case OP_GET_INV:
+		if (ret == 0) {
+			ASSERT_EQ(1U, nr) TH_LOG("N=%u", n);
+			ASSERT_EQ(self->handle, handles[0]);
+			ASSERT_LE(1ULL, seq);
+		} else {
+			expect_injected_errno(_metadata, self, ret,
+					      OK_ENOMEM | OK_EFAULT, n);
+		}
+		/* the record is still queued: UNPIN removes it */
+		ASSERT_EQ(0, vt_unpin(self->fd, self->handle));
 		break;
 	case OP_OPEN:
 		if (ret >= 0)
@@ -1012,6 +1185,9 @@ TEST_F_TIMEOUT(failnth, sweep, 1500)
 	case OP_DETACH: name = "DETACH"; break;
 	case OP_PIN_ATTACHED: name = "PIN (attached)"; break;
 	case OP_CONTROL: name = "control (read /proc/self/status)"; break;
+	case OP_PIN_FRESH_MM: name = "PIN in a new mm"; break;
+	case OP_READ: name = "read"; break;
+	case OP_GET_INV: name = "GET_INVALIDATED"; break;
 	}
 	ksft_print_msg("%s%s of %zu bytes: %u fault sites exercised: %u failed (ENOMEM %u, EFAULT %u, EIO %u), %u succeeded anyway\n",
 		       variant->op == OP_PIN ? "PIN " : "", name,

@@ -8,7 +8,12 @@
  *   - a forker forks children that try the inherited fds (-EACCES) and exit,
  *   - a churner replaces the shared fds under the pinners (dup, dup2, close:
  *     the old file is released with its pins while ioctls may be in flight)
- *     and closes fresh fds that still hold pins.
+ *     and closes fresh fds that still hold pins,
+ *   - a drainer polls the shared fds and reads their invalidation records.
+ * Each pinner also reads the records of its own fd (it alone pins and
+ * unpins there, so the check is exact): a record only for a pin it holds,
+ * at most one per pin, never beyond the event page's seq; at the end, after
+ * a last drain, GET_INVALIDATED lists exactly the pins it got a record for.
  * Every call must succeed or fail with an errno the ABI documents for that
  * situation; at the end every counter balances: no FOLL_PIN page is
  * outstanding, VmPin and the module's live pins are back where they were.
@@ -23,6 +28,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -68,6 +74,7 @@ struct live {
 	int slot;		/* -1: the pinner's own fd */
 	uint64_t handle;
 	uint64_t len;
+	bool ev;		/* own fd: its record was read */
 };
 
 static struct {
@@ -80,6 +87,7 @@ static struct {
 	atomic_bool go, stop;
 	/* outcome counters */
 	atomic_ulong pins, pin_fail, unpins, get_segs, forks, churns, mutations;
+	atomic_ulong events, shared_events, get_inv;
 	atomic_ulong bad;
 	pthread_mutex_t bad_lock;
 	char bad_msg[256];
@@ -261,6 +269,7 @@ static void wait_go(void)
 struct pinner {
 	pthread_t tid;
 	int fd;
+	struct vtop_event_page *page;	/* of @fd */
 	uint64_t seed;
 	struct live live[MAX_LIVE];
 	int nr_live;
@@ -292,6 +301,107 @@ static void pinner_unpin(struct pinner *p, int i)
 	p->live[i] = p->live[--p->nr_live];
 }
 
+/* a record's fields are well formed */
+static bool event_sane(const struct vtop_event *e)
+{
+	if (e->size != sizeof(*e) || !e->seq || e->__reserved)
+		return false;
+	if (e->reason == VTOP_EVENT_OVERFLOW)
+		return !e->handle && !e->vaddr && !e->length;
+	return (e->reason == VTOP_EVENT_UNMAP ||
+		e->reason == VTOP_EVENT_CLEAR ||
+		e->reason == VTOP_EVENT_OTHER) && e->handle && e->length &&
+	       !(e->vaddr % VT_PAGE_SIZE) && !(e->length % VT_PAGE_SIZE);
+}
+
+/*
+ * Read every record queued on the pinner's own fd: each is for a pin it
+ * holds there (UNPIN removes a pin's queued record, and only this thread
+ * unpins on this fd), the first for that pin, and not beyond the page's
+ * seq. No overflow: the queue holds far more than MAX_LIVE.
+ */
+static void pinner_drain(struct pinner *p)
+{
+	struct vtop_event e[MAX_LIVE];
+	long n, i;
+	int k;
+
+	for (;;) {
+		n = vt_read_events(p->fd, e, MAX_LIVE);
+		if (n == -EAGAIN)
+			return;
+		if (n <= 0) {
+			bad("read own fd: %s", strerror(-n));
+			return;
+		}
+		for (i = 0; i < n; i++) {
+			atomic_fetch_add(&st.events, 1);
+			if (!event_sane(&e[i]) ||
+			    e[i].reason == VTOP_EVENT_OVERFLOW) {
+				bad("own fd: bad record reason %u handle 0x%llx",
+				    e[i].reason,
+				    (unsigned long long)e[i].handle);
+				continue;
+			}
+			if (e[i].seq >
+			    __atomic_load_n(&p->page->seq, __ATOMIC_ACQUIRE))
+				bad("record seq %llu beyond the page's",
+				    (unsigned long long)e[i].seq);
+			for (k = 0; k < p->nr_live; k++)
+				if (p->live[k].slot < 0 &&
+				    p->live[k].handle == e[i].handle)
+					break;
+			if (k == p->nr_live)
+				bad("record for handle 0x%llx, not a live pin of this fd",
+				    (unsigned long long)e[i].handle);
+			else if (p->live[k].ev)
+				bad("second record for handle 0x%llx",
+				    (unsigned long long)e[i].handle);
+			else
+				p->live[k].ev = true;
+		}
+	}
+}
+
+/*
+ * GET_INVALIDATED between two drains. The mutator runs on, so: a pin whose
+ * record was read before the list was taken is in it; a pin in the list
+ * had its record queued then, so the drain after it reads it.
+ */
+static void pinner_check_invalidated(struct pinner *p)
+{
+	uint64_t h[MAX_LIVE + 1], seq;
+	uint32_t nr = MAX_LIVE + 1, j;
+	bool before[MAX_LIVE];
+	int ret, k, own = 0, listed;
+
+	pinner_drain(p);
+	for (k = 0; k < p->nr_live; k++)
+		before[k] = p->live[k].ev;
+	ret = vt_get_invalidated(p->fd, h, &nr, &seq);
+	atomic_fetch_add(&st.get_inv, 1);
+	if (ret) {
+		bad("GET_INVALIDATED: %s", strerror(-ret));
+		return;
+	}
+	pinner_drain(p);
+	for (k = 0; k < p->nr_live; k++) {
+		if (p->live[k].slot >= 0)
+			continue;
+		own++;
+		listed = 0;
+		for (j = 0; j < nr; j++)
+			listed += h[j] == p->live[k].handle;
+		if (listed > 1 || (before[k] && !listed) ||
+		    (listed && !p->live[k].ev))
+			bad("pin 0x%llx: record read %d before the list, %d after; listed %d times",
+			    (unsigned long long)p->live[k].handle, before[k],
+			    p->live[k].ev, listed);
+	}
+	if ((int)nr > own)
+		bad("GET_INVALIDATED: %u handles, %d live pins", nr, own);
+}
+
 static void *pinner_main(void *arg)
 {
 	struct pinner *p = arg;
@@ -307,6 +417,10 @@ static void *pinner_main(void *arg)
 
 		if (p->nr_live == MAX_LIVE || (p->nr_live && r < 3)) {
 			pinner_unpin(p, rnd(&p->seed) % p->nr_live);
+			continue;
+		}
+		if (r == 7 && rnd(&p->seed) % 2) {
+			pinner_check_invalidated(p);
 			continue;
 		}
 		if (p->nr_live && r == 3) {
@@ -336,6 +450,7 @@ static void *pinner_main(void *arg)
 			p->live[p->nr_live++] = (struct live){
 				.slot = slot, .handle = handle, .len = len,
 			};
+			/* a shared fd's records are the drainer's */
 		} else if (ret == -EFAULT || ret == -ENOMEM) {
 			/* unmapped, PROT_NONE or read-only under our feet */
 			atomic_fetch_add(&st.pin_fail, 1);
@@ -343,8 +458,50 @@ static void *pinner_main(void *arg)
 			bad("PIN %p+%zu: %s", addr, len, strerror(-ret));
 		}
 	}
+	pinner_check_invalidated(p);
 	while (p->nr_live)
 		pinner_unpin(p, p->nr_live - 1);
+	return NULL;
+}
+
+/* polls the shared fds and reads their records (well formed, no more) */
+static void *drainer_main(void *arg)
+{
+	struct vtop_event e[16];
+	struct pollfd pfd[NR_SLOTS];
+	long n, i;
+	int k;
+
+	(void)arg;
+	wait_go();
+
+	while (!atomic_load(&st.stop)) {
+		for (k = 0; k < NR_SLOTS; k++)
+			pfd[k] = (struct pollfd){
+				.fd = st.slot_fd[k], .events = POLLIN,
+			};
+		if (poll(pfd, NR_SLOTS, 10) < 0) {
+			bad("poll: %s", strerror(errno));
+			break;
+		}
+		for (k = 0; k < NR_SLOTS; k++) {
+			if (pfd[k].revents & ~(POLLIN | POLLRDNORM))
+				bad("poll shared fd: revents 0x%x",
+				    pfd[k].revents);
+			/* the fd may have been replaced since: O_NONBLOCK */
+			n = vt_read_events(st.slot_fd[k], e, 16);
+			if (n == -EAGAIN)
+				continue;
+			if (n <= 0) {
+				bad("read shared fd: %s", strerror(-n));
+				continue;
+			}
+			for (i = 0; i < n; i++)
+				if (!event_sane(&e[i]))
+					bad("shared fd: bad record");
+			atomic_fetch_add(&st.shared_events, n);
+		}
+	}
 	return NULL;
 }
 
@@ -449,6 +606,9 @@ static void *churner_main(void *arg)
 			bad("open: %s", strerror(-fd));
 			break;
 		}
+		/* it may replace a shared fd: the drainer must not block */
+		if (fcntl(fd, F_SETFL, O_NONBLOCK))
+			bad("fcntl: %s", strerror(errno));
 		/* half the fresh fds go away attached, with mapped pins */
 		if (rnd(&seed) % 2)
 			maybe_attach(fd);
@@ -529,7 +689,7 @@ FIXTURE_TEARDOWN(stress)
 TEST_F_TIMEOUT(stress, mixed, MAX_SECONDS + 600)
 {
 	struct pinner pinners[NR_PINNERS];
-	pthread_t mutator, forker, churner;
+	pthread_t mutator, forker, churner, drainer;
 	uint64_t seed, mseed, cseed;
 	struct vtop_info info;
 	struct vt_snap base;
@@ -569,6 +729,7 @@ TEST_F_TIMEOUT(stress, mixed, MAX_SECONDS + 600)
 	for (i = 0; i < NR_SLOTS; i++) {
 		st.slot_fd[i] = vt_open();
 		ASSERT_LE(0, st.slot_fd[i]);
+		ASSERT_EQ(0, fcntl(st.slot_fd[i], F_SETFL, O_NONBLOCK));
 	}
 	ksft_print_msg("stress: %ld s, seed 0x%llx, %d pinners, arenas: 4k thp %s memfd 4k thp\n",
 		       seconds, (unsigned long long)seed, NR_PINNERS,
@@ -584,6 +745,10 @@ TEST_F_TIMEOUT(stress, mixed, MAX_SECONDS + 600)
 		p->seed = rnd(&seed) | 1;
 		p->fd = vt_open();
 		ASSERT_LE(0, p->fd);
+		ASSERT_EQ(0, fcntl(p->fd, F_SETFL, O_NONBLOCK));
+		p->page = mmap(NULL, VT_PAGE_SIZE, PROT_READ, MAP_SHARED,
+			       p->fd, 0);
+		ASSERT_NE(MAP_FAILED, p->page);
 		if (i == 0)
 			maybe_attach(p->fd);	/* one pinner in IOVA mode */
 		p->cap = ARENA_LEN / VT_PAGE_SIZE + 1;
@@ -597,6 +762,7 @@ TEST_F_TIMEOUT(stress, mixed, MAX_SECONDS + 600)
 	ASSERT_EQ(0, pthread_create(&forker, NULL, forker_main,
 				    &pinners[0].fd));
 	ASSERT_EQ(0, pthread_create(&churner, NULL, churner_main, &cseed));
+	ASSERT_EQ(0, pthread_create(&drainer, NULL, drainer_main, NULL));
 	atomic_store(&st.go, true);
 
 	sleep(seconds);
@@ -606,6 +772,7 @@ TEST_F_TIMEOUT(stress, mixed, MAX_SECONDS + 600)
 	pthread_join(mutator, NULL);
 	pthread_join(forker, NULL);
 	pthread_join(churner, NULL);
+	pthread_join(drainer, NULL);
 	alarm(0);
 
 	ksft_print_msg("stress: %lu PIN (%lu refused: EFAULT/ENOMEM), %lu UNPIN, %lu GET_SEGS, %lu forks, %lu fd churns, %lu mapping changes, %lu fds attached\n",
@@ -613,6 +780,11 @@ TEST_F_TIMEOUT(stress, mixed, MAX_SECONDS + 600)
 		       atomic_load(&st.unpins), atomic_load(&st.get_segs),
 		       atomic_load(&st.forks), atomic_load(&st.churns),
 		       atomic_load(&st.mutations), atomic_load(&st.attached));
+	ksft_print_msg("stress: %lu records read on own fds, %lu on shared fds, %lu GET_INVALIDATED\n",
+		       atomic_load(&st.events), atomic_load(&st.shared_events),
+		       atomic_load(&st.get_inv));
+	EXPECT_LT(0UL, atomic_load(&st.events))
+		TH_LOG("no invalidation record read: the mutator never hit a pin?");
 	EXPECT_EQ(0UL, atomic_load(&st.bad))
 		TH_LOG("%lu unexpected results, first: %s",
 		       atomic_load(&st.bad), st.bad_msg);
@@ -626,6 +798,10 @@ TEST_F_TIMEOUT(stress, mixed, MAX_SECONDS + 600)
 	for (i = 0; i < NR_SLOTS; i++)
 		close(st.slot_fd[i]);
 	for (i = 0; i < NR_PINNERS; i++) {
+		ASSERT_EQ(0, vt_info(pinners[i].fd, &info));
+		EXPECT_EQ(0U, info.nr_invalidated);
+		EXPECT_EQ(0U, info.nr_queued_events);
+		munmap(pinners[i].page, VT_PAGE_SIZE);
 		close(pinners[i].fd);
 		free(pinners[i].segs);
 	}
