@@ -20,6 +20,17 @@
  * the end every pin is released, and the FOLL_PIN, VmPin, pinned_vm and
  * module counters are back where they started.
  *
+ * Invalidation events: now and then a page of the 4 KiB or memfd region is
+ * zapped (MADV_DONTNEED) or unmapped and mapped again, which invalidates
+ * every live pin over it on both fds; the model knows which, with which
+ * reason, and what each fd's queue, seq and invalidated list hold. read()
+ * (buffer sizes and pointers from a dictionary, the fds O_NONBLOCK), poll(),
+ * mmap() of the event page (offsets, lengths, protections, flags) and
+ * GET_INVALIDATED are drawn too, and each outcome is checked exactly: the
+ * records, their order and seqs, -EINVAL, -EAGAIN, -EFAULT consuming
+ * nothing, the -ENOBUFS count, the page's contents, POLLIN exactly when a
+ * record is queued. INFO's event counters are checked after every call.
+ *
  * Defaults: ITERATIONS from $VTOP_FUZZ_ITERATIONS (else 10000), SEED from
  * $VTOP_FUZZ_SEED (else time and pid); both are printed, so that a failure
  * is replayed with -s SEED -n N. Exit status: 0, 1 on a violation, 2 on a
@@ -29,6 +40,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -58,12 +70,16 @@
 
 /* what each command number is, for the errno sets */
 enum cmd {
-	C_INFO, C_PIN, C_UNPIN, C_GET_SEGS, C_ATTACH, C_DETACH, C_UNKNOWN,
+	C_INFO, C_PIN, C_UNPIN, C_GET_SEGS, C_ATTACH, C_DETACH, C_GET_INV,
+	C_UNKNOWN,
+	/* not ioctls */
+	C_READ, C_POLL, C_MMAP, C_INVAL,
 	C_NR,
 };
 
 static const char *const cmd_name[C_NR] = {
-	"INFO", "PIN", "UNPIN", "GET_SEGS", "ATTACH", "DETACH", "unknown",
+	"INFO", "PIN", "UNPIN", "GET_SEGS", "ATTACH", "DETACH", "GET_INV",
+	"unknown", "read", "poll", "mmap", "invalidate",
 };
 
 /* errnos the header documents per command (beyond the common ones) */
@@ -75,6 +91,7 @@ static const int unpin_errnos[] = { ENOENT };
 static const int get_segs_errnos[] = { ENOENT, ENOBUFS };
 static const int attach_errnos[] = { EBUSY, ENODEV, EPERM };
 static const int detach_errnos[] = { EBUSY, ENXIO };
+static const int get_inv_errnos[] = { ENOBUFS };
 
 /* ---- memory the fuzzer points at ------------------------------------------ */
 
@@ -110,9 +127,25 @@ struct live {
 	int fd;			/* index into fds[] */
 	uint64_t handle;
 	uint64_t vaddr, len;
+	uint32_t reason;	/* VTOP_EVENT_* once invalidated, else 0 */
+	uint64_t op;		/* the invalidating operation */
+	bool queued;		/* its record is queued */
+};
+
+/* per fd: what the event channel holds */
+struct evmodel {
+	uint64_t seq;		/* invalidations so far */
+	uint64_t last_read;	/* seq of the last record read */
+	uint64_t last_op;	/* op of the last record read */
+	unsigned int queued;
+	unsigned int invalidated;
+	uint64_t inv_bytes;
 };
 
 static int fds[NR_FDS];
+static struct evmodel evm[NR_FDS];
+static uint64_t nr_ops;		/* invalidating operations so far */
+static bool have_events;
 static struct live live[MAX_LIVE];
 static int nr_live;
 static uint64_t live_bytes;
@@ -190,6 +223,7 @@ static bool documented(enum cmd c, int e)
 	case C_GET_SEGS: return IN(get_segs_errnos);
 	case C_ATTACH: return IN(attach_errnos);
 	case C_DETACH: return IN(detach_errnos);
+	case C_GET_INV: return IN(get_inv_errnos);
 	default: return false;
 	}
 #undef IN
@@ -207,6 +241,15 @@ static struct live *find_live(int fd, uint64_t handle)
 
 static void drop_live(struct live *l)
 {
+	struct evmodel *m = &evm[l->fd];
+
+	/* UNPIN removes the pin's queued record and its invalidated mark */
+	if (l->queued)
+		m->queued--;
+	if (l->reason) {
+		m->invalidated--;
+		m->inv_bytes -= l->len;
+	}
 	stale[nr_stale++ % 16] = l->handle;
 	live_bytes -= l->len;
 	*l = live[--nr_live];
@@ -479,6 +522,7 @@ union any {
 	struct vtop_get_segs gs;
 	struct vtop_attach attach;
 	struct vtop_detach detach;
+	struct vtop_get_invalidated gi;
 	unsigned char raw[512];
 };
 
@@ -492,6 +536,8 @@ static const struct {
 	[C_GET_SEGS] = { VTOP_IOC_GET_SEGS, sizeof(struct vtop_get_segs) },
 	[C_ATTACH] = { VTOP_IOC_ATTACH, sizeof(struct vtop_attach) },
 	[C_DETACH] = { VTOP_IOC_DETACH, sizeof(struct vtop_detach) },
+	[C_GET_INV] = { VTOP_IOC_GET_INVALIDATED,
+			sizeof(struct vtop_get_invalidated) },
 };
 
 /* a command number that no VFS ioctl intercepts and vtop does not know */
@@ -597,7 +643,271 @@ static void check_info(void)
 		    info.page_size != PAGE || info.size != sizeof(info))
 			fail("INFO: abi %u, page size %u, size %u",
 			     info.abi_version, info.page_size, info.size);
+		if (have_events &&
+		    (info.nr_invalidated != evm[f].invalidated ||
+		     info.invalidated_bytes != evm[f].inv_bytes ||
+		     info.nr_queued_events != evm[f].queued))
+			fail("fd %d: INFO says %u invalidated (%llu bytes), %u queued; the model %u (%llu), %u",
+			     f, info.nr_invalidated,
+			     (unsigned long long)info.invalidated_bytes,
+			     info.nr_queued_events, evm[f].invalidated,
+			     (unsigned long long)evm[f].inv_bytes,
+			     evm[f].queued);
 	}
+}
+
+/* ---- invalidation events ------------------------------------------------ */
+
+/*
+ * Invalidate one page of the 4 KiB or memfd region: MADV_DONTNEED (CLEAR)
+ * or, for 4 KiB, munmap and map again in place (UNMAP); then write it, so
+ * that it can be pinned again. Every live pin over it that was not
+ * invalidated yet is now, on each fd, with one record queued.
+ */
+static void ev_invalidate(void)
+{
+	int r = rnd() % 2 ? R_4K : R_MEMFD;
+	size_t pages = region[r].len / PAGE;
+	char *pg = region[r].base + (rnd() % pages) * PAGE;
+	uint32_t reason = VTOP_EVENT_CLEAR;
+	int i;
+
+	if (r == R_4K && rnd() % 2) {
+		reason = VTOP_EVENT_UNMAP;
+		if (munmap(pg, PAGE) ||
+		    mmap(pg, PAGE, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != pg)
+			fail("re-mapping a page: %s", strerror(errno));
+		madvise(pg, PAGE, MADV_NOHUGEPAGE);
+	} else if (madvise(pg, PAGE, MADV_DONTNEED)) {
+		fail("MADV_DONTNEED: %s", strerror(errno));
+	}
+	pg[0] = 1;
+	nr_ops++;
+	for (i = 0; i < nr_live; i++) {
+		struct live *l = &live[i];
+		struct evmodel *m = &evm[l->fd];
+
+		if (l->reason || l->vaddr >= (uintptr_t)pg + PAGE ||
+		    l->vaddr + l->len <= (uintptr_t)pg)
+			continue;
+		l->reason = reason;
+		l->op = nr_ops;
+		l->queued = true;
+		m->seq++;
+		m->queued++;
+		m->invalidated++;
+		m->inv_bytes += l->len;
+	}
+	stat_ok[C_INVAL]++;
+}
+
+/*
+ * Where read() writes: a good buffer, one that ends in the guard page
+ * after @avail bytes, a read-only page, or an address that is no buffer.
+ * Returns the pointer; *@writable is how many bytes from it can be
+ * written.
+ */
+static char *ev_buf(size_t len, size_t *writable)
+{
+	/* user addresses: a kernel one fails vfs_read()'s access_ok() */
+	static const uint64_t bad[] = { 0, 8 };
+	size_t room;
+
+	switch (sane ? 3 : rnd() % 7) {
+	case 0:
+		*writable = 0;
+		return (char *)(uintptr_t)pick(bad, 2);
+	case 6:
+		*writable = 0;
+		return (char *)(uintptr_t)KERNEL_ADDR;
+	case 1:
+		*writable = 0;
+		return argro;
+	case 2:
+		room = rnd() % (len + 1);
+		if (room > PAGE)
+			room = PAGE;
+		*writable = room;
+		return argbuf + PAGE - room;
+	default:
+		*writable = len;
+		return (char *)segbuf;
+	}
+}
+
+static void ev_read(int f)
+{
+	static const uint64_t odd[] = { 0, 1, 47, 49, 95, 4096 };
+	struct evmodel *m = &evm[f];
+	size_t len, writable, room, n, i;
+	struct vtop_event e;
+	ssize_t ret;
+	char *buf;
+	int k, err;
+
+	len = sane || rnd() % 2 ? (1 + rnd() % 8) * sizeof(e) : pick(odd, 6);
+	buf = ev_buf(len, &writable);
+	room = len / sizeof(e);
+	n = m->queued < room ? m->queued : room;
+
+	ret = read(fds[f], buf, len);
+	err = ret < 0 ? errno : 0;
+	if ((uintptr_t)buf == KERNEL_ADDR) {
+		/* vfs_read() refuses it before vtop sees the call */
+		if (err != EFAULT)
+			fail("read into a kernel address: %s, not EFAULT",
+			     err ? strerror(err) : "success");
+	} else if (!room) {
+		if (err != EINVAL)
+			fail("read of %zu bytes: %s, not EINVAL", len,
+			     err ? strerror(err) : "success");
+	} else if (!m->queued) {
+		if (err != EAGAIN)
+			fail("read with nothing queued: %s, not EAGAIN",
+			     err ? strerror(err) : "success");
+	} else if (writable < n * sizeof(e)) {
+		/* nothing consumed: check_info() compares the queue */
+		if (err != EFAULT)
+			fail("read of %zu records into %zu writable bytes: %s, not EFAULT",
+			     n, writable, err ? strerror(err) : "success");
+	} else if (err) {
+		fail("read of %zu records: %s", n, strerror(err));
+	} else if ((size_t)ret != n * sizeof(e)) {
+		fail("read returned %zd bytes, the model %zu records", ret, n);
+	}
+	if (err) {
+		stat_err[C_READ]++;
+		return;
+	}
+	stat_ok[C_READ]++;
+	for (i = 0; i < n; i++) {
+		memcpy(&e, buf + i * sizeof(e), sizeof(e));
+		for (k = 0; k < nr_live; k++)
+			if (live[k].fd == f && live[k].handle == e.handle)
+				break;
+		if (k == nr_live || !live[k].queued)
+			fail("record %zu: handle 0x%llx has no queued record in the model",
+			     i, (unsigned long long)e.handle);
+		if (e.size != sizeof(e) || e.reason != live[k].reason ||
+		    e.vaddr != live[k].vaddr || e.length != live[k].len ||
+		    e.__reserved)
+			fail("record %zu: size %u reason %u range 0x%llx+%llu; the model reason %u range 0x%llx+%llu",
+			     i, e.size, e.reason, (unsigned long long)e.vaddr,
+			     (unsigned long long)e.length, live[k].reason,
+			     (unsigned long long)live[k].vaddr,
+			     (unsigned long long)live[k].len);
+		/* oldest first: seq increases, ops never go back */
+		if (e.seq <= m->last_read || e.seq > m->seq ||
+		    live[k].op < m->last_op)
+			fail("record %zu: seq %llu after %llu (fd seq %llu), op %llu after %llu",
+			     i, (unsigned long long)e.seq,
+			     (unsigned long long)m->last_read,
+			     (unsigned long long)m->seq,
+			     (unsigned long long)live[k].op,
+			     (unsigned long long)m->last_op);
+		m->last_read = e.seq;
+		m->last_op = live[k].op;
+		live[k].queued = false;
+		m->queued--;
+	}
+	/* every record of an older operation came first */
+	for (k = 0; k < nr_live; k++)
+		if (live[k].fd == f && live[k].queued &&
+		    live[k].op < m->last_op)
+			fail("a record of op %llu is still queued after one of op %llu",
+			     (unsigned long long)live[k].op,
+			     (unsigned long long)m->last_op);
+}
+
+static void ev_poll(int f)
+{
+	struct pollfd pfd = { .fd = fds[f], .events = POLLIN | POLLRDNORM };
+	int ret = poll(&pfd, 1, 0);
+	short want = evm[f].queued ? POLLIN | POLLRDNORM : 0;
+
+	if (ret < 0 || pfd.revents != want)
+		fail("poll: %d, revents 0x%x, the model 0x%x", ret,
+		     pfd.revents, want);
+	stat_ok[C_POLL]++;
+}
+
+static void ev_mmap(int f)
+{
+	static const uint64_t offs[] = { 0, 0, 0, PAGE, 2 * PAGE, 1 };
+	static const uint64_t lens[] = { PAGE, PAGE, 1, PAGE + 1, 2 * PAGE, 0 };
+	static const int prots[] = {
+		PROT_READ, PROT_READ, PROT_READ | PROT_WRITE, PROT_WRITE,
+		PROT_READ | PROT_EXEC, PROT_NONE,
+	};
+	static const int flagv[] = { MAP_SHARED, MAP_SHARED, MAP_PRIVATE };
+	int i = sane ? 0 : rnd() % 6, j = sane ? 0 : rnd() % 6;
+	int k = sane ? 0 : rnd() % 6, l = sane ? 0 : rnd() % 3;
+	uint64_t off = offs[i], len = lens[j];
+	int prot = prots[k], flags = flagv[l], want, err;
+	struct vtop_event_page *pg;
+
+	if (off % PAGE || !len || off || (len + PAGE - 1) / PAGE != 1 ||
+	    flags != MAP_SHARED)
+		want = EINVAL;
+	else if (prot & PROT_WRITE)
+		want = EPERM;
+	else
+		want = 0;
+	pg = mmap(NULL, len, prot, flags, fds[f], off);
+	err = pg == MAP_FAILED ? errno : 0;
+	if (err != want)
+		fail("mmap off %llu len %llu prot %d flags 0x%x: %s, not %s",
+		     (unsigned long long)off, (unsigned long long)len, prot,
+		     flags, err ? strerror(err) : "success",
+		     want ? strerror(want) : "success");
+	if (err) {
+		stat_err[C_MMAP]++;
+		return;
+	}
+	stat_ok[C_MMAP]++;
+	if (prot & PROT_READ) {
+		if (pg->size != sizeof(*pg) || pg->version != 1 ||
+		    __atomic_load_n(&pg->seq, __ATOMIC_ACQUIRE) != evm[f].seq ||
+		    pg->overflows)
+			fail("event page: size %u version %u seq %llu overflows %llu; the model seq %llu",
+			     pg->size, pg->version,
+			     (unsigned long long)pg->seq,
+			     (unsigned long long)pg->overflows,
+			     (unsigned long long)evm[f].seq);
+		if (mprotect(pg, PAGE, PROT_READ | PROT_WRITE) != -1 ||
+		    errno != EACCES)
+			fail("event page made writable");
+	}
+	munmap(pg, PAGE);
+}
+
+/* one read, poll, mmap or invalidation; true if it did one */
+static bool ev_one(void)
+{
+	int f = rnd() % NR_FDS;
+
+	if (!have_events)
+		return false;
+	switch (rnd() % 16) {
+	case 0:
+		ev_invalidate();
+		break;
+	case 1:
+	case 2:
+		ev_read(f);
+		break;
+	case 3:
+		ev_poll(f);
+		break;
+	case 4:
+		ev_mmap(f);
+		break;
+	default:
+		return false;
+	}
+	check_info();
+	return true;
 }
 
 static void one(void)
@@ -634,7 +944,7 @@ static void one(void)
 		c = C_UNPIN;
 	else if (sane)
 		c = (enum cmd[]){ C_INFO, C_PIN, C_PIN, C_UNPIN, C_GET_SEGS,
-				  C_GET_SEGS }[rnd() % 6];
+				  C_GET_SEGS, C_GET_INV }[rnd() % 7];
 	else if (rnd() % 16 == 0)
 		c = C_UNKNOWN;
 	else
@@ -753,6 +1063,23 @@ static void one(void)
 		a.info.flags = 1;
 	if (!sane && c == C_DETACH && rnd() % 16 == 0)
 		a.detach.flags = 1;
+	if (c == C_GET_INV) {
+		static const uint32_t caps[] = { 0, 1, 2, MAX_LIVE, 4096 };
+
+		a.gi.nr_handles = caps[rnd() % 5];
+		switch (sane ? 3 : rnd() % 4) {
+		case 0: a.gi.handles = 0; break;
+		case 1: a.gi.handles = (uintptr_t)segro; break;
+		case 2: a.gi.handles = KERNEL_ADDR; break;
+		default: a.gi.handles = (uintptr_t)segbuf; break;
+		}
+		if (!sane && rnd() % 16 == 0)
+			a.gi.flags = 1U << (rnd() % 32);
+		if (!sane && rnd() % 16 == 0)
+			a.gi.__reserved = 1 + rnd() % 0xffff;
+		if (!sane && rnd() % 4 == 0)
+			a.gi.seq = rnd();	/* output only */
+	}
 	a.info.size = (uint32_t)size;
 
 	/* a tail beyond the known struct: zero or not */
@@ -799,7 +1126,8 @@ static void one(void)
 	}
 
 	if (size_ok) {
-		bool writes_back = c == C_INFO || c == C_PIN || c == C_GET_SEGS;
+		bool writes_back = c == C_INFO || c == C_PIN ||
+				   c == C_GET_SEGS || c == C_GET_INV;
 
 		switch (c) {
 		case C_INFO:
@@ -873,6 +1201,20 @@ static void one(void)
 			if (a.gs.segs == (uintptr_t)segro)
 				ex.no_success = true;
 			break;
+		case C_GET_INV: {
+			unsigned int n = evm[f].invalidated;
+
+			if (a.gi.flags || a.gi.__reserved)
+				expect_exact(&ex, EINVAL, "GET_INV flags/reserved");
+			else if (n > a.gi.nr_handles)
+				expect_exact(&ex, ap.ro ? EFAULT : ENOBUFS,
+					     "GET_INV too small");
+			else if (n && a.gi.handles != (uintptr_t)segbuf)
+				expect_exact(&ex, EFAULT, "GET_INV array");
+			else
+				expect_exact(&ex, 0, "GET_INV");
+			break;
+		}
 		default:
 			ex.no_success = writes_back && ap.ro;
 			break;
@@ -916,8 +1258,8 @@ static void one(void)
 			if (out.raw[i] != before.raw[i])
 				fail("%s wrote byte %zu beyond its struct",
 				     cmd_name[c], i);
-		if ((c == C_INFO || c == C_PIN || c == C_GET_SEGS) &&
-		    out.info.size != ksize)
+		if ((c == C_INFO || c == C_PIN || c == C_GET_SEGS ||
+		     c == C_GET_INV) && out.info.size != ksize)
 			fail("%s: size written back %u, not %zu", cmd_name[c],
 			     out.info.size, ksize);
 		if (c == C_PIN) {
@@ -955,6 +1297,31 @@ static void one(void)
 			};
 			live_bytes += a.pin.length;
 		}
+		if (c == C_GET_INV) {
+			const uint64_t *h = (const uint64_t *)segbuf;
+			unsigned int j;
+			int k;
+
+			if (out.gi.nr_handles != evm[f].invalidated ||
+			    out.gi.seq != evm[f].seq)
+				fail("GET_INV: %u handles, seq %llu; the model %u, %llu",
+				     out.gi.nr_handles,
+				     (unsigned long long)out.gi.seq,
+				     evm[f].invalidated,
+				     (unsigned long long)evm[f].seq);
+			for (k = 0; k < nr_live; k++) {
+				int seen = 0;
+
+				if (live[k].fd != f)
+					continue;
+				for (j = 0; j < out.gi.nr_handles; j++)
+					seen += h[j] == live[k].handle;
+				if (seen != !!live[k].reason)
+					fail("GET_INV: handle 0x%llx listed %d times, invalidated %u",
+					     (unsigned long long)live[k].handle,
+					     seen, live[k].reason);
+			}
+		}
 		if (c == C_GET_SEGS) {
 			struct live *l = find_live(f, a.gs.handle);
 			uint64_t covered = 0, start, len;
@@ -981,6 +1348,14 @@ static void one(void)
 				     (unsigned long long)covered,
 				     (unsigned long long)len);
 		}
+	}
+	if (c == C_GET_INV && e == ENOBUFS && ap.p) {
+		struct vtop_get_invalidated out;
+
+		memcpy(&out, ap.p, sizeof(out));
+		if (out.nr_handles != evm[f].invalidated)
+			fail("GET_INV ENOBUFS: needs %u, the model %u",
+			     out.nr_handles, evm[f].invalidated);
 	}
 	if (c == C_PIN && e == ENOBUFS && ap.p && !ap.ro) {
 		struct vtop_pin out;
@@ -1074,6 +1449,24 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	have_attach = info.features & VTOP_FEATURE_ATTACH;
+	have_events = info.features & VTOP_FEATURE_EVENTS;
+	if (have_events) {
+		uint64_t q;
+
+		/* the model assumes every record is queued: no overflow */
+		if (!vt_param_read("max_queued_events", &q) &&
+		    q < 2 * MAX_LIVE) {
+			printf("ok 1 vtop-fuzz # SKIP max_queued_events %llu < %d\n",
+			       (unsigned long long)q, 2 * MAX_LIVE);
+			return KSFT_SKIP;
+		}
+		for (i = 0; i < NR_FDS; i++)
+			if (fcntl(fds[i], F_SETFL, O_NONBLOCK)) {
+				printf("# fcntl: %s\nnot ok 1 vtop-fuzz\n",
+				       strerror(errno));
+				return 1;
+			}
+	}
 	env = getenv("VTOP_TEST_PCI");
 	if (env && *env) {
 		unsigned int d, b, sl, fn;
@@ -1100,7 +1493,8 @@ int main(int argc, char **argv)
 	       have_dev ? ", device " : "", have_dev ? env : "");
 
 	for (iter = 0; iter < n; iter++)
-		one();
+		if (!ev_one())
+			one();
 
 	/* every live pin goes; then the counters must balance */
 	while (nr_live) {
@@ -1127,8 +1521,8 @@ int main(int argc, char **argv)
 		     (long long)module_live_pins(), (long long)base_live);
 
 	for (i = 0; i < C_NR; i++)
-		printf("# %-8s %8lu ok %8lu refused\n", cmd_name[i], stat_ok[i],
-		       stat_err[i]);
+		printf("# %-10s %8lu ok %8lu refused\n", cmd_name[i],
+		       stat_ok[i], stat_err[i]);
 	printf("ok 1 vtop-fuzz\n");
 	return 0;
 }
