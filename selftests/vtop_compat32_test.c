@@ -8,7 +8,9 @@
  * Checks: INFO, PIN of 4 KiB pages with every DMA address equal to the PFN
  * /proc/self/pagemap shows, GET_SEGS equal to PIN's segments, UNPIN and a
  * second UNPIN (-ENOENT), and the ABI rules (-ENOTTY, -EFAULT, -EINVAL,
- * -E2BIG) through the compat entry point.
+ * -E2BIG) through the compat entry point; invalidation events: after
+ * munmap of a pinned page, GET_INVALIDATED lists it, read() returns its
+ * record and the event page (mmap2) shows its seq.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -20,6 +22,7 @@
 #endif
 
 #define NR_exit_group	252
+#define NR_read		3
 #define NR_write	4
 #define NR_open		5
 #define NR_close	6
@@ -31,6 +34,8 @@
 #define O_RDONLY	0
 #define O_RDWR		2
 #define PROT_RW		3
+#define PROT_READ	1
+#define MAP_SHARED	0x01
 #define MAP_PRIVATE	0x02
 #define MAP_ANONYMOUS	0x20
 #define ENOENT		2
@@ -203,12 +208,16 @@ static int pagemap_pfn(uint32_t vaddr, uint64_t *pfn)
 	return 0;
 }
 
-#define NR_TESTS	13
+#define NR_TESTS	18
 
 static void run(void)
 {
 	static struct vtop_segment segs[NPAGES], again[NPAGES];
 	static char big[sizeof(struct vtop_info) + 16];
+	static uint64_t handles[4];
+	struct vtop_get_invalidated gi;
+	struct vtop_event_page *evp;
+	struct vtop_event ev;
 	struct vtop_get_segs gs;
 	struct vtop_unpin unpin;
 	struct vtop_info info;
@@ -304,6 +313,37 @@ static void run(void)
 	unpin.handle = pin.handle;
 	expect_eq(0, vt_ioctl(fd, VTOP_IOC_UNPIN, &unpin), "unpin");
 	expect_eq(-ENOENT, vt_ioctl(fd, VTOP_IOC_UNPIN, &unpin), "unpin_again");
+
+	/* invalidation events: pin page 1, unmap it */
+	memset(&pin, 0, sizeof(pin));
+	pin.size = sizeof(pin);
+	pin.vaddr = (uint32_t)buf + PAGE;
+	pin.length = PAGE;
+	pin.segs = (uint32_t)segs;
+	pin.nr_segs = 1;
+	expect_eq(0, vt_ioctl(fd, VTOP_IOC_PIN, &pin), "pin_for_events");
+	sys3(NR_munmap, (long)buf + PAGE, PAGE, 0);
+	memset(&gi, 0, sizeof(gi));
+	gi.size = sizeof(gi);
+	gi.handles = (uint32_t)handles;
+	gi.nr_handles = 4;
+	ret = vt_ioctl(fd, VTOP_IOC_GET_INVALIDATED, &gi);
+	result(!ret && gi.nr_handles == 1 && handles[0] == pin.handle &&
+	       gi.seq == 1, "get_invalidated");
+	memset(&ev, 0, sizeof(ev));
+	ret = sys3(NR_read, fd, (long)&ev, sizeof(ev));
+	result(ret == sizeof(ev) && ev.size == sizeof(ev) &&
+	       ev.reason == VTOP_EVENT_UNMAP && ev.handle == pin.handle &&
+	       ev.vaddr == (uint32_t)buf + PAGE && ev.length == PAGE &&
+	       ev.seq == 1, "read_event");
+	evp = (struct vtop_event_page *)sys5(NR_mmap2, 0, PAGE, PROT_READ,
+					     MAP_SHARED, fd);
+	result((unsigned long)evp <= -4096UL && evp->version == 1 &&
+	       evp->size == sizeof(*evp) && evp->seq == 1, "event_page");
+	if ((unsigned long)evp <= -4096UL)
+		sys3(NR_munmap, (long)evp, PAGE, 0);
+	unpin.handle = pin.handle;
+	expect_eq(0, vt_ioctl(fd, VTOP_IOC_UNPIN, &unpin), "unpin_invalidated");
 
 	expect_eq(-ENOTTY, vt_ioctl(fd, _IO(VTOP_IOCTL_TYPE, 0x7f), &info),
 		  "unknown_cmd");

@@ -125,6 +125,11 @@ static int cmd_info(void)
 		       human(info.memlock_limit, h, sizeof(h)));
 	printf("  mm_pinned_bytes  %s\n",
 	       human(info.mm_pinned_bytes, h, sizeof(h)));
+	if (info.features & VTOP_FEATURE_EVENTS) {
+		printf("  nr_invalidated   %u (%s)\n", info.nr_invalidated,
+		       human(info.invalidated_bytes, h, sizeof(h)));
+		printf("  queued_events    %u\n", info.nr_queued_events);
+	}
 	return 0;
 }
 

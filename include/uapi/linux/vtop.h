@@ -321,25 +321,43 @@ struct vtop_detach {
  * range no longer maps. UNPIN of a pin whose event is still queued removes
  * that event.
  *
+ * A pin is watched from before its pages are pinned: an invalidation while
+ * PIN runs makes PIN pin the range again (or fail with -EFAULT when it is
+ * no longer mapped), so a successful PIN returns the pages mapped when it
+ * returns; one after that is reported.
+ *
  * read(2) returns whole struct vtop_event records, oldest first, as many as
  * fit; it blocks while none is queued unless the file is O_NONBLOCK
  * (-EAGAIN). poll(2)/epoll report EPOLLIN | EPOLLRDNORM while a record is
- * ready. read() errors: -EINVAL when the buffer cannot hold one record,
- * -EFAULT (nothing is consumed), -EACCES from another address space,
- * -EINTR / -ERESTARTSYS on a signal while blocked.
+ * ready, and EPOLLERR from another address space. read() errors: -EINVAL
+ * when the buffer cannot hold one record (a count of 0 too), -EFAULT
+ * (nothing is consumed), -EACCES from another address space, -EINTR /
+ * -ERESTARTSYS on a signal while blocked.
  *
  * The queue holds at most max_queued_events records per fd (module
- * parameter). An invalidation that finds the queue full still marks its
- * pin invalidated and bumps the counters but queues no record of its own;
- * once the reader has consumed the queued records it gets one record with
- * @reason VTOP_EVENT_OVERFLOW and @handle 0, and must then ask
- * VTOP_IOC_GET_INVALIDATED for every invalidated pin. Nothing is ever
- * lost: the invalidated mark lives in the pin.
+ * parameter, default 1024; 0 queues none). An invalidation that finds the
+ * queue full still marks its pin invalidated and bumps the counters but
+ * queues no record of its own; once the reader has consumed the queued
+ * records it gets one record with @reason VTOP_EVENT_OVERFLOW, @handle,
+ * @vaddr and @length 0 and @seq that of the last invalidation that found
+ * the queue full, and must then ask VTOP_IOC_GET_INVALIDATED for every
+ * invalidated pin. Nothing is ever lost: the invalidated mark lives in the
+ * pin.
  *
  * mmap(2) of the fd, offset 0, one page, PROT_READ and MAP_SHARED, maps
  * struct vtop_event_page read-only (-EPERM for a writable mapping,
- * -EINVAL for another offset or length, -EACCES from another address
- * space). Its @seq lets a fast path ask "anything new?" with one load.
+ * -EINVAL for another offset or length or for MAP_PRIVATE, -EACCES from
+ * another address space); mprotect() cannot make it writable (-EACCES)
+ * and mremap() cannot grow it. Its @seq lets a fast path ask "anything
+ * new?" with one load. The mapping holds a reference to the file, like the
+ * fd itself; a fork()ed child inherits it (and sees the parent's page).
+ *
+ * fork(): the notifiers watch the parent's address space only. The child's
+ * munmap() of its copy queues nothing; the inherited fd refuses read(),
+ * mmap() and every ioctl with -EACCES. In the parent, fork() queues nothing
+ * for 4 KiB anonymous or shared pins (the pinned pages stay mapped in the
+ * parent), but a pinned THP is split and a private hugetlb mapping is
+ * invalidated as a whole: one spurious VTOP_EVENT_CLEAR record each.
  */
 
 /* Reasons in vtop_event.reason. */
@@ -397,8 +415,9 @@ struct vtop_event_page {
  * @size:	sizeof(struct vtop_get_invalidated)
  * @flags:	must be 0
  * @handles:	user pointer to an array of @nr_handles __u64
- * @nr_handles:	in: capacity; out: handles written, or the number needed
- *		on -ENOBUFS
+ * @nr_handles:	in: capacity; out: handles written (oldest invalidation
+ *		first), or the number needed on -ENOBUFS; with nothing to
+ *		list, 0 and @handles is not touched
  * @__reserved:	must be 0
  * @seq:	out: vtop_event_page.seq when the list was taken; every
  *		invalidation up to it is in the list (or already unpinned)
