@@ -13,7 +13,12 @@
 
 #include <vtop.h>
 
-/* A consumer (think: RDMA memory-region table) keeps one value per page. */
+/*
+ * A consumer (think: RDMA memory-region table) keeps one value per page.
+ * It hears REGISTER once per registration, then either UNREGISTER or, when
+ * the memory was unmapped without being unregistered, INVALIDATE (since
+ * 0.3, because its ops have a size): either way it drops the values.
+ */
 static int consumer_cb(void *ctx, struct vtop_mem_map *map,
 		       enum vtop_mem_map_notify_action action,
 		       void *vaddr, size_t len)
@@ -21,8 +26,9 @@ static int consumer_cb(void *ctx, struct vtop_mem_map *map,
 	uint64_t key = *(uint64_t *)ctx;
 
 	printf("consumer: %s %p + %zu\n",
-	       action == VTOP_MEM_MAP_NOTIFY_REGISTER ? "REGISTER" : "UNREGISTER",
-	       vaddr, len);
+	       action == VTOP_MEM_MAP_NOTIFY_REGISTER ? "REGISTER" :
+	       action == VTOP_MEM_MAP_NOTIFY_INVALIDATE ? "INVALIDATE" :
+	       "UNREGISTER", vaddr, len);
 	if (action == VTOP_MEM_MAP_NOTIFY_REGISTER)
 		return vtop_mem_map_set_translation(map, (uintptr_t)vaddr,
 						    len, key);
@@ -31,7 +37,8 @@ static int consumer_cb(void *ctx, struct vtop_mem_map *map,
 
 int main(int argc, char **argv)
 {
-	const struct vtop_mem_map_ops ops = { .notify_cb = consumer_cb };
+	const struct vtop_mem_map_ops ops = { .notify_cb = consumer_cb,
+					      .size = sizeof(ops) };
 	size_t pages = argc > 1 ? strtoul(argv[1], NULL, 0) : 4;
 	size_t len = pages * 4096, off;
 	uint64_t key = 0x1234, size, dma;

@@ -291,4 +291,56 @@ TEST(dontfork)
 	vt_buf_free(buf, 8 * PG);
 }
 
+/*
+ * fork() splits a pinned THP and invalidates a private hugetlb mapping in
+ * the parent (spurious events, include/uapi/linux/vtop.h); registered
+ * memory kept out of the child with VTOP_ENV_DONTFORK is not touched.
+ */
+static int fork_and_wait(void)
+{
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return -errno;
+	if (!pid)
+		_exit(0);
+	return wait_status(pid);
+}
+
+TEST(dontfork_no_spurious_events)
+{
+	uint64_t pfn;
+	char *buf;
+	int rc;
+
+	LV_INIT_OR_SKIP(VTOP_ENV_DONTFORK);
+	rc = vt_buf_alloc(VT_KIND_HUGETLB, 2 << 20, (void **)&buf);
+	if (rc == -EOPNOTSUPP)
+		SKIP(return, "no hugetlb memory");
+	ASSERT_EQ(0, rc);
+	ASSERT_EQ(0, vtop_mem_register(buf, 2 << 20));
+	ASSERT_EQ(0, fork_and_wait());
+	EXPECT_EQ(0, vtop_mem_process_events());
+	ASSERT_EQ(0, vt_pagemap_pfn((uintptr_t)buf, &pfn));
+	EXPECT_EQ(pfn << 12, vtop_vtophys(buf, NULL));
+	EXPECT_EQ(0, vtop_mem_unregister(buf, 2 << 20));
+	vtop_env_fini();
+
+	/* without it: the parent's registration is invalidated */
+	LV_INIT_OR_SKIP(0);
+	ASSERT_EQ(0, vtop_mem_register(buf, 2 << 20));
+	ASSERT_EQ(0, fork_and_wait());
+	rc = vtop_mem_process_events();
+	EXPECT_LE(0, rc);
+	ksft_print_msg("fork() with a hugetlb registration, no DONTFORK: %d invalidated\n",
+		       rc);
+	if (rc == 0) {
+		EXPECT_EQ(0, vtop_mem_unregister(buf, 2 << 20));
+	} else {
+		EXPECT_EQ(-EINVAL, vtop_mem_unregister(buf, 2 << 20));
+	}
+	vtop_env_fini();
+	vt_buf_free(buf, 2 << 20);
+}
+
 TEST_HARNESS_MAIN
