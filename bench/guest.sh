@@ -2,34 +2,47 @@
 # SPDX-License-Identifier: GPL-2.0-only
 #
 # vtop-bench-guest: the guest half of `make bench` (busybox sh, inside the
-# VM rig, /dev/vtop loaded). Runs the registration benchmark, and the
-# notification and translation benchmarks with the kmod backend, then
-# prints every CSV row prefixed with "BENCH-CSV: " so that bench/run.sh can
-# pick them out of the console log.
+# VM rig, /dev/vtop loaded). Runs the registration benchmark, the
+# notification and translation benchmarks with the kmod backend, and the
+# invalidation-event benchmark, then prints every CSV row prefixed with
+# "BENCH-CSV: " so that bench/run.sh can pick them out of the console log.
 #
 #   vtop-bench-guest full    the sizes of the report (512 MiB needs a guest
 #                            of about 2 GiB)
 #   vtop-bench-guest smoke   tiny sizes: checks that everything runs
 #
-# Extra arguments are passed to vtop-bench-register.
+# Options after the mode: --only LIST runs only the benchmarks named in the
+# comma list (register,notify,translate,events); extra arguments are passed
+# to vtop-bench-register.
 set -u
 PATH=/vtop/bin:$PATH
 mode=${1:-full}
 [ $# -gt 0 ] && shift
+only=register,notify,translate,events
+if [ "${1:-}" = --only ]; then
+	only=${2:-}
+	shift 2
+fi
+wanted() {
+	case ",$only," in *",$1,"*) return 0 ;; esac
+	return 1
+}
 
 case "$mode" in
 full)
 	reg_args="--sizes 64K,2M,64M,512M --repeats 5"
 	not_args="--regions 1,10,100,1000,10000 --maps 1,4 --repeats 3 --cases scale"
 	tr_args=""
+	ev_args=""
 	;;
 smoke)
 	reg_args="--sizes 64K,2M --repeats 2 --min-bytes 2M"
 	not_args="--regions 1,10 --maps 1,2 --region-sizes 4K,2M --repeats 2 --mem-size 8M"
 	tr_args="--size 4M --iterations 2000 --repeats 2 --cases vtophys,writers"
+	ev_args="--pins 0,10 --iterations 2 --repeats 2 --events 3 --check-size 4M --min-time 2"
 	;;
 *)
-	echo "usage: vtop-bench-guest full|smoke [register options]" >&2
+	echo "usage: vtop-bench-guest full|smoke [--only LIST] [register options]" >&2
 	exit 2
 	;;
 esac
@@ -52,12 +65,14 @@ run() {
 # The guest is fresh, so the hugetlb pool can grow at run time; the
 # benchmarks grow it themselves and shrink it back.
 # shellcheck disable=SC2086
-run register vtop-bench-register $reg_args "$@"
+wanted register && run register vtop-bench-register $reg_args "$@"
 # shellcheck disable=SC2086
-run notify vtop-bench-notify --backend kmod $not_args
+wanted notify && run notify vtop-bench-notify --backend kmod $not_args
 # Translation is measured on the host; the smoke run checks that
 # vtop_vtophys() works over the kmod backend too.
 # shellcheck disable=SC2086
-[ -n "$tr_args" ] &&
+[ -n "$tr_args" ] && wanted translate &&
 	run translate vtop-bench-translate --backend kmod --clock wall $tr_args
+# shellcheck disable=SC2086
+wanted events && run events vtop-bench-events $ev_args
 exit $rc

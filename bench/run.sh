@@ -4,14 +4,18 @@
 # Run every vtop benchmark and write the report (the body of `make bench`
 # and `make bench-smoke`).
 #
-#   bench/run.sh [--smoke] [--kernels "6.1 6.12"] [--vm-args "ARGS"] OUTDIR
+#   bench/run.sh [--smoke] [--kernels "6.1 6.12"] [--vm-args "ARGS"]
+#                [--only LIST] OUTDIR
 #
 # Host part (native): vtop-bench-translate and vtop-bench-notify (pagemap
 # backend on hugetlb memory; the hugetlb pool is grown and restored by the
 # programs). Guest part: vtop-bench-guest in one VM per kernel, booted by
-# tools/vm/run.sh. Raw CSV and logs go to OUTDIR/../tmp/<name>/ (ignored by
-# git); OUTDIR receives results.csv, results.md and plot.png, and the
-# Markdown table is printed.
+# tools/vm/run.sh. --only LIST (comma list of translate, register, notify,
+# events) runs only those benchmarks, on the host and in the guests (no
+# guest is booted when none of them runs there), and the smoke check then
+# expects only their rows. Raw CSV and logs go to OUTDIR/../tmp/<name>/
+# (ignored by git); OUTDIR receives results.csv, results.md and plot.png,
+# and the Markdown table is printed.
 #
 # --smoke: tiny sizes, one VM boot (the first kernel), and a check that
 # every benchmark produced every row it should. Nothing about speed is
@@ -25,17 +29,19 @@ BIN=$BUILD/bin
 smoke=0
 kernels="6.1 6.12"
 vm_args="--mem 2G"
+only=translate,register,notify,events
 
 while [ $# -gt 1 ]; do
 	case "$1" in
 	--smoke) smoke=1; shift ;;
 	--kernels) kernels=$2; shift 2 ;;
 	--vm-args) vm_args=$2; shift 2 ;;
+	--only) only=$2; shift 2 ;;
 	*) break ;;
 	esac
 done
 [ $# -eq 1 ] || {
-	echo "usage: bench/run.sh [--smoke] [--kernels LIST] [--vm-args ARGS] OUTDIR" >&2
+	echo "usage: bench/run.sh [--smoke] [--kernels LIST] [--vm-args ARGS] [--only LIST] OUTDIR" >&2
 	exit 2
 }
 out=$1
@@ -45,7 +51,12 @@ tmp=$(dirname "$out")/tmp/$(basename "$out")
 rm -rf "$tmp"
 mkdir -p "$tmp" || exit 1
 
-for p in translate register notify guest; do
+wanted() {
+	case ",$only," in *",$1,"*) return 0 ;; esac
+	return 1
+}
+
+for p in translate register notify events guest; do
 	[ -x "$BIN/vtop-bench-$p" ] || {
 		echo "bench/run.sh: $BIN/vtop-bench-$p missing (make bench-bins)" >&2
 		exit 1
@@ -78,14 +89,22 @@ else
 	guest_mode=full
 fi
 
-host host-translate "$BIN/vtop-bench-translate" "${tr_args[@]}"
-host host-notify "$BIN/vtop-bench-notify" "${no_args[@]}"
+wanted translate && host host-translate "$BIN/vtop-bench-translate" "${tr_args[@]}"
+wanted notify && host host-notify "$BIN/vtop-bench-notify" "${no_args[@]}"
+
+guests=0
+for p in register notify events; do
+	wanted $p && guests=1
+done
+[ $smoke = 1 ] && wanted translate && guests=1
+[ $guests = 1 ] || kernels=""
 
 for k in $kernels; do
 	step "guest $k: vtop-bench-guest $guest_mode"
 	# shellcheck disable=SC2086
 	if ! "$TOP/tools/vm/run.sh" --kernel "$k" $vm_args -- \
-		/vtop/bin/vtop-bench-guest "$guest_mode" > "$tmp/guest-$k.log" 2>&1; then
+		/vtop/bin/vtop-bench-guest "$guest_mode" --only "$only" \
+		> "$tmp/guest-$k.log" 2>&1; then
 		echo "bench/run.sh: guest $k failed; its log: $tmp/guest-$k.log" >&2
 		failed="$failed guest-$k"
 	fi
@@ -96,8 +115,7 @@ done
 
 # One CSV: the header once, then every row.
 {
-	head -n 1 "$tmp/host-translate.csv" 2>/dev/null | grep . ||
-		echo "bench,env,case,page,size,param,unit,median,p10,p90,min,max,repeats"
+	echo "bench,env,case,page,size,param,unit,median,p10,p90,min,max,repeats"
 	for f in "$tmp"/*.csv; do
 		grep -v '^bench,' "$f"
 	done
@@ -110,7 +128,7 @@ fi
 
 if [ $smoke = 1 ]; then
 	step "smoke check: every benchmark produced its rows"
-	if ! "$TOP/bench/report.sh" --check-smoke "$out"; then
+	if ! BENCH_ONLY=$only "$TOP/bench/report.sh" --check-smoke "$out"; then
 		failed="$failed smoke-check"
 	fi
 fi

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0-only
 #
 # Benchmarks (owner: benchmark engineer). See bench/run.sh and docs/bench.md.
-#   make bench-bins   build/bin/vtop-bench-{translate,register,notify,guest}
+#   make bench-bins   build/bin/vtop-bench-{translate,register,notify,events,guest}
 #   make bench        every benchmark: host natively, guests on 6.1 and 6.12;
 #                     writes results/<date>-<host kernel>/{results.md,
 #                     results.csv,plot.png} and prints the table
@@ -16,7 +16,7 @@ BENCH_VM_ARGS ?= --mem 2G --hugepages 320 --timeout 2400
 BENCH_OUT ?= $(TOP)/results/$(shell date -u +%Y-%m-%d)-$(shell uname -r)
 BENCH_SMOKE_OUT ?= $(BUILD)/bench-smoke/results
 
-BENCH_PROGS := translate register notify
+BENCH_PROGS := translate register notify events
 BENCH_BINS := $(addprefix $(BUILD)/bin/vtop-bench-,$(BENCH_PROGS)) \
 	      $(BUILD)/bin/vtop-bench-guest
 BENCH_LIBVTOP = $(BUILD)/lib/libvtop.so.$(VERSION_MAJOR)
