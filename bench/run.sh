@@ -7,9 +7,9 @@
 #   bench/run.sh [--smoke] [--kernels "6.1 6.12"] [--vm-args "ARGS"]
 #                [--only LIST] OUTDIR
 #
-# Host part (native): vtop-bench-translate and vtop-bench-notify (pagemap
-# backend on hugetlb memory; the hugetlb pool is grown and restored by the
-# programs). Guest part: vtop-bench-guest in one VM per kernel, booted by
+# Host part (native): vtop-bench-translate, vtop-bench-notify and the
+# check case of vtop-bench-events (pagemap backend on hugetlb memory; the
+# hugetlb pool is grown and restored by the programs). Guest part: vtop-bench-guest in one VM per kernel, booted by
 # tools/vm/run.sh. --only LIST (comma list of translate, register, notify,
 # events) runs only those benchmarks, on the host and in the guests (no
 # guest is booted when none of them runs there), and the smoke check then
@@ -82,15 +82,18 @@ if [ $smoke = 1 ]; then
 	tr_args=(--size 4M --iterations 2000 --repeats 2 --min-time 5)
 	no_args=(--regions 1,10 --maps 1,2 --region-sizes 4K,2M --repeats 2
 		 --mem-size 8M)
+	ev_args=(--cases check --check-size 4M --repeats 2 --min-time 2)
 	guest_mode=smoke
 else
 	tr_args=(--size 1G --repeats 7)
 	no_args=(--regions 1,10,100,1000,10000 --maps 1,4 --repeats 5)
+	ev_args=(--cases check)
 	guest_mode=full
 fi
 
 wanted translate && host host-translate "$BIN/vtop-bench-translate" "${tr_args[@]}"
 wanted notify && host host-notify "$BIN/vtop-bench-notify" "${no_args[@]}"
+wanted events && host host-events "$BIN/vtop-bench-events" "${ev_args[@]}"
 
 guests=0
 for p in register notify events; do
