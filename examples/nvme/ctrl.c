@@ -559,10 +559,17 @@ int nvme_delete_io_queues(struct nvme_ctrl *c)
 	return 0;
 }
 
-/* vtop_vtophys() for a data page, with a message when it is unregistered. */
-static int data_addr(const uint8_t *p, uint64_t *dma)
+/*
+ * vtop_vtophys() for a data page (or the inline lookup, see lookup_map),
+ * with a message when it is unregistered.
+ */
+static int data_addr(const struct nvme_ctrl *c, const uint8_t *p,
+		     uint64_t *dma)
 {
-	*dma = vtop_vtophys(p, NULL);
+	if (c->lookup_map)
+		*dma = vtop_vtophys_lookup(c->lookup_map, p);
+	else
+		*dma = vtop_vtophys(p, NULL);
 	if (*dma == VTOP_VTOPHYS_ERROR) {
 		log_err("vtop_vtophys(%p): buffer is not registered\n",
 			(const void *)p);
@@ -583,7 +590,7 @@ static int build_prps(struct nvme_ctrl *c, uint8_t *buf, size_t len,
 	uint64_t dma;
 	int ret;
 
-	ret = data_addr(buf, &dma);
+	ret = data_addr(c, buf, &dma);
 	if (ret)
 		return ret;
 	cmd->prp1 = dma;
@@ -593,7 +600,7 @@ static int build_prps(struct nvme_ctrl *c, uint8_t *buf, size_t len,
 		return 0;
 	}
 	if (len <= first + NVME_PAGE_SIZE) {
-		ret = data_addr(buf + first, &dma);
+		ret = data_addr(c, buf + first, &dma);
 		if (ret)
 			return ret;
 		cmd->prp2 = dma;
@@ -605,7 +612,7 @@ static int build_prps(struct nvme_ctrl *c, uint8_t *buf, size_t len,
 				len);
 			return -E2BIG;
 		}
-		ret = data_addr(buf + off, &dma);
+		ret = data_addr(c, buf + off, &dma);
 		if (ret)
 			return ret;
 		c->prp_list[n++] = dma;

@@ -13,6 +13,8 @@
 
 #include "nvme_spec.h"
 
+struct vtop_mem_map;
+
 #define NVME_PAGE_SIZE		4096u
 #define NVME_ADMIN_DEPTH	32u
 #define NVME_IO_DEPTH		64u
@@ -76,6 +78,14 @@ struct nvme_ctrl {
 	uint32_t nn;
 	uint64_t ns_blocks;
 	uint32_t lba_shift;
+
+	/*
+	 * NULL: data addresses come from vtop_vtophys(). Otherwise from
+	 * vtop_vtophys_lookup() on this map (what vtop_vtophys_map()
+	 * returned), which does not check for invalidation events: only
+	 * vtop-nvme's test-only --remap-no-events sets it.
+	 */
+	const struct vtop_mem_map *lookup_map;
 
 	enum nvme_fault fault;
 	char fault_msg[160];

@@ -8,6 +8,13 @@
  * buffer across a 2 MiB boundary, and hugetlb pages. If the data comes back
  * intact, the controller DMAed to the addresses libvtop gave it.
  *
+ * With --remap it proves instead that libvtop's invalidation events reach
+ * the device: a registered buffer is written to the namespace, unmapped
+ * without being unregistered, replaced by new memory at the same address
+ * (MAP_FIXED) holding another pattern, registered again once libvtop has
+ * processed the event, and written again through the translations libvtop
+ * now gives; the data read back must be the new pattern, not the old.
+ *
  * Exit status: 0 success, 1 failure, 2 usage, 4 skipped (the module cannot
  * do what was asked, e.g. --attach without VTOP_FEATURE_ATTACH).
  */
@@ -15,8 +22,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <signal.h>
 #include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,20 +43,38 @@
 #define EXIT_SKIP	4
 
 #define SZ_2M		(2u << 20)
-#define REGION_BYTES	(4u << 20)	/* device bytes reserved per kind */
+#define REGION_BYTES	(4u << 20)	/* device bytes reserved per region */
+#define NR_REGIONS	3		/* the first 10 MiB are written */
 
-enum buf_kind { BUF_4K, BUF_CROSS_2M, BUF_HUGETLB, NR_BUF_KINDS };
+enum buf_kind { BUF_4K, BUF_CROSS_2M, BUF_HUGETLB, BUF_THP, NR_BUF_KINDS };
 
+/*
+ * @region: which 4 MiB of the namespace the kind writes. Kinds are done
+ * one after the other, each writing and reading back its region before the
+ * next starts, so the THP kind can share the cross2m region.
+ */
 static const struct {
 	const char *name;
 	size_t len;
+	unsigned int region;
+	bool dflt;		/* in the default set of the round trips */
 	const char *what;
 } kinds[NR_BUF_KINDS] = {
-	[BUF_4K] = { "4k", 16 * NVME_PAGE_SIZE,
+	[BUF_4K] = { "4k", 16 * NVME_PAGE_SIZE, 0, true,
 		     "4 KiB pages, not physically contiguous (PRP list)" },
-	[BUF_CROSS_2M] = { "cross2m", 16 * NVME_PAGE_SIZE,
+	[BUF_CROSS_2M] = { "cross2m", 16 * NVME_PAGE_SIZE, 1, true,
 			   "4 KiB-page buffer crossing a 2 MiB boundary" },
-	[BUF_HUGETLB] = { "hugetlb", SZ_2M, "one 2 MiB hugetlb page" },
+	[BUF_HUGETLB] = { "hugetlb", SZ_2M, 2, true,
+			  "one 2 MiB hugetlb page" },
+	[BUF_THP] = { "thp", SZ_2M, 1, false,
+		      "one 2 MiB transparent huge page" },
+};
+
+/* How --remap lets libvtop learn of the invalidation (--remap-events). */
+enum remap_events {
+	REMAP_EVENTS_POLL,	/* poll the event fd, vtop_mem_process_events() */
+	REMAP_EVENTS_REGISTER,	/* just vtop_mem_register() the new memory */
+	REMAP_EVENTS_OFF,	/* test only: nothing; the inline lookup */
 };
 
 /* How the registrations end (--teardown). */
@@ -74,6 +100,9 @@ struct options {
 	enum teardown teardown;
 	uint32_t timeout_ms;
 	bool kind[NR_BUF_KINDS];
+	bool kinds_given;
+	bool remap;
+	enum remap_events remap_events;
 };
 
 /* A transfer buffer: [buf, buf + len) inside the mapping [map, map_len). */
@@ -99,13 +128,24 @@ static void usage(FILE *f)
 		"                   status, an error status or a time-out is detected)\n"
 		"  --print-addrs    one line per DMA segment, with the physical address\n"
 		"                   of its first page (/proc/self/pagemap)\n"
-		"  --buffers LIST   comma-separated subset of 4k,cross2m,hugetlb\n"
+		"  --buffers LIST   comma-separated subset of 4k,cross2m,hugetlb,thp\n"
+		"                   (default: 4k,cross2m,hugetlb; with --remap\n"
+		"                   4k,thp,hugetlb)\n"
 		"  --timeout-ms N   per-command time-out (default 5000)\n"
 		"  --teardown MODE  how the memory is released after the controller is\n"
 		"                   stopped: unregister (each region, then\n"
 		"                   vtop_env_fini; default), fini (vtop_env_fini with\n"
 		"                   everything registered), exit (exit with everything\n"
-		"                   registered: closing the fd releases it)\n");
+		"                   registered: closing the fd releases it)\n"
+		"  --remap          instead of the round trips: write a registered\n"
+		"                   buffer, munmap it without unregistering, map new\n"
+		"                   memory at the same address (MAP_FIXED) with\n"
+		"                   another pattern, register it, write it again and\n"
+		"                   read back: the data must be the new pattern\n"
+		"  --remap-events HOW  how libvtop learns of the munmap: poll (wait\n"
+		"                   for its event fd, vtop_mem_process_events();\n"
+		"                   default) or register (vtop_mem_register() of the\n"
+		"                   new memory processes the events itself)\n");
 }
 
 static int parse_buffers(char *list, struct options *o)
@@ -125,6 +165,7 @@ static int parse_buffers(char *list, struct options *o)
 		}
 		o->kind[k] = true;
 	}
+	o->kinds_given = true;
 	for (k = 0; k < NR_BUF_KINDS; k++)
 		if (o->kind[k])
 			return 0;
@@ -144,6 +185,18 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "buffers", required_argument, NULL, 'b' },
 		{ "timeout-ms", required_argument, NULL, 't' },
 		{ "teardown", required_argument, NULL, 'T' },
+		{ "remap", no_argument, NULL, 'R' },
+		{ "remap-events", required_argument, NULL, 'E' },
+		/*
+		 * Test only, not in --help: with --remap, let libvtop
+		 * process nothing (no vtop_mem_process_events(), no new
+		 * registration) and build the second write from the inline
+		 * vtop_vtophys_lookup(), which does not look at the event
+		 * page: what a library or a data path without invalidation
+		 * events does. The device must then read the OLD pages and
+		 * the check must fail (make nvme-check scenarios 5 and 6).
+		 */
+		{ "remap-no-events", no_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -153,8 +206,6 @@ static int parse_options(int argc, char **argv, struct options *o)
 
 	memset(o, 0, sizeof(*o));
 	o->timeout_ms = 5000;
-	for (k = 0; k < NR_BUF_KINDS; k++)
-		o->kind[k] = true;
 	while ((c = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
@@ -200,6 +251,23 @@ static int parse_options(int argc, char **argv, struct options *o)
 			}
 			o->teardown = (enum teardown)k;
 			break;
+		case 'R':
+			o->remap = true;
+			break;
+		case 'E':
+			if (!strcmp(optarg, "poll")) {
+				o->remap_events = REMAP_EVENTS_POLL;
+			} else if (!strcmp(optarg, "register")) {
+				o->remap_events = REMAP_EVENTS_REGISTER;
+			} else {
+				log_err("bad --remap-events '%s' (poll, register)\n",
+					optarg);
+				return -EINVAL;
+			}
+			break;
+		case 'N':
+			o->remap_events = REMAP_EVENTS_OFF;
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -219,6 +287,18 @@ static int parse_options(int argc, char **argv, struct options *o)
 		log_err("--expect-iova and --expect-fail exclude each other\n");
 		return -EINVAL;
 	}
+	if (o->remap && o->expect_fail) {
+		log_err("--remap and --expect-fail exclude each other\n");
+		return -EINVAL;
+	}
+	if (o->remap_events != REMAP_EVENTS_POLL && !o->remap) {
+		log_err("--remap-events and --remap-no-events need --remap\n");
+		return -EINVAL;
+	}
+	if (!o->kinds_given)
+		for (k = 0; k < NR_BUF_KINDS; k++)
+			o->kind[k] = o->remap ? k != BUF_CROSS_2M
+					      : kinds[k].dflt;
 	return 0;
 }
 
@@ -345,6 +425,10 @@ static int xbuf_alloc(struct xbuf *x, enum buf_kind kind)
 		x->map_len = len;
 		flags |= MAP_HUGETLB;
 		break;
+	case BUF_THP:
+		/* Room for a 2 MiB-aligned 2 MiB inside. */
+		x->map_len = 2 * SZ_2M;
+		break;
 	default:
 		return -EINVAL;
 	}
@@ -370,8 +454,101 @@ static int xbuf_alloc(struct xbuf *x, enum buf_kind kind)
 		b = ((uintptr_t)x->map + len / 2 + SZ_2M - 1) &
 		    ~(uintptr_t)(SZ_2M - 1);
 		x->buf = (uint8_t *)(b - len / 2);
+	} else if (kind == BUF_THP) {
+		b = ((uintptr_t)x->map + SZ_2M - 1) & ~(uintptr_t)(SZ_2M - 1);
+		x->buf = (uint8_t *)b;
+		if (madvise(x->buf, len, MADV_HUGEPAGE)) {
+			int ret = -errno;
+
+			log_err("madvise(MADV_HUGEPAGE): %s (a kernel without THP?)\n",
+				strerror(-ret));
+			return ret;
+		}
 	}
 	return 0;
+}
+
+/*
+ * Replace the memory of [x->buf, x->buf + x->len) by new memory of the same
+ * kind at the same address, without unregistering it: munmap, then mmap
+ * with MAP_FIXED, as an allocator that returns memory to the kernel and
+ * gets new memory at the same place does. The registration of the old
+ * memory is left to libvtop's invalidation events.
+ */
+static int xbuf_remap(struct xbuf *x, enum buf_kind kind)
+{
+	int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED;
+	void *p;
+
+	if (munmap(x->buf, x->len)) {
+		int ret = -errno;
+
+		log_err("munmap(%p, %zu): %s\n", (void *)x->buf, x->len,
+			strerror(-ret));
+		return ret;
+	}
+	if (kind == BUF_HUGETLB)
+		flags |= MAP_HUGETLB;
+	p = mmap(x->buf, x->len, PROT_READ | PROT_WRITE, flags, -1, 0);
+	if (p == MAP_FAILED) {
+		int ret = -errno;
+
+		log_err("mmap(MAP_FIXED at %p, %zu bytes): %s%s\n",
+			(void *)x->buf, x->len, strerror(-ret),
+			kind == BUF_HUGETLB ?
+			" (the old hugetlb page is still pinned: reserve one more)" : "");
+		return ret;
+	}
+	if (p != x->buf) {
+		log_err("mmap(MAP_FIXED) returned %p, not %p\n", p,
+			(void *)x->buf);
+		return -EFAULT;
+	}
+	if (kind == BUF_4K && madvise(x->buf, x->len, MADV_NOHUGEPAGE))
+		return -errno;
+	if (kind == BUF_THP && madvise(x->buf, x->len, MADV_HUGEPAGE))
+		return -errno;
+	return 0;
+}
+
+/*
+ * 1 if the page at @va is part of a transparent huge page (KPF_THP in
+ * /proc/kpageflags, root only), 0 if not, -errno if unknown.
+ */
+static int is_thp(const void *va)
+{
+	uint64_t pa, flags;
+	int fd, ret;
+
+	ret = pagemap_phys(va, &pa);
+	if (ret)
+		return ret;
+	fd = open("/proc/kpageflags", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ret = pread(fd, &flags, sizeof(flags),
+		    (off_t)(pa / NVME_PAGE_SIZE * sizeof(flags))) ==
+		      sizeof(flags) ? 0 : -EIO;
+	close(fd);
+	if (ret)
+		return ret;
+	return (flags >> 22) & 1;	/* KPF_THP */
+}
+
+/* Fail unless the first page of @x is a THP (memory already touched). */
+static int require_thp(const struct xbuf *x, const char *kind)
+{
+	int ret = is_thp(x->buf);
+
+	if (ret == 1)
+		return 0;
+	if (ret == 0)
+		log_err("%s: the kernel did not give %p a transparent huge page (transparent_hugepage disabled, or no free 2 MiB block)\n",
+			kind, (void *)x->buf);
+	else
+		log_err("%s: cannot tell whether %p is a THP (/proc/kpageflags: %s)\n",
+			kind, (void *)x->buf, strerror(-ret));
+	return -ENOMEM;
 }
 
 static void xbuf_free(struct xbuf *x)
@@ -469,7 +646,7 @@ static int round_trip(struct nvme_ctrl *c, const struct options *o,
 		      uint64_t *verified)
 {
 	const char *name = kinds[kind].name;
-	uint64_t dev_off = (uint64_t)kind * REGION_BYTES;
+	uint64_t dev_off = (uint64_t)kinds[kind].region * REGION_BYTES;
 	uint64_t lba = dev_off >> c->lba_shift;
 	struct xbuf *wr = &x[0], *rd = &x[1];
 	uint64_t nblocks;
@@ -487,6 +664,13 @@ static int round_trip(struct nvme_ctrl *c, const struct options *o,
 		touch_scattered(wr, rd);
 	fill_pattern(wr->buf, wr->len, seed, dev_off);
 	memset(rd->buf, 0x5a, rd->len);
+	if (kind == BUF_THP) {
+		ret = require_thp(wr, name);
+		if (!ret)
+			ret = require_thp(rd, name);
+		if (ret)
+			return ret;
+	}
 
 	ret = xbuf_register(wr, name);
 	if (ret)
@@ -523,6 +707,324 @@ static int round_trip(struct nvme_ctrl *c, const struct options *o,
 	       rd->len);
 	*verified += rd->len;
 	return 0;
+}
+
+/* How many 8-byte words of @buf hold the pattern of run @seed. */
+static size_t pattern_matches(const uint8_t *buf, size_t len, uint64_t seed,
+			      uint64_t dev_off)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < len; i += 8) {
+		uint64_t w = pattern_word(seed, dev_off + i);
+
+		n += !memcmp(buf + i, &w, 8);
+	}
+	return n;
+}
+
+/* The live pins of libvtop's fd and how many of them were invalidated. */
+static int pin_counts(uint32_t *nr_pins, uint32_t *nr_invalidated)
+{
+	struct vtop_info info;
+	int ret;
+
+	memset(&info, 0, sizeof(info));
+	info.size = sizeof(info);
+	ret = vtop_env_get_info(&info);
+	if (ret) {
+		log_err("vtop_env_get_info: %s\n", vtop_last_error());
+		return ret;
+	}
+	*nr_pins = info.nr_pins;
+	*nr_invalidated = info.nr_invalidated;
+	return 0;
+}
+
+/*
+ * Let libvtop learn that the registration of @wr's old memory is gone, as
+ * --remap-events says, and register the new memory at the same address.
+ * @efd: libvtop's event descriptor; @readable: whether it was readable
+ * right after the munmap returned.
+ */
+static int remap_reregister(const struct options *o, struct xbuf *wr,
+			    const char *name, int efd, bool readable)
+{
+	uint64_t t0 = now_us();
+	struct pollfd pfd = { .fd = efd, .events = POLLIN };
+	uint32_t nr_pins, nr_inval;
+	uint64_t dma;
+	int n, ret;
+
+	if (o->remap_events == REMAP_EVENTS_POLL) {
+		/* Bounded: the event is queued during munmap() itself. */
+		n = poll(&pfd, 1, (int)o->timeout_ms);
+		if (n < 0) {
+			log_err("poll(event fd): %s\n", strerror(errno));
+			return -errno;
+		}
+		if (n == 0 || !(pfd.revents & POLLIN)) {
+			log_err("%s: no invalidation event on libvtop's event fd within %u ms of the munmap\n",
+				name, o->timeout_ms);
+			return -ETIMEDOUT;
+		}
+		if (!readable)
+			printf("    event fd readable after waiting %" PRIu64 " us in poll()\n",
+			       now_us() - t0);
+		n = vtop_mem_process_events();
+		if (n != 1) {
+			log_err("%s: vtop_mem_process_events() returned %d, want 1 (registration invalidated)%s%s\n",
+				name, n, n < 0 ? ": " : "",
+				n < 0 ? vtop_last_error() : "");
+			return n < 0 ? n : -EPROTO;
+		}
+		printf("    vtop_mem_process_events(): 1 registration invalidated\n");
+		wr->registered = false;
+	}
+	/* Processed or not yet: the exported call must refuse the old memory. */
+	dma = vtop_vtophys(wr->buf, NULL);
+	if (dma != VTOP_VTOPHYS_ERROR) {
+		log_err("%s: vtop_vtophys(%p) still translates the unmapped memory (0x%" PRIx64 ")\n",
+			name, (void *)wr->buf, dma);
+		return -EPROTO;
+	}
+	printf("    vtop_vtophys(%p) before the new registration: VTOP_VTOPHYS_ERROR (invalidated)\n",
+	       (void *)wr->buf);
+	wr->registered = false;
+	ret = xbuf_register(wr, name);
+	if (ret)
+		return ret;
+	printf("    vtop_mem_register() of the new memory: 0%s\n",
+	       o->remap_events == REMAP_EVENTS_REGISTER ?
+	       " (it processed the pending event itself)" : "");
+	ret = pin_counts(&nr_pins, &nr_inval);
+	if (ret)
+		return ret;
+	printf("    vtop: %u pins, %u of them invalidated and still pinned\n",
+	       nr_pins, nr_inval);
+	if (nr_inval) {
+		log_err("%s: the old memory's pin was not released after the event was processed\n",
+			name);
+		return -EPROTO;
+	}
+	return 0;
+}
+
+/*
+ * The proof by DMA of invalidation events, for one buffer kind: write a
+ * registered buffer (the OLD pattern) to the device, munmap it without
+ * unregistering, map new memory at the same address with MAP_FIXED, fill
+ * it with the NEW pattern, let libvtop process the event and register the
+ * new memory (--remap-events), write the buffer again to the same blocks
+ * through the translations libvtop gives now, and read them back into
+ * another buffer: they must hold the NEW pattern. Returns 0, -ESTALE if
+ * the OLD pattern came back (the device read the unmapped pages through a
+ * stale translation), -EOPNOTSUPP without events, or another -errno.
+ */
+static int remap_trip(struct nvme_ctrl *c, const struct options *o,
+		      enum buf_kind kind, uint64_t seed,
+		      struct iova_check *ic, struct xbuf x[2],
+		      uint64_t *verified)
+{
+	const char *name = kinds[kind].name;
+	uint64_t dev_off = (uint64_t)kinds[kind].region * REGION_BYTES;
+	uint64_t lba = dev_off >> c->lba_shift;
+	uint64_t seed_old = seed, seed_new = pattern_word(seed, ~0ULL);
+	const struct vtop_mem_map *vmap;
+	struct xbuf *wr = &x[0], *rd = &x[1];
+	uint64_t *old_dma = NULL, nblocks, pa;
+	size_t npages, i, words, n_new, n_old, same = 0, notphys = 0;
+	size_t inline_differs = 0;
+	uint32_t nr_pins, nr_inval;
+	int efd = -1, nseg, ret;
+	bool readable = false;
+
+	printf("[%s] remap: %s, unmapped and replaced while registered\n",
+	       name, kinds[kind].what);
+	vmap = vtop_vtophys_map();
+	if (!vmap) {
+		log_err("vtop_vtophys_map(): %s\n", vtop_last_error());
+		return -errno;
+	}
+	if (o->remap_events != REMAP_EVENTS_OFF) {
+		efd = vtop_env_get_event_fd();
+		if (efd == -EOPNOTSUPP) {
+			printf("libvtop reports no invalidation events (%s)\n",
+			       vtop_last_error());
+			return -EOPNOTSUPP;
+		}
+		if (efd < 0) {
+			log_err("vtop_env_get_event_fd(): %s\n",
+				vtop_last_error());
+			return efd;
+		}
+	}
+	ret = xbuf_alloc(wr, kind);
+	if (!ret)
+		ret = xbuf_alloc(rd, kind);
+	if (ret)
+		return ret;
+	nblocks = wr->len >> c->lba_shift;
+	npages = wr->len / NVME_PAGE_SIZE;
+	words = wr->len / 8;
+	if (kind == BUF_4K)
+		touch_scattered(wr, rd);
+	fill_pattern(wr->buf, wr->len, seed_old, dev_off);
+	memset(rd->buf, 0x5a, rd->len);
+	if (kind == BUF_THP) {
+		ret = require_thp(wr, name);
+		if (!ret)
+			ret = require_thp(rd, name);
+		if (ret)
+			return ret;
+	}
+	ret = xbuf_register(wr, name);
+	if (!ret)
+		ret = xbuf_register(rd, name);
+	if (ret)
+		return ret;
+	nseg = show_addrs(o, ic, "old", wr->buf, wr->len);
+	if (nseg < 0)
+		return nseg;
+	if (kind == BUF_4K && !o->attach && nseg < 2) {
+		log_err("%s: the buffer came out physically contiguous; the scattered-page case was not exercised\n",
+			name);
+		return -EAGAIN;
+	}
+	ret = show_addrs(o, ic, "read", rd->buf, rd->len);
+	if (ret < 0)
+		return ret;
+	old_dma = calloc(npages, sizeof(*old_dma));
+	if (!old_dma)
+		return -ENOMEM;
+	for (i = 0; i < npages; i++)
+		old_dma[i] = vtop_vtophys(wr->buf + i * NVME_PAGE_SIZE, NULL);
+
+	ret = nvme_rw(c, NVME_CMD_WRITE, lba, nblocks, wr->buf);
+	if (ret)
+		goto out;
+	printf("    wrote the OLD pattern, %zu bytes, to blocks %" PRIu64 "..%" PRIu64 "\n",
+	       wr->len, lba, lba + nblocks - 1);
+
+	if (efd >= 0) {
+		struct pollfd pfd = { .fd = efd, .events = POLLIN };
+
+		if (poll(&pfd, 1, 0) != 0) {
+			log_err("%s: libvtop's event fd is readable before the munmap\n",
+				name);
+			ret = -EPROTO;
+			goto out;
+		}
+	}
+	ret = xbuf_remap(wr, kind);
+	if (ret)
+		goto out;
+	if (efd >= 0) {
+		struct pollfd pfd = { .fd = efd, .events = POLLIN };
+
+		readable = poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLIN);
+		printf("    event fd %s when munmap() returned\n",
+		       readable ? "readable" : "NOT yet readable");
+	}
+	if (kind == BUF_4K) {
+		/* Fault the new pages from the end: scattered frames again. */
+		for (i = npages; i-- > 0;)
+			wr->buf[i * NVME_PAGE_SIZE] = 1;
+	}
+	fill_pattern(wr->buf, wr->len, seed_new, dev_off);
+	printf("    munmap()ed it without unregistering; new memory mapped at %p (MAP_FIXED) holds the NEW pattern\n",
+	       (void *)wr->buf);
+	if (kind == BUF_THP) {
+		ret = require_thp(wr, name);
+		if (ret)
+			goto out;
+	}
+
+	if (o->remap_events == REMAP_EVENTS_OFF) {
+		/* Test only: what a library without events would serve. */
+		c->lookup_map = vmap;
+		printf("    events off (test only): nothing processed, no new registration; the write takes vtop_vtophys_lookup(), which does not check the event page: 0x%" PRIx64 " for %p (the old memory had 0x%" PRIx64 ")\n",
+		       vtop_vtophys_lookup(vmap, wr->buf), (void *)wr->buf,
+		       old_dma[0]);
+	} else {
+		ret = remap_reregister(o, wr, name, efd, readable);
+		if (ret)
+			goto out;
+		nseg = show_addrs(o, ic, "new", wr->buf, wr->len);
+		if (nseg < 0) {
+			ret = nseg;
+			goto out;
+		}
+		for (i = 0; i < npages; i++) {
+			uint8_t *p = wr->buf + i * NVME_PAGE_SIZE;
+			uint64_t d = vtop_vtophys(p, NULL);
+
+			same += d == old_dma[i];
+			inline_differs += vtop_vtophys_lookup(vmap, p) != d;
+			if (!o->attach && !pagemap_phys(p, &pa) && pa != d)
+				notphys++;
+		}
+		printf("    new translations: %zu of %zu pages have their old DMA address%s\n",
+		       same, npages,
+		       o->attach ? " (IOVAs may be reused once the old ones are unmapped)" : "");
+		if (inline_differs) {
+			log_err("%s: vtop_vtophys_lookup() and vtop_vtophys() disagree on %zu pages\n",
+				name, inline_differs);
+			ret = -EPROTO;
+			goto out;
+		}
+		if (!o->attach && (same || notphys)) {
+			log_err("%s: physical mode: %zu pages kept the old frame's address, %zu differ from their pagemap address\n",
+				name, same, notphys);
+			ret = -EPROTO;
+			goto out;
+		}
+	}
+
+	ret = nvme_rw(c, NVME_CMD_WRITE, lba, nblocks, wr->buf);
+	if (ret)
+		goto out;
+	printf("    wrote the buffer at %p again, to the same blocks\n",
+	       (void *)wr->buf);
+	ret = nvme_rw(c, NVME_CMD_READ, lba, nblocks, rd->buf);
+	if (ret)
+		goto out;
+	n_new = pattern_matches(rd->buf, rd->len, seed_new, dev_off);
+	n_old = pattern_matches(rd->buf, rd->len, seed_old, dev_off);
+	if (n_new == words) {
+		printf("    read back into the other buffer: %zu bytes, the NEW pattern: the device read the new memory\n",
+		       rd->len);
+		*verified += rd->len;
+	} else if (n_old == words) {
+		printf("    read back into the other buffer: %zu bytes, the OLD pattern: the device read the unmapped pages (stale translation)\n",
+		       rd->len);
+		log_err("%s: the data read back is the OLD buffer's, not the memory now mapped at %p: a stale translation\n",
+			name, (void *)wr->buf);
+		/* The controller is sound: the other kinds go on. */
+		ret = -ESTALE;
+	} else {
+		log_err("%s: read back %zu words of the NEW pattern and %zu of the OLD, of %zu\n",
+			name, n_new, n_old, words);
+		verify(rd->buf, wr->buf, wr->len, name);
+		if (c->fault == NVME_FAULT_NONE)
+			c->fault = NVME_FAULT_MISMATCH;
+		ret = -EIO;
+	}
+	if (o->remap_events == REMAP_EVENTS_OFF) {
+		c->lookup_map = NULL;
+		/* The kernel did report it; nothing processed it. */
+		if (!pin_counts(&nr_pins, &nr_inval))
+			printf("    vtop: %u pins, %u of them invalidated and still pinned (reported by the kernel, not processed)\n",
+			       nr_pins, nr_inval);
+		printf("    vtop_vtophys(%p) now: %s\n", (void *)wr->buf,
+		       vtop_vtophys(wr->buf, NULL) == VTOP_VTOPHYS_ERROR ?
+		       "VTOP_VTOPHYS_ERROR (the exported call checks the event page)" :
+		       "a translation");
+	}
+out:
+	c->lookup_map = NULL;
+	free(old_dma);
+	return ret;
 }
 
 /*
@@ -621,8 +1123,8 @@ int main(int argc, char **argv)
 	size_t bar_len = 0;
 	uint64_t verified = 0, seed;
 	uint16_t old_cmd = 0;
-	bool cmd_saved = false, stopped = false;
-	int k, ret;
+	bool cmd_saved = false, stopped = false, skipped = false;
+	int k, ret, stale = 0, done = 0;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	memset(&c, 0, sizeof(c));
@@ -703,9 +1205,9 @@ int main(int argc, char **argv)
 	printf("Identify Namespace 1: %" PRIu64 " blocks of %u bytes (%" PRIu64 " MiB)\n",
 	       c.ns_blocks, 1u << c.lba_shift,
 	       (c.ns_blocks << c.lba_shift) >> 20);
-	if ((c.ns_blocks << c.lba_shift) < NR_BUF_KINDS * (uint64_t)REGION_BYTES) {
+	if ((c.ns_blocks << c.lba_shift) < NR_REGIONS * (uint64_t)REGION_BYTES) {
 		log_err("namespace 1 is smaller than the %u MiB this example writes\n",
-			NR_BUF_KINDS * REGION_BYTES >> 20);
+			NR_REGIONS * REGION_BYTES >> 20);
 		ret = -ENOSPC;
 		goto out;
 	}
@@ -718,13 +1220,33 @@ int main(int argc, char **argv)
 	for (k = 0; k < NR_BUF_KINDS; k++) {
 		if (!o.kind[k])
 			continue;
-		ret = round_trip(&c, &o, (enum buf_kind)k, seed,
+		if (!o.remap) {
+			ret = round_trip(&c, &o, (enum buf_kind)k, seed,
+					 o.expect_iova ? &ic : NULL, bufs[k],
+					 &verified);
+			if (ret)
+				goto out;
+			continue;
+		}
+		ret = remap_trip(&c, &o, (enum buf_kind)k, seed,
 				 o.expect_iova ? &ic : NULL, bufs[k],
 				 &verified);
-		if (ret)
+		done++;
+		if (ret == -EOPNOTSUPP) {
+			skipped = true;
+			goto out;
+		}
+		/* A stale read-back leaves the controller sound: go on. */
+		if (ret == -ESTALE)
+			stale++;
+		else if (ret)
 			goto out;
 	}
-	ret = nvme_delete_io_queues(&c);
+	ret = stale ? -ESTALE : 0;
+	if (!ret)
+		ret = nvme_delete_io_queues(&c);
+	else
+		nvme_delete_io_queues(&c);
 out:
 	if (c.bar) {
 		if (!nvme_ctrl_shutdown(&c)) {
@@ -784,13 +1306,27 @@ out:
 	/* A signal that arrived meanwhile ends the process here. */
 	sigprocmask(SIG_UNBLOCK, &stop_sigs, NULL);
 
+	if (skipped) {
+		printf("SKIP: --remap needs libvtop's invalidation events (a vtop module with VTOP_FEATURE_EVENTS)\n");
+		return EXIT_SKIP;
+	}
 	if (o.expect_fail)
 		return expect_fail_status(&c, ret);
+	if (o.remap && stale) {
+		printf("FAIL: remap: %d of %d buffer kinds read back the OLD data: the device used stale translations of unmapped memory\n",
+		       stale, done);
+		return 1;
+	}
 	if (ret) {
 		printf("FAIL: %s%s%s\n",
 		       c.fault ? nvme_fault_name(c.fault) : strerror(-ret),
 		       c.fault ? ": " : "", c.fault ? c.fault_msg : "");
 		return 1;
+	}
+	if (o.remap) {
+		printf("PASS: remap: %d buffer kinds, %" PRIu64 " bytes: the device read the NEW memory mapped at the reused addresses\n",
+		       done, verified);
+		return 0;
 	}
 	printf("PASS: %" PRIu64 " bytes written and verified through libvtop-registered memory\n",
 	       verified);

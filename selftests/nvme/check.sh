@@ -5,14 +5,14 @@
 # each, on each kernel, and print a summary. Exit 0 if none failed
 # (skipped scenarios are reported as SKIP), 1 otherwise.
 #
-#   selftests/nvme/check.sh [--kernels "6.1 6.12"] [--scenarios "1 2 3 4"]
+#   selftests/nvme/check.sh [--kernels "6.1 6.12"] [--scenarios "1 2 3 4 5 6"]
 #                       [--no-build] [--timeout SEC]
 set -uo pipefail
 
 TOP=${TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 RUN=$TOP/tools/vm/run.sh
 kernels="6.1 6.12"
-scenarios="1 2 3 4"
+scenarios="1 2 3 4 5 6"
 build=1
 timeout=300
 
@@ -30,11 +30,11 @@ while [ $# -gt 0 ]; do
 	shift
 done
 
-# Rig options per scenario: 1 has no IOMMU, the others have one.
+# Rig options per scenario: 1 and 5 have no IOMMU, the others have one.
 rig_opts() {
 	case "$1" in
-	1) echo "--nvme" ;;
-	2|3|4) echo "--nvme --iommu" ;;
+	1|5) echo "--nvme" ;;
+	2|3|4|6) echo "--nvme --iommu" ;;
 	*) echo "check.sh: no scenario $1" >&2; return 1 ;;
 	esac
 }
