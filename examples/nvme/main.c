@@ -919,6 +919,8 @@ static int remap_trip(struct nvme_ctrl *c, const struct options *o,
 	ret = xbuf_remap(wr, kind);
 	if (ret)
 		goto out;
+	printf("    munmap()ed it without unregistering; new memory mapped at %p (MAP_FIXED)\n",
+	       (void *)wr->buf);
 	if (efd >= 0) {
 		struct pollfd pfd = { .fd = efd, .events = POLLIN };
 
@@ -932,8 +934,7 @@ static int remap_trip(struct nvme_ctrl *c, const struct options *o,
 			wr->buf[i * NVME_PAGE_SIZE] = 1;
 	}
 	fill_pattern(wr->buf, wr->len, seed_new, dev_off);
-	printf("    munmap()ed it without unregistering; new memory mapped at %p (MAP_FIXED) holds the NEW pattern\n",
-	       (void *)wr->buf);
+	printf("    filled the new memory with the NEW pattern\n");
 	if (kind == BUF_THP) {
 		ret = require_thp(wr, name);
 		if (ret)
