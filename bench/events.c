@@ -85,7 +85,7 @@
 #endif
 
 #define MAX_PINS_CASES	8
-#define MAX_REPEATS	64
+#define MAX_REPEATS	256
 #define MAX_EVENTS	100000
 #define NR_RAND		(1u << 16)	/* random addresses, 512 KiB */
 
@@ -96,11 +96,13 @@ struct opts {
 	uint64_t size;
 	uint64_t iterations;
 	uint64_t batch_us;
-	uint64_t repeats;
+	uint64_t repeats;	/* check */
+	uint64_t n_repeats;	/* notifier */
 	uint64_t events;
 	uint64_t lat_size;
 	uint64_t check_size;
-	uint64_t min_time_ms;
+	uint64_t min_time_ms;	/* check */
+	uint64_t n_min_time_ms;	/* notifier */
 	enum bench_clock clock;
 	bool clock_set;
 	const char *cases;
@@ -111,12 +113,14 @@ struct opts {
 
 static struct opts o = {
 	.size = 64 << 10,
-	.batch_us = 500,
+	.batch_us = 200,
 	.repeats = 21,
+	.n_repeats = 101,
 	.events = 200,
 	.lat_size = 64 << 10,
 	.check_size = 64 << 20,
 	.min_time_ms = 100,
+	.n_min_time_ms = 20,
 	.clock = BENCH_CLOCK_CPU,
 };
 
@@ -467,7 +471,7 @@ static int run_notifier(void)
 		iters[op] = o.iterations;
 		if (!iters[op])
 			iters[op] = ns > 0 ?
-				    (uint64_t)(o.min_time_ms * 1e6 / ns) : k;
+				    (uint64_t)(o.n_min_time_ms * 1e6 / ns) : k;
 		if (iters[op] < batch[op])
 			iters[op] = batch[op];
 		if (iters[op] / batch[op] > MAX_BATCHES)
@@ -480,10 +484,10 @@ static int run_notifier(void)
 		  " pages mapped for pins in every child\n", iters[OP_TOUCH],
 		  batch[OP_TOUCH], iters[OP_NOTOUCH], batch[OP_NOTOUCH],
 		  bench_size_str(o.size, szs, sizeof(szs)),
-		  o.repeats,
+		  o.n_repeats,
 		  o.clock == BENCH_CLOCK_CPU ? "thread-CPU" : "wall",
 		  max_pins);
-	for (uint64_t r = 0; r < o.repeats && !err; r++) {
+	for (uint64_t r = 0; r < o.n_repeats && !err; r++) {
 		for (int k = 0; k < n && !err; k++) {
 			int i = (int)((r + (uint64_t)k) % (uint64_t)n);
 
@@ -506,23 +510,23 @@ static int run_notifier(void)
 		char cas[64];
 
 		for (int i = 0; i < n; i++) {
-			memcpy(v, t[op][i], o.repeats * sizeof(*v));
+			memcpy(v, t[op][i], o.n_repeats * sizeof(*v));
 			row(op_names[op], "4k", o.size, ch[i].label, "ns/op", v,
-			    (int)o.repeats);
+			    (int)o.n_repeats);
 		}
 		snprintf(cas, sizeof(cas), "%s/0", op_names[op]);
 		for (int i = 1; i < n; i++) {
-			for (uint64_t r = 0; r < o.repeats; r++)
+			for (uint64_t r = 0; r < o.n_repeats; r++)
 				v[r] = t[op][i][r] / t[op][0][r];
 			row(cas, "4k", o.size, ch[i].label, "ratio", v,
-			    (int)o.repeats);
+			    (int)o.n_repeats);
 		}
 		bench_log("  %-16s", op_names[op]);
 		for (int i = 0; i < n; i++) {
 			struct bench_stats st;
 
-			memcpy(v, t[op][i], o.repeats * sizeof(*v));
-			bench_stats(v, (int)o.repeats, &st);
+			memcpy(v, t[op][i], o.n_repeats * sizeof(*v));
+			bench_stats(v, (int)o.n_repeats, &st);
 			bench_log("  %s %.0f ns", ch[i].label, st.median);
 		}
 		bench_log("\n");
@@ -1115,12 +1119,13 @@ static void usage(FILE *f)
 "  -i, --iterations N     mmap/munmap per notifier sample (default:\n"
 "                         calibrated to --min-time)\n"
 "      --batch-us US      notifier: operations per timed batch, about US\n"
-"                         (default 500); a sample is the median batch\n"
-"  -r, --repeats N        repeats of notifier and check (default 21)\n"
+"                         (default 200); a sample is the median batch\n"
+"  -r, --repeats N        repeats of notifier and check (default 101 and 21)\n"
 "  -n, --events N         events per latency mode (default 200)\n"
 "      --lat-size SIZE    registered buffer of the latency case (default 64K)\n"
 "      --check-size SIZE  hugetlb memory of the check case (default 64M)\n"
-"  -t, --min-time MS      notifier and check: time per sample (default 100)\n"
+"  -t, --min-time MS      notifier and check: time per sample (default 20\n"
+"                         and 100)\n"
 "      --clock cpu|wall   notifier and check clock (default cpu: thread\n"
 "                         CPU time); latency is always wall time\n"
 "      --backend pagemap|kmod  check backend (default: kmod in the guest,\n"
@@ -1181,6 +1186,7 @@ int main(int argc, char **argv)
 		case 'r':
 			err = bench_parse_uint(optarg, 1, MAX_REPEATS,
 					       &o.repeats);
+			o.n_repeats = o.repeats;
 			break;
 		case 'n':
 			err = bench_parse_uint(optarg, 1, MAX_EVENTS, &o.events);
@@ -1198,6 +1204,7 @@ int main(int argc, char **argv)
 		case 't':
 			err = bench_parse_uint(optarg, 1, 60000,
 					       &o.min_time_ms);
+			o.n_min_time_ms = o.min_time_ms;
 			break;
 		case 'C':
 			err = bench_parse_clock(optarg, &o.clock);

@@ -33,13 +33,13 @@ full)
 	reg_args="--sizes 64K,2M,64M,512M --repeats 5"
 	not_args="--regions 1,10,100,1000,10000 --maps 1,4 --repeats 3 --cases scale"
 	tr_args=""
-	ev_args=""
+	ev_args="--clock wall"
 	;;
 smoke)
 	reg_args="--sizes 64K,2M --repeats 2 --min-bytes 2M"
 	not_args="--regions 1,10 --maps 1,2 --region-sizes 4K,2M --repeats 2 --mem-size 8M"
 	tr_args="--size 4M --iterations 2000 --repeats 2 --cases vtophys,writers"
-	ev_args="--pins 0,10 --iterations 2 --repeats 2 --events 3 --check-size 4M --min-time 2"
+	ev_args="--clock wall --pins 0,10 --iterations 2 --repeats 2 --events 3 --check-size 4M --min-time 2"
 	;;
 *)
 	echo "usage: vtop-bench-guest full|smoke [--only LIST] [register options]" >&2

@@ -87,7 +87,7 @@ if [ $smoke = 1 ]; then
 else
 	tr_args=(--size 1G --repeats 7)
 	no_args=(--regions 1,10,100,1000,10000 --maps 1,4 --repeats 5)
-	ev_args=(--cases check)
+	ev_args=(--cases check --repeats 201 --min-time 10)
 	guest_mode=full
 fi
 
