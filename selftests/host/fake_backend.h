@@ -42,6 +42,7 @@ static struct {
 	/* called after a successful pin, with the new handle */
 	void (*after_pin)(uint64_t va, uint64_t len);
 	int fail_unpin;		/* next unpin fails with this (pin stays) */
+	bool borrow_segs;	/* lend a static segment array (no free) */
 	/* events: a queue of at most qcap records, an event page, an fd */
 	struct vtop_event_page page;
 	struct vtop_ev_rec q[FAKE_QMAX];
@@ -82,7 +83,14 @@ static int fake_pin(void *ctx, uint64_t va, uint64_t len,
 		fake.fail_pin = 0;
 		return rc;
 	}
-	segs = calloc(len / 4096, sizeof(*segs));
+	if (fake.borrow_segs) {
+		static struct vtop_segment lent[64];
+
+		REQUIRE(len / 4096 <= 64);
+		segs = lent;
+	} else {
+		segs = calloc(len / 4096, sizeof(*segs));
+	}
 	if (!segs)
 		return -ENOMEM;
 	for (p = va; p < va + len; p += 4096) {
@@ -117,6 +125,7 @@ static int fake_pin(void *ctx, uint64_t va, uint64_t len,
 	pthread_mutex_unlock(&fake.lock);
 	res->segs = segs;
 	res->nr_segs = n;
+	res->borrowed = fake.borrow_segs;
 	atomic_fetch_add(&fake.live, 1);
 	atomic_fetch_add(&fake.pins_total, 1);
 	if (fake.after_pin)
