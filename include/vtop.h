@@ -113,7 +113,11 @@ enum vtop_backend {
  * when it is invalidated: the range is no longer the registered memory).
  * A range the kernel refuses (hugetlb memory not aligned to its page size)
  * fails the registration with that error. Overrides MADV_DOFORK/DONTFORK
- * the application set on the same pages.
+ * the application set on the same pages. It also spares THP and private
+ * hugetlb registrations the invalidation a fork() causes in the parent
+ * (the kernel splits a pinned THP and invalidates a private hugetlb
+ * mapping when it copies them for the child): without it, such a
+ * registration gets INVALIDATE after every fork() (system(), popen()...).
  */
 #define VTOP_ENV_DONTFORK	(1U << 2)
 
