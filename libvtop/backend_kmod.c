@@ -189,7 +189,7 @@ static int kb_get_invalidated(void *ctx, uint64_t **handles, uint32_t *nr,
 	struct kmod_backend *kb = ctx;
 	uint32_t cap = 64;
 	uint64_t *h;
-	int tries;
+	int tries, err;
 
 	for (tries = 0;; tries++) {
 		struct vtop_get_invalidated g = { .size = sizeof(g) };
@@ -206,9 +206,10 @@ static int kb_get_invalidated(void *ctx, uint64_t **handles, uint32_t *nr,
 			*seq = g.seq;
 			return 0;
 		}
+		err = errno;
 		free(h);
-		if (errno != ENOBUFS || tries == 4)
-			return vtop_err(-errno, "VTOP_IOC_GET_INVALIDATED on %s failed",
+		if (err != ENOBUFS || tries == 4)
+			return vtop_err(-err, "VTOP_IOC_GET_INVALIDATED on %s failed",
 					kb->path);
 		/* More were invalidated since: leave some room. */
 		cap = g.nr_handles + 64;

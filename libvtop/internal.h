@@ -270,8 +270,6 @@ void vtop_mem_forget_all(void);
 int vtop_mem_process_locked(void);
 /* mem.c, with vtop__lock held: registrations live now. */
 size_t vtop_mem_nr_regs_locked(void);
-/* mem.c: cumulative error counters (vtop_mem_get_stats()). */
-void vtop_mem_count_unpin_error(void);
 /* mem.c: a new backend's event page starts at @seq. */
 void vtop_mem_ev_reset(uint64_t seq);
 /* mem.c, fork child: empty the vtophys map. */

@@ -300,11 +300,6 @@ static struct {
 	uint64_t overflows;
 } counters;
 
-void vtop_mem_count_unpin_error(void)
-{
-	counters.unpin_errors++;
-}
-
 void vtop_mem_ev_reset(uint64_t seq)
 {
 	pthread_mutex_lock(&vtop__ev_lock);
