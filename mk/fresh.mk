@@ -8,6 +8,8 @@
 # ${VTOP_CACHE:-/var/cache/vtop}/fresh/<key>.tar.
 #
 #   make fresh-check    (root; FRESH_KEEP=1 keeps the root, FRESH_TIMEOUT)
+#   make fresh-check FRESH_TARGETS="host-check install checkpatch"
+#                       other targets in the new root, one make each
 
 .PHONY: fresh-check
 
