@@ -107,6 +107,9 @@ struct vtop_file {
  * @vf:		the file the pin belongs to
  * @notifier:	watches [@vaddr, @vaddr + @length) of vf->mm from before the
  *		pages are pinned until UNPIN or release (vtop_events.c)
+ * @gen:	events that changed the pages of the range (a reason other
+ *		than 0) since the notifier was inserted; PIN pins again only
+ *		when it moved (under ev_lock)
  * @ev_reason:	VTOP_EVENT_* once invalidated, 0 before (under ev_lock)
  * @ev_seq:	vf->seq of its invalidation (under ev_lock)
  * @ev_node:	in vf->ev_queue while its record is queued
@@ -127,6 +130,7 @@ struct vtop_region {
 	bool live;
 	struct vtop_file *vf;
 	struct mmu_interval_notifier notifier;
+	unsigned long gen;
 	u32 ev_reason;
 	u64 ev_seq;
 	struct list_head ev_node;
@@ -153,8 +157,10 @@ void vtop_events_release(struct vtop_file *vf);
 void vtop_region_events_init(struct vtop_file *vf, struct vtop_region *reg);
 int vtop_region_watch(struct vtop_region *reg);
 void vtop_region_unwatch(struct vtop_region *reg);
-unsigned long vtop_region_read_begin(struct vtop_region *reg);
-bool vtop_region_read_retry(struct vtop_region *reg, unsigned long seq);
+unsigned long vtop_region_read_begin(struct vtop_region *reg,
+				     unsigned long *gen);
+bool vtop_region_read_retry(struct vtop_region *reg, unsigned long seq,
+			    unsigned long gen);
 void vtop_region_go_live(struct vtop_region *reg);
 void vtop_region_forget(struct vtop_region *reg);
 void vtop_events_info(struct vtop_file *vf, struct vtop_info *info);

@@ -125,8 +125,10 @@ static void vtop_wake_readers(struct vtop_file *vf)
  * The invalidate callback. It never sleeps, so it does the same whether or
  * not mmu_notifier_range_blockable(range) holds, and always returns true.
  * mmu_interval_set_seq() is called under ev_lock, the lock PIN holds for
- * mmu_interval_read_retry(), for every event, ignored ones included: an
- * mprotect() during GUP costs PIN one more round, never a wrong answer.
+ * mmu_interval_read_retry(), for every event, ignored ones included (the
+ * notifier core expects it); an event that changes the pages (reason != 0)
+ * also bumps the region's generation, and only that makes PIN pin again:
+ * an mprotect() during GUP costs PIN nothing.
  * A pin not yet committed is only marked; vtop_region_go_live() reports it.
  */
 static bool vtop_invalidate(struct mmu_interval_notifier *mni,
@@ -141,6 +143,8 @@ static bool vtop_invalidate(struct mmu_interval_notifier *mni,
 
 	spin_lock(&vf->ev_lock);
 	mmu_interval_set_seq(mni, cur_seq);
+	if (reason)
+		reg->gen++;
 	if (reason && !reg->ev_reason) {
 		reg->ev_reason = reason;
 		if (reg->live) {
@@ -198,26 +202,38 @@ void vtop_region_unwatch(struct vtop_region *reg)
  * read_retry (maybe caused by GUP itself: breaking COW, migrating the page
  * out of a movable zone) means the pages may be stale; PIN then drops them
  * and pins again. read_begin waits for an invalidation of the range in
- * progress to finish.
+ * progress to finish. *@gen gets the region's generation, taken before the
+ * notifier's seq: an invalidation whose callback runs after this bumps it.
  */
-unsigned long vtop_region_read_begin(struct vtop_region *reg)
+unsigned long vtop_region_read_begin(struct vtop_region *reg,
+				     unsigned long *gen)
 {
+	struct vtop_file *vf = reg->vf;
+
+	spin_lock(&vf->ev_lock);
+	*gen = reg->gen;
+	spin_unlock(&vf->ev_lock);
 	return mmu_interval_read_begin(&reg->notifier);
 }
 
 /*
  * True when the pages pinned since vtop_region_read_begin() returned @seq
- * may be stale. On false, the pages are those mapped now: an earlier mark
- * (an invalidation that ended before read_begin) is cleared, and from here
- * on every invalidation marks the pin for good.
+ * and @gen may be stale: the notifier saw an event since (read_retry) and
+ * one of the events changed the pages (the generation moved). Events that
+ * change no page (mprotect(), NUMA hinting, soft-dirty clearing) move only
+ * the seq. On false, the pages are those mapped now: an earlier mark (an
+ * invalidation that ended before read_begin) is cleared, and from here on
+ * every invalidation marks the pin for good.
  */
-bool vtop_region_read_retry(struct vtop_region *reg, unsigned long seq)
+bool vtop_region_read_retry(struct vtop_region *reg, unsigned long seq,
+			    unsigned long gen)
 {
 	struct vtop_file *vf = reg->vf;
 	bool retry;
 
 	spin_lock(&vf->ev_lock);
-	retry = mmu_interval_read_retry(&reg->notifier, seq);
+	retry = mmu_interval_read_retry(&reg->notifier, seq) &&
+		reg->gen != gen;
 	if (!retry)
 		reg->ev_reason = 0;
 	spin_unlock(&vf->ev_lock);

@@ -34,6 +34,9 @@
 /* Pages pinned per pin_user_pages_fast() call. */
 #define VTOP_PIN_BATCH		512
 
+/* Rounds of pinning PIN makes when invalidations keep hitting the range. */
+#define VTOP_PIN_ROUNDS		8
+
 /* Most pages unpinned per unpin_user_page_range_dirty_lock() call. */
 #define VTOP_UNPIN_RUN_MAX	BIT(20)
 
@@ -537,23 +540,29 @@ unpin:
  * migration) may have left some pinned pages no longer mapped; then unpin
  * them all and pin again. The second round normally sees no invalidation
  * (COW is broken, the pages migrated); a range unmapped meanwhile makes it
- * fail (-EFAULT). On failure nothing stays pinned.
+ * fail (-EFAULT). Events that change no page (mprotect()) cost no round.
+ * At most VTOP_PIN_ROUNDS rounds (-EAGAIN after), and a signal between two
+ * rounds ends it (-ERESTARTSYS: nothing is held then, the call restarts or
+ * fails with -EINTR). On failure nothing stays pinned.
  */
 static int vtop_pin_watched(struct vtop_region *reg)
 {
-	unsigned long seq;
+	unsigned long seq, gen;
+	unsigned int round;
 	int ret;
 
-	for (;;) {
-		seq = vtop_region_read_begin(reg);
+	for (round = 1; ; round++) {
+		seq = vtop_region_read_begin(reg, &gen);
 		ret = vtop_pin_pages(reg);
 		if (ret)
 			return ret;
-		if (!vtop_region_read_retry(reg, seq))
+		if (!vtop_region_read_retry(reg, seq, gen))
 			return 0;
 		vtop_unpin_pages(reg->pages, reg->npages, false);
-		if (fatal_signal_pending(current))
-			return -EINTR;
+		if (round == VTOP_PIN_ROUNDS)
+			return -EAGAIN;
+		if (signal_pending(current))
+			return -ERESTARTSYS;
 		cond_resched();
 	}
 }

@@ -1175,4 +1175,153 @@ TEST(concurrent_pin_unpin_munmap)
 	free(c);
 }
 
+/* ---- hardening ----------------------------------------------------------- */
+
+#define TOG_THREADS	2
+#define TOG_LEN		(64UL << 20)
+
+struct tog {
+	char *page;		/* the page this toggler changes */
+	atomic_int *stop;
+	atomic_long done;	/* toggles so far */
+	int err;
+};
+
+/* mprotect one page PROT_READ <-> PROT_READ | PROT_EXEC until told to stop */
+static void *toggler(void *arg)
+{
+	struct tog *t = arg;
+
+	while (!atomic_load(t->stop)) {
+		if (mprotect(t->page, VT_PAGE_SIZE, PROT_READ | PROT_EXEC) ||
+		    mprotect(t->page, VT_PAGE_SIZE, PROT_READ)) {
+			t->err = errno;
+			break;
+		}
+		atomic_fetch_add(&t->done, 1);
+	}
+	return NULL;
+}
+
+/* pages pinned by FOLL_PIN so far, system-wide (per-cpu counts folded) */
+static int foll_pins_acquired(uint64_t *n)
+{
+	vt_write_file("/proc/sys/vm/stat_refresh", "1");
+	return vt_vmstat("nr_foll_pin_acquired", n);
+}
+
+/*
+ * mprotect() inside a range being pinned changes none of its pages
+ * (MMU_NOTIFY_PROTECTION_VMA): PIN must not pin the range again for it.
+ * Two threads toggle PROT_EXEC on pages inside a 64 MiB range, running
+ * before PIN starts and until it returns. PIN must return 0 having pinned
+ * the range once: nr_foll_pin_acquired grows by exactly the pages of the
+ * range, where a PIN that started over on every mprotect() pins it again
+ * and again (as long as the toggling goes on: the livelock; here the
+ * toggling stops only when PIN returns) and, if it ever returns, has
+ * acquired a multiple of them.
+ *
+ * The range is pinned once before (pin a), as a witness: an invalidation
+ * that really hits the range meanwhile (the kernel sometimes clears page
+ * table entries of it: a CLEAR record for pin a) may rightly make PIN pin
+ * again, or give up (-EAGAIN). Such a try proves nothing: the test tries
+ * again with a new range, up to TOG_TRIES times.
+ */
+#define TOG_TRIES	4
+
+/* 1: PIN pinned once, 0: the range was invalidated meanwhile, -1: fail */
+static int pin_while_mprotect_try(struct __test_metadata *_metadata, int fd)
+{
+	struct vtop_segment *segs = NULL;
+	struct tog t[TOG_THREADS];
+	pthread_t th[TOG_THREADS];
+	uint64_t a, h = 0, before, after;
+	atomic_int stop = 0;
+	long toggles = 0, n;
+	struct vtop_event e[4];
+	struct vtop_info info;
+	int i, ret, res = -1;
+	uint32_t nr;
+	char *buf;
+
+	buf = mmap(NULL, TOG_LEN, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (buf == MAP_FAILED)
+		return -1;
+	madvise(buf, TOG_LEN, MADV_NOHUGEPAGE);
+	memset(buf, 1, TOG_LEN);
+	if (mprotect(buf, TOG_LEN, PROT_READ) ||
+	    vt_pin_alloc(fd, buf, TOG_LEN, VTOP_PIN_READONLY, &segs, &nr,
+			 &a)) {
+		munmap(buf, TOG_LEN);
+		return -1;
+	}
+	free(segs);
+	segs = NULL;
+
+	for (i = 0; i < TOG_THREADS; i++) {
+		t[i].page = buf + TOG_LEN / 2 + (size_t)i * 64 * VT_PAGE_SIZE;
+		t[i].stop = &stop;
+		atomic_store(&t[i].done, 0);
+		t[i].err = 0;
+		if (pthread_create(&th[i], NULL, toggler, &t[i]))
+			abort();
+	}
+	/* every toggler is running before PIN starts */
+	for (i = 0; i < TOG_THREADS; i++)
+		while (!atomic_load(&t[i].done) && !t[i].err)
+			sched_yield();
+	foll_pins_acquired(&before);
+	ret = vt_pin_alloc(fd, buf, TOG_LEN, VTOP_PIN_READONLY, &segs, &nr,
+			   &h);
+	atomic_store(&stop, 1);
+	for (i = 0; i < TOG_THREADS; i++) {
+		pthread_join(th[i], NULL);
+		EXPECT_EQ(0, t[i].err);
+		toggles += atomic_load(&t[i].done);
+	}
+	foll_pins_acquired(&after);
+	free(segs);
+
+	n = vt_read_events(fd, e, 4);
+	for (i = 0; i < n; i++)
+		TH_LOG("record: reason %u, pin %s", e[i].reason,
+		       e[i].handle == a ? "a" : "b");
+	vt_info(fd, &info);
+	TH_LOG("%ld toggles; PIN: %d, acquired %.2f times the range's pages; %u pin(s) invalidated",
+	       toggles, ret,
+	       (double)(after - before) / (TOG_LEN / VT_PAGE_SIZE),
+	       info.nr_invalidated);
+	if (info.nr_invalidated) {
+		res = 0;	/* the range itself changed: no proof */
+	} else {
+		EXPECT_EQ(0, ret) TH_LOG("PIN: %s", strerror(-ret));
+		EXPECT_EQ(TOG_LEN / VT_PAGE_SIZE, after - before)
+			TH_LOG("PIN pinned the range more than once");
+		if (!ret && after - before == TOG_LEN / VT_PAGE_SIZE)
+			res = 1;
+	}
+	if (!ret)
+		vt_unpin(fd, h);
+	vt_unpin(fd, a);
+	munmap(buf, TOG_LEN);
+	return res;
+}
+
+TEST(pin_while_mprotect)
+{
+	uint64_t acq;
+	int fd, i, res = 0;
+
+	OPEN_NB(fd);
+	if (foll_pins_acquired(&acq))
+		SKIP(return, "no nr_foll_pin_acquired in /proc/vmstat");
+	for (i = 0; i < TOG_TRIES && !res; i++)
+		res = pin_while_mprotect_try(_metadata, fd);
+	close(fd);
+	EXPECT_NE(-1, res);
+	if (!res)
+		SKIP(return, "the range was invalidated in every try");
+}
+
 TEST_HARNESS_MAIN

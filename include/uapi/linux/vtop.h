@@ -178,7 +178,13 @@ struct vtop_segment {
  *   -ENOMEM  RLIMIT_MEMLOCK or the per-fd byte limit would be exceeded, or
  *            out of kernel memory
  *   -ENOSPC  the per-fd pin count limit is reached
- *   -EINTR   a fatal signal arrived while pinning
+ *   -EINTR   a fatal signal arrived while pinning, or a signal arrived
+ *            while PIN pinned the range again after an invalidation (a
+ *            handler installed with SA_RESTART restarts the call instead)
+ *   -EAGAIN  the range was invalidated (munmap, madvise, ...: see
+ *            "Invalidation events") while it was being pinned, in each of
+ *            8 rounds of pinning; nothing is pinned, the call may be
+ *            repeated
  *   -EIO     attached fd: the device could reach the pages only through a
  *            bounce buffer (swiotlb), useless for long-lived DMA, or the
  *            DMA API failed to map them
@@ -324,7 +330,11 @@ struct vtop_detach {
  * A pin is watched from before its pages are pinned: an invalidation while
  * PIN runs makes PIN pin the range again (or fail with -EFAULT when it is
  * no longer mapped), so a successful PIN returns the pages mapped when it
- * returns; one after that is reported.
+ * returns; one after that is reported. Only the operations that would
+ * queue a record (spurious ones included) make PIN start over; mprotect()
+ * and the other changes that queue nothing do not. PIN gives up with
+ * -EAGAIN after 8 rounds that were each invalidated, and with -EINTR when
+ * a signal arrives between two rounds.
  *
  * read(2) returns whole struct vtop_event records, oldest first, as many as
  * fit; it blocks while none is queued unless the file is O_NONBLOCK
