@@ -540,26 +540,6 @@ __poll_t vtop_poll(struct file *file, struct poll_table_struct *wait)
 	return vtop_ev_ready(vf) ? EPOLLIN | EPOLLRDNORM : 0;
 }
 
-/*
- * Faults of a mapping of the event page. The page is a plain kernel page
- * (not slab), referenced per mapping by the fault as any page cache page
- * is. A fork()ed child's copy of the mapping gets the same read-only page.
- */
-static vm_fault_t vtop_ev_fault(struct vm_fault *vmf)
-{
-	struct vtop_file *vf = vmf->vma->vm_file->private_data;
-
-	if (vmf->pgoff)
-		return VM_FAULT_SIGBUS;
-	get_page(vf->ev_page);
-	vmf->page = vf->ev_page;
-	return 0;
-}
-
-static const struct vm_operations_struct vtop_ev_vm_ops = {
-	.fault = vtop_ev_fault,
-};
-
 #ifdef VTOP_NEED_VM_FLAGS_MOD
 /* Before 6.3 the flags of a VMA being mapped are written directly. */
 static void vm_flags_mod(struct vm_area_struct *vma, unsigned long set,
@@ -580,10 +560,18 @@ int vtop_mmap(struct file *file, struct vm_area_struct *vma)
 	if (vma->vm_pgoff || vma->vm_end - vma->vm_start != PAGE_SIZE ||
 	    !(vma->vm_flags & VM_SHARED))
 		return -EINVAL;
-	if (vma->vm_flags & VM_WRITE)
+	if (vma->vm_flags & (VM_WRITE | VM_EXEC))
 		return -EPERM;
-	/* Never writable (mprotect), never grown (mremap), not dumped. */
-	vm_flags_mod(vma, VM_DONTEXPAND | VM_DONTDUMP, VM_MAYWRITE);
-	vma->vm_ops = &vtop_ev_vm_ops;
-	return 0;
+	/* Never writable or executable (mprotect), not dumped. */
+	vm_flags_mod(vma, VM_DONTDUMP, VM_MAYWRITE | VM_MAYEXEC);
+	/*
+	 * Mapped by pfn: the mapping is VM_IO | VM_PFNMAP | VM_DONTEXPAND
+	 * (never grown by mremap), so GUP refuses it (a PIN of it fails with
+	 * -EFAULT, vmsplice() takes no reference to it) and the page is no
+	 * page cache page anyone else may hold. A fork()ed child's copy of
+	 * the mapping maps the same page, read-only. The mapping holds a
+	 * reference to the file, so the page outlives it.
+	 */
+	return remap_pfn_range(vma, vma->vm_start, page_to_pfn(vf->ev_page),
+			       PAGE_SIZE, vma->vm_page_prot);
 }

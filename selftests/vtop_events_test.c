@@ -776,8 +776,9 @@ TEST(mmap_rules)
 	EXPECT_EQ(1ULL, page_seq(pg));
 	ASSERT_EQ(1, vt_read_events(fd, &e, 1));
 	EXPECT_EQ(page_seq(pg), e.seq);
-	/* zapped, the page comes back on the next fault */
-	ASSERT_EQ(0, madvise(pg, VT_PAGE_SIZE, MADV_DONTNEED));
+	/* mapped by pfn (VM_PFNMAP): madvise() cannot zap it */
+	EXPECT_EQ(-1, madvise(pg, VT_PAGE_SIZE, MADV_DONTNEED));
+	EXPECT_EQ(EINVAL, errno);
 	EXPECT_EQ(1ULL, page_seq(pg));
 	EXPECT_EQ(1U, pg->version);
 	ASSERT_EQ(0, vt_unpin(fd, h));
@@ -1322,6 +1323,44 @@ TEST(pin_while_mprotect)
 	EXPECT_NE(-1, res);
 	if (!res)
 		SKIP(return, "the range was invalidated in every try");
+}
+
+/*
+ * The event page: never executable (mmap -EPERM, mprotect -EACCES) and
+ * never taken by GUP: a PIN of it fails as for any VM_PFNMAP range.
+ */
+TEST(event_page_hardening)
+{
+	struct vtop_event_page *pg;
+	struct vtop_segment seg;
+	uint32_t nr = 1;
+	uint64_t h;
+	void *m;
+	int fd;
+
+	OPEN_NB(fd);
+	m = mmap(NULL, VT_PAGE_SIZE, PROT_READ | PROT_EXEC, MAP_SHARED, fd, 0);
+	EXPECT_EQ(MAP_FAILED, m);
+	EXPECT_EQ(EPERM, errno);
+	if (m != MAP_FAILED)
+		munmap(m, VT_PAGE_SIZE);
+
+	pg = mmap(NULL, VT_PAGE_SIZE, PROT_READ, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, pg) TH_LOG("mmap: %s", strerror(errno));
+	EXPECT_EQ(1U, pg->version);
+	EXPECT_EQ(-1, mprotect(pg, VT_PAGE_SIZE, PROT_READ | PROT_EXEC));
+	EXPECT_EQ(EACCES, errno);
+
+	h = 0;
+	EXPECT_EQ(-EFAULT, vt_pin(fd, pg, VT_PAGE_SIZE, VTOP_PIN_READONLY,
+				  &seg, &nr, &h));
+	if (h)
+		vt_unpin(fd, h);
+	EXPECT_EQ(-EFAULT, vt_pin_simple(fd, pg, VT_PAGE_SIZE, &h));
+	expect_info(_metadata, fd, 0, 0, 0);
+	EXPECT_EQ(1U, pg->version);
+	ASSERT_EQ(0, munmap(pg, VT_PAGE_SIZE));
+	close(fd);
 }
 
 TEST_HARNESS_MAIN

@@ -357,10 +357,13 @@ struct vtop_detach {
  * mmap(2) of the fd, offset 0, one page, PROT_READ and MAP_SHARED, maps
  * struct vtop_event_page read-only (-EPERM for a writable mapping,
  * -EINVAL for another offset or length or for MAP_PRIVATE, -EACCES from
- * another address space); mprotect() cannot make it writable (-EACCES)
- * and mremap() cannot grow it. Its @seq lets a fast path ask "anything
- * new?" with one load. The mapping holds a reference to the file, like the
- * fd itself; a fork()ed child inherits it (and sees the parent's page).
+ * another address space, -EPERM for PROT_EXEC); mprotect() cannot make it
+ * writable or executable (-EACCES) and mremap() cannot grow it. It is
+ * mapped by page frame number (VM_IO | VM_PFNMAP): a PIN of it fails with
+ * -EFAULT, as madvise(MADV_DONTNEED) of it fails with -EINVAL. Its @seq
+ * lets a fast path ask "anything new?" with one load. The mapping holds a
+ * reference to the file, like the fd itself; a fork()ed child inherits
+ * it (and sees the parent's page).
  *
  * fork(): the notifiers watch the parent's address space only. The child's
  * munmap() of its copy queues nothing; the inherited fd refuses read(),
