@@ -512,8 +512,17 @@ ssize_t vtop_read(struct file *file, char __user *buf, size_t count,
 		return -EINVAL;
 
 	for (;;) {
-		if (mutex_lock_interruptible(&vf->read_lock))
+		/*
+		 * read_lock is held across the copy to user memory, which
+		 * may fault for long: an O_NONBLOCK reader never waits for
+		 * another one.
+		 */
+		if (file->f_flags & O_NONBLOCK) {
+			if (!mutex_trylock(&vf->read_lock))
+				return -EAGAIN;
+		} else if (mutex_lock_interruptible(&vf->read_lock)) {
 			return -ERESTARTSYS;
+		}
 		ret = vtop_read_some(vf, buf, max);
 		mutex_unlock(&vf->read_lock);
 		if (ret)

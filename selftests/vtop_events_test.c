@@ -37,6 +37,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/userfaultfd.h>
 
 #include "kselftest_harness.h"
 #include "vtop_test_util.h"
@@ -1360,6 +1361,106 @@ TEST(event_page_hardening)
 	expect_info(_metadata, fd, 0, 0, 0);
 	EXPECT_EQ(1U, pg->version);
 	ASSERT_EQ(0, munmap(pg, VT_PAGE_SIZE));
+	close(fd);
+}
+
+struct slow_reader {
+	int fd;
+	void *buf;		/* a userfaultfd-registered, missing page */
+	ssize_t n;
+	int err;
+};
+
+static void *slow_read(void *arg)
+{
+	struct slow_reader *r = arg;
+
+	r->n = read(r->fd, r->buf, sizeof(struct vtop_event));
+	r->err = r->n < 0 ? errno : 0;
+	return NULL;
+}
+
+/*
+ * An O_NONBLOCK read() never waits for another reader: one reader is held
+ * in a fault on its buffer (userfaultfd, resolved by the test) while it
+ * copies the first of two records out; a second, O_NONBLOCK, read() then
+ * fails with -EAGAIN at once instead of waiting for the first reader (with
+ * the bug it waits: an alarm ends the wait with -EINTR, or it returns the
+ * second record once the fault is resolved).
+ */
+TEST(nonblock_read_busy)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	struct uffdio_register ureg = { .mode = UFFDIO_REGISTER_MODE_MISSING };
+	struct sigaction sa = { .sa_handler = on_alarm };
+	struct slow_reader r = { .n = -1000 };
+	struct uffd_msg msg;
+	struct uffdio_copy cp;
+	struct vtop_event e;
+	sigset_t alrm, old;
+	uint64_t h[2];
+	char *src, *p;
+	pthread_t t;
+	ssize_t n;
+	int fd, uffd;
+
+	OPEN_NB(fd);
+	uffd = syscall(__NR_userfaultfd, O_CLOEXEC);
+	if (uffd < 0 && (errno == ENOSYS || errno == EPERM))
+		SKIP(return, "no userfaultfd: %s", strerror(errno));
+	ASSERT_LE(0, uffd);
+	ASSERT_EQ(0, ioctl(uffd, UFFDIO_API, &api));
+	r.buf = mmap(NULL, VT_PAGE_SIZE, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, r.buf);
+	ureg.range.start = (uintptr_t)r.buf;
+	ureg.range.len = VT_PAGE_SIZE;
+	ASSERT_EQ(0, ioctl(uffd, UFFDIO_REGISTER, &ureg));
+
+	/* two records queued */
+	p = anon(2);
+	ASSERT_NE(NULL, p);
+	ASSERT_EQ(0, vt_pin_simple(fd, p, VT_PAGE_SIZE, &h[0]));
+	ASSERT_EQ(0, vt_pin_simple(fd, p + VT_PAGE_SIZE, VT_PAGE_SIZE, &h[1]));
+	ASSERT_EQ(0, munmap(p, 2 * VT_PAGE_SIZE));
+
+	/* SIGALRM for this thread only: the reader's fault is not disturbed */
+	ASSERT_EQ(0, sigaction(SIGALRM, &sa, NULL));
+	sigemptyset(&alrm);
+	sigaddset(&alrm, SIGALRM);
+	ASSERT_EQ(0, pthread_sigmask(SIG_BLOCK, &alrm, &old));
+	r.fd = fd;
+	ASSERT_EQ(0, pthread_create(&t, NULL, slow_read, &r));
+	ASSERT_EQ(0, pthread_sigmask(SIG_SETMASK, &old, NULL));
+	/* the reader faults in its copy to user memory, inside read() */
+	ASSERT_EQ((ssize_t)sizeof(msg), read(uffd, &msg, sizeof(msg)));
+	EXPECT_EQ(UFFD_EVENT_PAGEFAULT, msg.event);
+
+	alarm(5);	/* only ends a wait the bug would make */
+	n = read(fd, &e, sizeof(e));
+	EXPECT_EQ(-1, n) TH_LOG("read %zd bytes after waiting", n);
+	EXPECT_EQ(EAGAIN, errno);
+	alarm(0);
+
+	src = anon(1);
+	ASSERT_NE(NULL, src);
+	cp = (struct uffdio_copy){ .dst = (uintptr_t)r.buf,
+				   .src = (uintptr_t)src,
+				   .len = VT_PAGE_SIZE };
+	ASSERT_EQ(0, ioctl(uffd, UFFDIO_COPY, &cp));
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	EXPECT_EQ((ssize_t)sizeof(e), r.n) TH_LOG("%s", strerror(r.err));
+	/* whatever the two readers did not take is still there */
+	if (n < 0) {
+		EXPECT_EQ(1, vt_read_events(fd, &e, 1));
+	}
+	EXPECT_EQ(-EAGAIN, vt_read_events(fd, &e, 1));
+
+	ASSERT_EQ(0, vt_unpin(fd, h[0]));
+	ASSERT_EQ(0, vt_unpin(fd, h[1]));
+	munmap(src, VT_PAGE_SIZE);
+	munmap(r.buf, VT_PAGE_SIZE);
+	close(uffd);
 	close(fd);
 }
 

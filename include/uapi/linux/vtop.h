@@ -337,9 +337,10 @@ struct vtop_detach {
  * a signal arrives between two rounds.
  *
  * read(2) returns whole struct vtop_event records, oldest first, as many as
- * fit; it blocks while none is queued unless the file is O_NONBLOCK
- * (-EAGAIN). poll(2)/epoll report EPOLLIN | EPOLLRDNORM while a record is
- * ready, and EPOLLERR from another address space. read() errors: -EINVAL
+ * fit; it blocks while none is queued, or while another read() copies its
+ * records out, unless the file is O_NONBLOCK (-EAGAIN in both cases).
+ * poll(2)/epoll report EPOLLIN | EPOLLRDNORM while a record is ready, and
+ * EPOLLERR from another address space. read() errors: -EINVAL
  * when the buffer cannot hold one record (a count of 0 too), -EFAULT
  * (nothing is consumed), -EACCES from another address space, -EINTR /
  * -ERESTARTSYS on a signal while blocked.
