@@ -368,27 +368,27 @@ long vtop_ioctl_get_invalidated(struct vtop_file *vf, void __user *uarg)
 	 * The list is taken in one go under ev_lock, with the seq it goes
 	 * with; the array for it is allocated before, outside the lock, for
 	 * as many handles as there are now. Invalidations may add more
-	 * meanwhile: then allocate again.
+	 * meanwhile: then allocate again. When the caller's array is too
+	 * small the answer is -ENOBUFS and the count: nothing is allocated.
 	 */
 	for (;;) {
 		spin_lock(&vf->ev_lock);
 		needed = vf->nr_invalidated;
-		if (needed <= room || room == arg.nr_handles)
+		if (needed <= room || needed > arg.nr_handles)
 			break;
 		spin_unlock(&vf->ev_lock);
 
 		kvfree(handles);
-		room = min(needed, arg.nr_handles);
+		room = needed;
 		handles = kvmalloc_array(room, sizeof(*handles),
 					 GFP_KERNEL | __GFP_NOWARN);
 		if (!handles)
 			return -ENOMEM;
 	}
 	n = 0;
-	list_for_each_entry(reg, &vf->inv_list, inv_node) {
-		if (n == room)
-			break;
-		handles[n++] = vtop_handle(vf, reg->index);
+	if (needed <= arg.nr_handles) {
+		list_for_each_entry(reg, &vf->inv_list, inv_node)
+			handles[n++] = vtop_handle(vf, reg->index);
 	}
 	arg.seq = vf->seq;
 	spin_unlock(&vf->ev_lock);

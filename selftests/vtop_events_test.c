@@ -3,8 +3,10 @@
  * Invalidation events (VTOP_FEATURE_EVENTS): for every kind of memory (4 KiB
  * anonymous, THP, hugetlb, memfd/shmem) each operation that tears down or
  * replaces the mapping of a pinned range queues exactly one record per pin,
- * with its handle, range, reason and seq; operations that keep the same
- * pages mapped queue none. Then the channel itself: read() and its errors,
+ * with its handle, range, reason and seq; the operations tested here that
+ * keep the same pages mapped queue none (others, listed as spurious in the
+ * uapi header, do: a split of a pinned THP by a partial mprotect(), reclaim
+ * of pinned shared pages). Then the channel itself: read() and its errors,
  * poll/epoll readiness, the event page, overflow and GET_INVALIDATED,
  * UNPIN of a pin with a queued record, fork, close with records queued,
  * counters, and PIN/UNPIN/munmap from several threads with every

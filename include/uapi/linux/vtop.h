@@ -317,15 +317,21 @@ struct vtop_detach {
  * Changes that keep the same pinned pages mapped at the same address
  * (mprotect(), the write protection fork() gives to other pages, NUMA
  * hinting, soft-dirty clearing) queue nothing. Some operations announce a
- * change although the pinned frames stay (a THP split at fork(), KSM,
- * khugepaged): they queue an event too (spurious: re-registering is always
- * correct).
+ * change although the pinned frames stay: they queue an event too
+ * (spurious: re-registering is always correct). These are a THP split
+ * (at fork(), or by mprotect(), mlock() or madvise() of part of a pinned
+ * THP: the split clears the whole 2 MiB), KSM, khugepaged, and reclaim
+ * (MADV_PAGEOUT or memory pressure) of pinned pages of a shared mapping
+ * (memfd, shmem, a file): their page table entries are cleared, the pages
+ * stay in the page cache, held by the pin, and fault back in.
  *
  * An invalidated pin stays pinned, charged and DMA-mapped until UNPIN or
  * release: the device may still be using it and only the user knows when
  * it stops. Its segments still describe the old frames, which the address
  * range no longer maps. UNPIN of a pin whose event is still queued removes
- * that event.
+ * that event; a read() already in progress may still return it (its
+ * records were taken before the UNPIN), with a handle that UNPIN and
+ * GET_SEGS then answer with -ENOENT.
  *
  * A pin is watched from before its pages are pinned: an invalidation while
  * PIN runs makes PIN pin the range again (or fail with -EFAULT when it is
@@ -353,7 +359,9 @@ struct vtop_detach {
  * @vaddr and @length 0 and @seq that of the last invalidation that found
  * the queue full, and must then ask VTOP_IOC_GET_INVALIDATED for every
  * invalidated pin. Nothing is ever lost: the invalidated mark lives in the
- * pin.
+ * pin. The overflow record is read after every queued record, those
+ * queued after the overflow (once the reader made room) included: its
+ * @seq may be lower than that of the record before it.
  *
  * mmap(2) of the fd, offset 0, one page, PROT_READ and MAP_SHARED, maps
  * struct vtop_event_page read-only (-EPERM for a writable mapping,
