@@ -850,7 +850,7 @@ static void ev_mmap(int f)
 	if (off % PAGE || !len || off || (len + PAGE - 1) / PAGE != 1 ||
 	    flags != MAP_SHARED)
 		want = EINVAL;
-	else if (prot & PROT_WRITE)
+	else if (prot & (PROT_WRITE | PROT_EXEC))
 		want = EPERM;
 	else
 		want = 0;
