@@ -1185,20 +1185,20 @@ TEST(concurrent_pin_unpin_munmap)
 #define TOG_LEN		(64UL << 20)
 
 struct tog {
-	char *page;		/* the page this toggler changes */
+	char *page;		/* the 2 MiB block this toggler changes */
 	atomic_int *stop;
 	atomic_long done;	/* toggles so far */
 	int err;
 };
 
-/* mprotect one page PROT_READ <-> PROT_READ | PROT_EXEC until told to stop */
+/* mprotect a block PROT_READ <-> PROT_READ | PROT_EXEC until told to stop */
 static void *toggler(void *arg)
 {
 	struct tog *t = arg;
 
 	while (!atomic_load(t->stop)) {
-		if (mprotect(t->page, VT_PAGE_SIZE, PROT_READ | PROT_EXEC) ||
-		    mprotect(t->page, VT_PAGE_SIZE, PROT_READ)) {
+		if (mprotect(t->page, VT_HPAGE_SIZE, PROT_READ | PROT_EXEC) ||
+		    mprotect(t->page, VT_HPAGE_SIZE, PROT_READ)) {
 			t->err = errno;
 			break;
 		}
@@ -1225,11 +1225,13 @@ static int foll_pins_acquired(uint64_t *n)
  * toggling stops only when PIN returns) and, if it ever returns, has
  * acquired a multiple of them.
  *
- * The range is pinned once before (pin a), as a witness: an invalidation
- * that really hits the range meanwhile (the kernel sometimes clears page
- * table entries of it: a CLEAR record for pin a) may rightly make PIN pin
- * again, or give up (-EAGAIN). Such a try proves nothing: the test tries
- * again with a new range, up to TOG_TRIES times.
+ * The toggled blocks are 2 MiB aligned: an mprotect() that splits a VMA
+ * at an address that is not makes the kernel announce a CLEAR over the
+ * 2 MiB around it (vma_adjust_trans_huge(), THP or not), which rightly
+ * makes PIN pin again. The range is also pinned once before (pin a), as a
+ * witness: if anything else invalidates it meanwhile (a CLEAR record for
+ * pin a), PIN may rightly pin again or give up (-EAGAIN), the try proves
+ * nothing and the test tries again, up to TOG_TRIES times.
  */
 #define TOG_TRIES	4
 
@@ -1248,9 +1250,10 @@ static int pin_while_mprotect_try(struct __test_metadata *_metadata, int fd)
 	uint32_t nr;
 	char *buf;
 
-	buf = mmap(NULL, TOG_LEN, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (buf == MAP_FAILED)
+	/* 2 MiB aligned: the toggled blocks split it at aligned addresses */
+	buf = move_target(TOG_LEN, VT_HPAGE_SIZE);
+	if (!buf || mmap(buf, TOG_LEN, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != buf)
 		return -1;
 	madvise(buf, TOG_LEN, MADV_NOHUGEPAGE);
 	memset(buf, 1, TOG_LEN);
@@ -1264,7 +1267,7 @@ static int pin_while_mprotect_try(struct __test_metadata *_metadata, int fd)
 	segs = NULL;
 
 	for (i = 0; i < TOG_THREADS; i++) {
-		t[i].page = buf + TOG_LEN / 2 + (size_t)i * 64 * VT_PAGE_SIZE;
+		t[i].page = buf + TOG_LEN / 2 + (size_t)i * 2 * VT_HPAGE_SIZE;
 		t[i].stop = &stop;
 		atomic_store(&t[i].done, 0);
 		t[i].err = 0;

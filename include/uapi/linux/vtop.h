@@ -320,7 +320,10 @@ struct vtop_detach {
  * change although the pinned frames stay: they queue an event too
  * (spurious: re-registering is always correct). These are a THP split
  * (at fork(), or by mprotect(), mlock() or madvise() of part of a pinned
- * THP: the split clears the whole 2 MiB), KSM, khugepaged, and reclaim
+ * THP: the split clears the whole 2 MiB); an mprotect(), mlock() or
+ * madvise() that splits a VMA at an address not 2 MiB aligned, THP or not
+ * (a kernel with THP announces a split of the 2 MiB around that address:
+ * a CLEAR for every pin there); KSM, khugepaged, and reclaim
  * (MADV_PAGEOUT or memory pressure) of pinned pages of a shared mapping
  * (memfd, shmem, a file): their page table entries are cleared, the pages
  * stay in the page cache, held by the pin, and fault back in.
