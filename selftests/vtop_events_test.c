@@ -1219,8 +1219,8 @@ static int foll_pins_acquired(uint64_t *n)
  * (MMU_NOTIFY_PROTECTION_VMA): PIN must not pin the range again for it.
  * Two threads toggle PROT_EXEC on pages inside a 64 MiB range, running
  * before PIN starts and until it returns. PIN must return 0 having pinned
- * the range once: nr_foll_pin_acquired grows by exactly the pages of the
- * range, where a PIN that started over on every mprotect() pins it again
+ * the range once: nr_foll_pin_acquired grows by the pages of the range
+ * once (counted in whole ranges: other pinners may add a few pages), where a PIN that started over on every mprotect() pins it again
  * and again (as long as the toggling goes on: the livelock; here the
  * toggling stops only when PIN returns) and, if it ever returns, has
  * acquired a multiple of them.
@@ -1303,9 +1303,10 @@ static int pin_while_mprotect_try(struct __test_metadata *_metadata, int fd)
 		res = 0;	/* the range itself changed: no proof */
 	} else {
 		EXPECT_EQ(0, ret) TH_LOG("PIN: %s", strerror(-ret));
-		EXPECT_EQ(TOG_LEN / VT_PAGE_SIZE, after - before)
+		/* whole rounds: another pinner may add a page or two */
+		EXPECT_EQ(1, (after - before) / (TOG_LEN / VT_PAGE_SIZE))
 			TH_LOG("PIN pinned the range more than once");
-		if (!ret && after - before == TOG_LEN / VT_PAGE_SIZE)
+		if (!ret && (after - before) / (TOG_LEN / VT_PAGE_SIZE) == 1)
 			res = 1;
 	}
 	if (!ret)
