@@ -361,3 +361,20 @@ int64_t bench_rss_bytes(void)
 	fclose(f);
 	return rss < 0 ? -EIO : (int64_t)rss * sysconf(_SC_PAGESIZE);
 }
+
+bool bench_want(const char *cases, const char *name)
+{
+	const char *p = cases;
+	size_t len = strlen(name);
+
+	if (!p || !strcmp(p, "all"))
+		return true;
+	while (p && *p) {
+		if (!strncmp(p, name, len) && (p[len] == ',' || !p[len]))
+			return true;
+		p = strchr(p, ',');
+		if (p)
+			p++;
+	}
+	return false;
+}

@@ -11,6 +11,7 @@
 #ifndef VTOP_BENCH_COMMON_H
 #define VTOP_BENCH_COMMON_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -46,6 +47,8 @@ void bench_stats(double *v, int n, struct bench_stats *st);
 /* "4096", "64K", "2M", "1G" (binary units). Returns 0 or -EINVAL. */
 int bench_parse_size(const char *s, uint64_t *out);
 int bench_parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+/* Is @name in the comma-separated list @cases (NULL or "all": every case)? */
+bool bench_want(const char *cases, const char *name);
 const char *bench_size_str(uint64_t size, char *buf, size_t len);
 
 /*

@@ -128,19 +128,7 @@ static const char *env;
 
 static bool want(const char *name)
 {
-	const char *p = o.cases;
-	size_t len = strlen(name);
-
-	if (!p || !strcmp(p, "all"))
-		return true;
-	while (p && *p) {
-		if (!strncmp(p, name, len) && (p[len] == ',' || !p[len]))
-			return true;
-		p = strchr(p, ',');
-		if (p)
-			p++;
-	}
-	return false;
+	return bench_want(o.cases, name);
 }
 
 static void row(const char *cas, const char *page, uint64_t size,

@@ -370,19 +370,7 @@ static void run_pair(const char *cas, const char *page, loop_fn rnd,
 
 static bool want(const char *name)
 {
-	const char *p = o.cases;
-	size_t len = strlen(name);
-
-	if (!p || !strcmp(p, "all"))
-		return true;
-	while (p && *p) {
-		if (!strncmp(p, name, len) && (p[len] == ',' || !p[len]))
-			return true;
-		p = strchr(p, ',');
-		if (p)
-			p++;
-	}
-	return false;
+	return bench_want(o.cases, name);
 }
 
 static void report(const char *cas, const char *page, const char *param,
