@@ -76,7 +76,7 @@ static int kb_pin(void *ctx, uint64_t va, uint64_t len,
 		};
 
 		if (!segs || !cap)
-			return vtop_err(-ENOMEM, "out of memory for %llu segments",
+			return vtop__err(-ENOMEM, "out of memory for %llu segments",
 					(unsigned long long)pages);
 		if (!ioctl(kb->fd, VTOP_IOC_PIN, &p)) {
 			res->segs = segs;
@@ -94,21 +94,21 @@ static int kb_pin(void *ctx, uint64_t va, uint64_t len,
 	}
 	switch (err) {
 	case EFAULT:
-		return vtop_err(-err, "pin 0x%llx+0x%llx: not all of it is mapped, writable, ordinary memory",
+		return vtop__err(-err, "pin 0x%llx+0x%llx: not all of it is mapped, writable, ordinary memory",
 				(unsigned long long)va, (unsigned long long)len);
 	case ENOMEM:
-		return vtop_err(-err, "pin 0x%llx+0x%llx: RLIMIT_MEMLOCK (ulimit -l) or the module's max_pin_bytes would be exceeded, or the kernel is out of memory",
+		return vtop__err(-err, "pin 0x%llx+0x%llx: RLIMIT_MEMLOCK (ulimit -l) or the module's max_pin_bytes would be exceeded, or the kernel is out of memory",
 				(unsigned long long)va, (unsigned long long)len);
 	case ENOSPC:
-		return vtop_err(-err, "pin: the module's per-descriptor pin limit (max_pins) is reached");
+		return vtop__err(-err, "pin: the module's per-descriptor pin limit (max_pins) is reached");
 	case EACCES:
-		return vtop_err(-err, "pin: %s was opened by another process (after fork(), call vtop_env_fini() and vtop_env_init() in the child)",
+		return vtop__err(-err, "pin: %s was opened by another process (after fork(), call vtop_env_fini() and vtop_env_init() in the child)",
 				kb->path);
 	case EOPNOTSUPP:
-		return vtop_err(-err, "pin 0x%llx+0x%llx: the mapping refuses long-term pins (fsdax?)",
+		return vtop__err(-err, "pin 0x%llx+0x%llx: the mapping refuses long-term pins (fsdax?)",
 				(unsigned long long)va, (unsigned long long)len);
 	default:
-		return vtop_err(-err, "VTOP_IOC_PIN 0x%llx+0x%llx failed",
+		return vtop__err(-err, "VTOP_IOC_PIN 0x%llx+0x%llx failed",
 				(unsigned long long)va, (unsigned long long)len);
 	}
 }
@@ -119,7 +119,7 @@ static int kb_unpin(void *ctx, uint64_t handle)
 	struct vtop_unpin u = { .size = sizeof(u), .handle = handle };
 
 	if (ioctl(kb->fd, VTOP_IOC_UNPIN, &u))
-		return vtop_err(-errno, "VTOP_IOC_UNPIN %llu failed",
+		return vtop__err(-errno, "VTOP_IOC_UNPIN %llu failed",
 				(unsigned long long)handle);
 	return 0;
 }
@@ -129,7 +129,7 @@ static int kb_info(void *ctx, struct vtop_info *info)
 	struct kmod_backend *kb = ctx;
 
 	if (ioctl(kb->fd, VTOP_IOC_INFO, info))
-		return vtop_err(-errno, "VTOP_IOC_INFO on %s failed", kb->path);
+		return vtop__err(-errno, "VTOP_IOC_INFO on %s failed", kb->path);
 	return 0;
 }
 
@@ -164,7 +164,7 @@ static int kb_read_events(void *ctx, struct vtop_ev_rec *rec, size_t max)
 	if (got < 0) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK)
 			return 0;
-		return vtop_err(-errno, "reading invalidation events from %s failed",
+		return vtop__err(-errno, "reading invalidation events from %s failed",
 				kb->path);
 	}
 	/* Records only grow at the end: step by the size the kernel says. */
@@ -172,7 +172,7 @@ static int kb_read_events(void *ctx, struct vtop_ev_rec *rec, size_t max)
 		memcpy(&ev, p + off, (size_t)got - off < sizeof(ev) ?
 		       (size_t)got - off : sizeof(ev));
 		if (ev.size < EVENT_MIN_SIZE || ev.size > (size_t)got - off)
-			return vtop_err(-EPROTO, "%s returned an event record of size %u",
+			return vtop__err(-EPROTO, "%s returned an event record of size %u",
 					kb->path, ev.size);
 		rec[n++] = (struct vtop_ev_rec){
 			.reason = ev.reason, .handle = ev.handle,
@@ -196,7 +196,7 @@ static int kb_get_invalidated(void *ctx, uint64_t **handles, uint32_t *nr,
 
 		h = vtop_calloc(cap, sizeof(*h));
 		if (!h)
-			return vtop_err(-ENOMEM, "out of memory for %u invalidated handles",
+			return vtop__err(-ENOMEM, "out of memory for %u invalidated handles",
 					cap);
 		g.handles = (uintptr_t)h;
 		g.nr_handles = cap;
@@ -209,7 +209,7 @@ static int kb_get_invalidated(void *ctx, uint64_t **handles, uint32_t *nr,
 		err = errno;
 		free(h);
 		if (err != ENOBUFS || tries == 4)
-			return vtop_err(-err, "VTOP_IOC_GET_INVALIDATED on %s failed",
+			return vtop__err(-err, "VTOP_IOC_GET_INVALIDATED on %s failed",
 					kb->path);
 		/* More were invalidated since: leave some room. */
 		cap = g.nr_handles + 64;
@@ -250,7 +250,7 @@ static int open_device(const char *path, bool may_load, const char *module)
 		return fd;
 	rc = -errno;
 	if (rc == -ENOENT && may_load) {
-		rc = vtop_load_module(module);
+		rc = vtop__load_module(module);
 		if (rc)
 			return rc;
 		/* devtmpfs or udev creates the node; give it 2 s. */
@@ -265,12 +265,12 @@ static int open_device(const char *path, bool may_load, const char *module)
 		}
 	}
 	if (rc == -ENOENT)
-		return vtop_err(rc, "%s does not exist: the vtop module is not loaded. Load it as root (modprobe vtop, or insmod vtop.ko), or let libvtop load it: VTOP_ENV_LOAD_MODULE in struct vtop_env_opts",
+		return vtop__err(rc, "%s does not exist: the vtop module is not loaded. Load it as root (modprobe vtop, or insmod vtop.ko), or let libvtop load it: VTOP_ENV_LOAD_MODULE in struct vtop_env_opts",
 				path);
 	if (rc == -EPERM || rc == -EACCES)
-		return vtop_err(rc, "cannot open %s: it needs CAP_SYS_RAWIO or CAP_SYS_ADMIN (run as root)",
+		return vtop__err(rc, "cannot open %s: it needs CAP_SYS_RAWIO or CAP_SYS_ADMIN (run as root)",
 				path);
-	return vtop_err(rc, "cannot open %s", path);
+	return vtop__err(rc, "cannot open %s", path);
 }
 
 static int attach(struct kmod_backend *kb, const struct vtop_info *info,
@@ -280,27 +280,27 @@ static int attach(struct kmod_backend *kb, const struct vtop_info *info,
 	int rc;
 
 	if (!(info->features & VTOP_FEATURE_ATTACH))
-		return vtop_err(-EOPNOTSUPP, "the loaded vtop module cannot attach to a PCI device (no VTOP_FEATURE_ATTACH): upgrade it, or leave pci_device NULL for physical addresses");
-	rc = vtop_parse_pci(pci, &a.pci_domain, &a.pci_bdf);
+		return vtop__err(-EOPNOTSUPP, "the loaded vtop module cannot attach to a PCI device (no VTOP_FEATURE_ATTACH): upgrade it, or leave pci_device NULL for physical addresses");
+	rc = vtop__parse_pci(pci, &a.pci_domain, &a.pci_bdf);
 	if (rc)
-		return vtop_err(rc, "bad PCI address \"%s\"", pci);
+		return vtop__err(rc, "bad PCI address \"%s\"", pci);
 	if (!ioctl(kb->fd, VTOP_IOC_ATTACH, &a))
 		return 0;
 	rc = -errno;
 	switch (rc) {
 	case -ENODEV:
-		return vtop_err(rc, "attach: no PCI device %s", pci);
+		return vtop__err(rc, "attach: no PCI device %s", pci);
 	case -EPERM:
-		return vtop_err(rc, "attach: %s must be bound to uio_pci_generic or vfio-pci (or load vtop with attach_any_driver=1)",
+		return vtop__err(rc, "attach: %s must be bound to uio_pci_generic or vfio-pci (or load vtop with attach_any_driver=1)",
 				pci);
 	case -EBUSY:
-		return vtop_err(rc, "attach: the descriptor is busy (attached already, or has pins)");
+		return vtop__err(rc, "attach: the descriptor is busy (attached already, or has pins)");
 	default:
-		return vtop_err(rc, "VTOP_IOC_ATTACH %s failed", pci);
+		return vtop__err(rc, "VTOP_IOC_ATTACH %s failed", pci);
 	}
 }
 
-int vtop_backend_kmod_open(const struct vtop_env_opts *opts,
+int vtop__backend_kmod_open(const struct vtop_env_opts *opts,
 			   const struct vtop_backend_ops **ops, void **ctx,
 			   uint32_t *mode)
 {
@@ -312,7 +312,7 @@ int vtop_backend_kmod_open(const struct vtop_env_opts *opts,
 
 	kb = vtop_calloc(1, sizeof(*kb));
 	if (!kb)
-		return vtop_err(-ENOMEM, "out of memory");
+		return vtop__err(-ENOMEM, "out of memory");
 	snprintf(kb->path, sizeof(kb->path), "%s", path);
 	kb->fd = open_device(path, opts->flags & VTOP_ENV_LOAD_MODULE,
 			     opts->module_path);
@@ -325,13 +325,13 @@ int vtop_backend_kmod_open(const struct vtop_env_opts *opts,
 	if (rc)
 		goto err;
 	if (info.abi_version != VTOP_ABI_VERSION) {
-		rc = vtop_err(-EPROTO, "the vtop module speaks ABI %u, this libvtop ABI %u",
+		rc = vtop__err(-EPROTO, "the vtop module speaks ABI %u, this libvtop ABI %u",
 			      info.abi_version, VTOP_ABI_VERSION);
 		goto err;
 	}
 	if (!(info.features & VTOP_FEATURE_PIN) ||
 	    info.page_size != VTOP_SIZE_4K) {
-		rc = vtop_err(-EOPNOTSUPP, "the vtop module lacks PIN or its page size %u is not 4 KiB",
+		rc = vtop__err(-EOPNOTSUPP, "the vtop module lacks PIN or its page size %u is not 4 KiB",
 			      info.page_size);
 		goto err;
 	}
@@ -340,14 +340,14 @@ int vtop_backend_kmod_open(const struct vtop_env_opts *opts,
 				kb->fd, 0);
 
 		if (pg == MAP_FAILED) {
-			rc = vtop_err(-errno, "mapping the event page of %s failed",
+			rc = vtop__err(-errno, "mapping the event page of %s failed",
 				      path);
 			goto err;
 		}
 		kb->page = pg;
 		if (kb->page->version < 1 ||
 		    kb->page->size < offsetof(struct vtop_event_page, overflows)) {
-			rc = vtop_err(-EPROTO, "%s: event page version %u size %u",
+			rc = vtop__err(-EPROTO, "%s: event page version %u size %u",
 				      path, kb->page->version, kb->page->size);
 			goto err;
 		}

@@ -40,7 +40,7 @@ static int check_hugetlb(uint64_t va, uint64_t len, unsigned int *shift)
 
 	f = fopen("/proc/self/smaps", "re");
 	if (!f)
-		return vtop_err(-errno, "cannot open /proc/self/smaps");
+		return vtop__err(-errno, "cannot open /proc/self/smaps");
 	while (cur < va + len && fgets(line, sizeof(line), f)) {
 		if (sscanf(line, "%" SCNx64 "-%" SCNx64 " %7s", &start, &end,
 			   perms) == 3) {
@@ -48,7 +48,7 @@ static int check_hugetlb(uint64_t va, uint64_t len, unsigned int *shift)
 			if (in_range && start > cur)
 				break;	/* a hole */
 			if (in_range && (perms[0] != 'r' || perms[1] != 'w')) {
-				rc = vtop_err(-EFAULT, "pagemap: 0x%" PRIx64 "-0x%" PRIx64 " is not readable and writable",
+				rc = vtop__err(-EFAULT, "pagemap: 0x%" PRIx64 "-0x%" PRIx64 " is not readable and writable",
 					      start, end);
 				goto out;
 			}
@@ -58,7 +58,7 @@ static int check_hugetlb(uint64_t va, uint64_t len, unsigned int *shift)
 					&kb) != 1)
 			continue;
 		if (kb < (VTOP_SIZE_2M >> 10)) {
-			rc = vtop_err(-EOPNOTSUPP, "pagemap backend: 0x%" PRIx64 "-0x%" PRIx64 " is backed by %" PRIu64 " KiB pages; it pins nothing, so it accepts hugetlb memory only (MAP_HUGETLB or hugetlbfs). Use the kmod backend for other memory",
+			rc = vtop__err(-EOPNOTSUPP, "pagemap backend: 0x%" PRIx64 "-0x%" PRIx64 " is backed by %" PRIu64 " KiB pages; it pins nothing, so it accepts hugetlb memory only (MAP_HUGETLB or hugetlbfs). Use the kmod backend for other memory",
 				      start, end, kb);
 			goto out;
 		}
@@ -69,7 +69,7 @@ static int check_hugetlb(uint64_t va, uint64_t len, unsigned int *shift)
 		in_range = false;
 	}
 	if (cur < va + len) {
-		rc = vtop_err(-EFAULT, "pagemap: 0x%" PRIx64 " is not mapped",
+		rc = vtop__err(-EFAULT, "pagemap: 0x%" PRIx64 " is not mapped",
 			      cur);
 		goto out;
 	}
@@ -102,7 +102,7 @@ static int pm_pin(void *ctx, uint64_t va, uint64_t len,
 	cap = (len >> shift) + 2;
 	segs = vtop_calloc(cap, sizeof(*segs));
 	if (!segs)
-		return vtop_err(-ENOMEM, "out of memory for segments");
+		return vtop__err(-ENOMEM, "out of memory for segments");
 	for (pos = va; pos < va + len; pos += cnt << VTOP_SHIFT_4K) {
 		cnt = (va + len - pos) >> VTOP_SHIFT_4K;
 		if (cnt > PM_BATCH)
@@ -110,19 +110,19 @@ static int pm_pin(void *ctx, uint64_t va, uint64_t len,
 		got = pread(pm->fd, buf, cnt * sizeof(buf[0]),
 			    (off_t)((pos >> VTOP_SHIFT_4K) * sizeof(buf[0])));
 		if (got != (ssize_t)(cnt * sizeof(buf[0]))) {
-			rc = vtop_err(got < 0 ? -errno : -EIO, "reading /proc/self/pagemap failed");
+			rc = vtop__err(got < 0 ? -errno : -EIO, "reading /proc/self/pagemap failed");
 			goto err;
 		}
 		for (i = 0; i < cnt; i++) {
 			uint64_t page = pos + (i << VTOP_SHIFT_4K);
 
 			if (!(buf[i] & PM_PRESENT) || (buf[i] & PM_SWAPPED)) {
-				rc = vtop_err(-EFAULT, "pagemap: 0x%" PRIx64 " is not present",
+				rc = vtop__err(-EFAULT, "pagemap: 0x%" PRIx64 " is not present",
 					      page);
 				goto err;
 			}
 			if (!(buf[i] & PM_PFN_MASK)) {
-				rc = vtop_err(-EPERM, "pagemap: the kernel hides page frame numbers: the pagemap backend needs CAP_SYS_ADMIN");
+				rc = vtop__err(-EPERM, "pagemap: the kernel hides page frame numbers: the pagemap backend needs CAP_SYS_ADMIN");
 				goto err;
 			}
 			pa = (buf[i] & PM_PFN_MASK) << VTOP_SHIFT_4K;
@@ -131,7 +131,7 @@ static int pm_pin(void *ctx, uint64_t va, uint64_t len,
 				continue;
 			}
 			if (n == cap) {
-				rc = vtop_err(-EIO, "pagemap: more discontiguous pieces than hugepages");
+				rc = vtop__err(-EIO, "pagemap: more discontiguous pieces than hugepages");
 				goto err;
 			}
 			s = &segs[n++];
@@ -172,7 +172,7 @@ static const struct vtop_backend_ops pagemap_ops = {
 	.close = pm_close,
 };
 
-int vtop_backend_pagemap_open(const struct vtop_env_opts *opts,
+int vtop__backend_pagemap_open(const struct vtop_env_opts *opts,
 			      const struct vtop_backend_ops **ops, void **ctx,
 			      uint32_t *mode)
 {
@@ -181,13 +181,13 @@ int vtop_backend_pagemap_open(const struct vtop_env_opts *opts,
 	(void)opts;
 	pm = vtop_calloc(1, sizeof(*pm));
 	if (!pm)
-		return vtop_err(-ENOMEM, "out of memory");
+		return vtop__err(-ENOMEM, "out of memory");
 	pm->fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
 	if (pm->fd < 0) {
 		int rc = -errno;
 
 		free(pm);
-		return vtop_err(rc, "cannot open /proc/self/pagemap");
+		return vtop__err(rc, "cannot open /proc/self/pagemap");
 	}
 	*ops = &pagemap_ops;
 	*ctx = pm;

@@ -43,7 +43,7 @@ static struct {
 	int wake_fd;		/* an eventfd: written to stop the thread */
 } evthread = { .wake_fd = -1 };
 
-int vtop_parse_pci(const char *s, uint32_t *domain, uint32_t *bdf)
+int vtop__parse_pci(const char *s, uint32_t *domain, uint32_t *bdf)
 {
 	unsigned int d = 0, b, sl, f;
 	int n = 0;
@@ -66,7 +66,7 @@ check:
 	return 0;
 }
 
-int vtop_load_module(const char *module_path)
+int vtop__load_module(const char *module_path)
 {
 	const char *null_config = NULL;
 	struct kmod_module *mod = NULL;
@@ -75,13 +75,13 @@ int vtop_load_module(const char *module_path)
 
 	ctx = kmod_new(NULL, &null_config);
 	if (!ctx)
-		return vtop_err(-ENOMEM, "libkmod: kmod_new failed");
+		return vtop__err(-ENOMEM, "libkmod: kmod_new failed");
 	if (module_path)
 		rc = kmod_module_new_from_path(ctx, module_path, &mod);
 	else
 		rc = kmod_module_new_from_name(ctx, "vtop", &mod);
 	if (rc < 0) {
-		vtop_err(rc, "libkmod: cannot find the vtop module %s",
+		vtop__err(rc, "libkmod: cannot find the vtop module %s",
 			 module_path ? module_path : "");
 		goto out;
 	}
@@ -101,10 +101,10 @@ int vtop_load_module(const char *module_path)
 				KMOD_PROBE_APPLY_BLACKLIST,
 				NULL, NULL, NULL, NULL);
 		if (rc > 0)
-			rc = vtop_err(-EPERM, "libkmod: the vtop module is blacklisted");
+			rc = vtop__err(-EPERM, "libkmod: the vtop module is blacklisted");
 	}
 	if (rc < 0)
-		vtop_err(rc, "libkmod: loading the vtop module%s%s failed%s",
+		vtop__err(rc, "libkmod: loading the vtop module%s%s failed%s",
 			 module_path ? " from " : "",
 			 module_path ? module_path : "",
 			 rc == -EPERM ? ": loading modules needs CAP_SYS_MODULE" :
@@ -148,7 +148,7 @@ static int owned_set(struct owned_opts *d, const struct vtop_env_opts *o)
 	n.pci_device = dup_str(o->pci_device, &rc);
 	if (rc) {
 		owned_free(&n);
-		return vtop_err(rc, "out of memory copying the options");
+		return vtop__err(rc, "out of memory copying the options");
 	}
 	n.o.device_path = n.device_path;
 	n.o.module_path = n.module_path;
@@ -222,7 +222,7 @@ static int evthread_start(int fd)
 
 	evthread.wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (evthread.wake_fd < 0)
-		return vtop_err(-errno, "eventfd for the event thread failed");
+		return vtop__err(-errno, "eventfd for the event thread failed");
 	/* The thread takes no signal: the application's threads do. */
 	evthread_args.ev_fd = fd;
 	evthread_args.wake_fd = evthread.wake_fd;
@@ -233,7 +233,7 @@ static int evthread_start(int fd)
 	if (rc) {
 		close(evthread.wake_fd);
 		evthread.wake_fd = -1;
-		return vtop_err(rc, "cannot start the event thread");
+		return vtop__err(rc, "cannot start the event thread");
 	}
 	evthread.running = true;
 	return 0;
@@ -245,7 +245,7 @@ static void evthread_stop(pthread_t tid, int wake_fd)
 	uint64_t one = 1;
 
 	if (write(wake_fd, &one, sizeof(one)) != sizeof(one))
-		vtop_err(-errno, "cannot wake the event thread");
+		vtop__err(-errno, "cannot wake the event thread");
 	pthread_join(tid, NULL);
 	close(wake_fd);
 }
@@ -266,13 +266,13 @@ static int env_install_locked(const struct vtop_backend_ops *ops, void *ctx,
 	uint64_t seq;
 	int rc;
 
-	rc = vtop_vtophys_map_init_locked();
+	rc = vtop__vtophys_map_init_locked();
 	if (rc)
 		goto err;
 	events = ops->event_page && ops->event_fd && ops->read_events &&
 		 ops->get_invalidated && (pg = ops->event_page(ctx));
 	if ((flags & VTOP_ENV_EVENT_THREAD) && !events) {
-		rc = vtop_err(-EOPNOTSUPP, "VTOP_ENV_EVENT_THREAD: the %s backend has no invalidation events%s",
+		rc = vtop__err(-EOPNOTSUPP, "VTOP_ENV_EVENT_THREAD: the %s backend has no invalidation events%s",
 			      ops->name, backend == VTOP_BACKEND_KMOD ?
 			      " (the loaded vtop module lacks VTOP_FEATURE_EVENTS: upgrade it)" :
 			      "");
@@ -289,7 +289,7 @@ static int env_install_locked(const struct vtop_backend_ops *ops, void *ctx,
 	atomic_store(&vtop__ev.page, pg);
 	pthread_mutex_unlock(&vtop__ev_lock);
 	seq = __atomic_load_n(&pg->seq, __ATOMIC_ACQUIRE);
-	vtop_mem_ev_reset(seq);
+	vtop__mem_ev_reset(seq);
 	if (flags & VTOP_ENV_EVENT_THREAD) {
 		rc = evthread_start(ops->event_fd(ctx));
 		if (rc) {
@@ -297,7 +297,7 @@ static int env_install_locked(const struct vtop_backend_ops *ops, void *ctx,
 			memset(&vtop__env, 0, sizeof(vtop__env));
 			atomic_store(&vtop__ev.page, &vtop__no_events_page);
 			pthread_mutex_unlock(&vtop__ev_lock);
-			vtop_mem_ev_reset(0);
+			vtop__mem_ev_reset(0);
 			goto err;
 		}
 	}
@@ -317,7 +317,7 @@ static void env_close_locked(void)
 	atomic_store(&vtop__ev.page, &vtop__no_events_page);
 	memset(&vtop__env, 0, sizeof(vtop__env));
 	pthread_mutex_unlock(&vtop__ev_lock);
-	vtop_mem_ev_reset(0);
+	vtop__mem_ev_reset(0);
 	atomic_store(&vtop__ev.inherited, false);
 	if (ops)
 		ops->close(ctx);
@@ -334,36 +334,36 @@ static int env_init_locked(const struct vtop_env_opts *user, bool implicit)
 	int rc;
 
 	if (vtop__env.ready && vtop__env.inherited)
-		return vtop_err(-ECHILD, "this process is a fork() child with its parent's environment: call vtop_env_fini() first");
+		return vtop__err(-ECHILD, "this process is a fork() child with its parent's environment: call vtop_env_fini() first");
 	if (vtop__env.ready && !vtop__env.implicit)
-		return vtop_err(-EALREADY, "the environment is already initialized");
+		return vtop__err(-EALREADY, "the environment is already initialized");
 	if (user) {
-		rc = vtop_copy_sized(&opts, sizeof(opts), OPTS_MIN_SIZE, user);
+		rc = vtop__copy_sized(&opts, sizeof(opts), OPTS_MIN_SIZE, user);
 		if (rc)
 			return rc;
 	} else if (implicit && saved_opts.valid) {
 		opts = saved_opts.o;
 	}
 	if (opts.flags & ~KNOWN_FLAGS)
-		return vtop_err(-EINVAL, "unknown option flags 0x%x",
+		return vtop__err(-EINVAL, "unknown option flags 0x%x",
 				opts.flags & ~KNOWN_FLAGS);
 	if (opts.pci_device) {
 		uint32_t d, bdf;
 
-		if (vtop_parse_pci(opts.pci_device, &d, &bdf))
-			return vtop_err(-EINVAL, "bad PCI address \"%s\" (want DDDD:BB:SS.F or BB:SS.F)",
+		if (vtop__parse_pci(opts.pci_device, &d, &bdf))
+			return vtop__err(-EINVAL, "bad PCI address \"%s\" (want DDDD:BB:SS.F or BB:SS.F)",
 					opts.pci_device);
 	}
 	if (opts.backend == VTOP_BACKEND_PAGEMAP) {
 		if (opts.pci_device)
-			return vtop_err(-EOPNOTSUPP, "the pagemap backend cannot attach to a PCI device: it knows physical addresses only");
+			return vtop__err(-EOPNOTSUPP, "the pagemap backend cannot attach to a PCI device: it knows physical addresses only");
 		if (opts.device_path || (opts.flags & VTOP_ENV_LOAD_MODULE) ||
 		    opts.module_path)
-			return vtop_err(-EINVAL, "device_path, module_path and VTOP_ENV_LOAD_MODULE are kmod backend options");
+			return vtop__err(-EINVAL, "device_path, module_path and VTOP_ENV_LOAD_MODULE are kmod backend options");
 		if (opts.flags & VTOP_ENV_EVENT_THREAD)
-			return vtop_err(-EOPNOTSUPP, "VTOP_ENV_EVENT_THREAD: the pagemap backend pins nothing and has no invalidation events");
+			return vtop__err(-EOPNOTSUPP, "VTOP_ENV_EVENT_THREAD: the pagemap backend pins nothing and has no invalidation events");
 	} else if (opts.backend != VTOP_BACKEND_KMOD) {
-		return vtop_err(-EINVAL, "unknown backend %u", opts.backend);
+		return vtop__err(-EINVAL, "unknown backend %u", opts.backend);
 	}
 
 	if (vtop__env.ready) {
@@ -374,8 +374,8 @@ static int env_init_locked(const struct vtop_env_opts *user, bool implicit)
 				vtop__env.implicit = false;
 			return rc;
 		}
-		if (vtop_mem_nr_regs_locked() || evthread.running)
-			return vtop_err(-EBUSY, "the environment was initialized implicitly (by a call such as vtop_mem_register() or vtop_vtophys_map() before vtop_env_init()) with other options, and memory is registered: call vtop_env_fini() first, or vtop_env_init() before anything else");
+		if (vtop__mem_nr_regs_locked() || evthread.running)
+			return vtop__err(-EBUSY, "the environment was initialized implicitly (by a call such as vtop_mem_register() or vtop_vtophys_map() before vtop_env_init()) with other options, and memory is registered: call vtop_env_fini() first, or vtop_env_init() before anything else");
 		adopt = true;
 	}
 
@@ -386,9 +386,9 @@ static int env_init_locked(const struct vtop_env_opts *user, bool implicit)
 	if (rc)
 		goto out;
 	if (opts.backend == VTOP_BACKEND_KMOD)
-		rc = vtop_backend_kmod_open(&opts, &ops, &ctx, &mode);
+		rc = vtop__backend_kmod_open(&opts, &ops, &ctx, &mode);
 	else
-		rc = vtop_backend_pagemap_open(&opts, &ops, &ctx, &mode);
+		rc = vtop__backend_pagemap_open(&opts, &ops, &ctx, &mode);
 	if (rc)
 		goto out;
 	/* The new backend is open: now the implicit one can go. */
@@ -412,17 +412,17 @@ out:
 	return rc;
 }
 
-int vtop_env_ensure_locked(void)
+int vtop__env_ensure_locked(void)
 {
 	if (vtop__env.ready)
 		return 0;
 	return env_init_locked(NULL, true);
 }
 
-int vtop_env_check_child(const char *what)
+int vtop__env_check_child(const char *what)
 {
 	if (vtop__env.inherited)
-		return vtop_err(-ECHILD, "%s: this process is a fork() child; the environment (pins, addresses, maps' registrations) is its parent's. Call vtop_env_fini() and vtop_env_init() for its own",
+		return vtop__err(-ECHILD, "%s: this process is a fork() child; the environment (pins, addresses, maps' registrations) is its parent's. Call vtop_env_fini() and vtop_env_init() for its own",
 				what);
 	return 0;
 }
@@ -460,7 +460,7 @@ int vtop_env_init(const struct vtop_env_opts *opts)
 	int rc;
 
 	if (vtop__in_callback)
-		return vtop_err(-EDEADLK, "vtop_env_init called from a notify callback");
+		return vtop__err(-EDEADLK, "vtop_env_init called from a notify callback");
 	pthread_mutex_lock(&vtop__lock);
 	rc = env_init_locked(opts, false);
 	pthread_mutex_unlock(&vtop__lock);
@@ -475,7 +475,7 @@ void vtop_env_fini(void)
 	int wake_fd;
 
 	if (vtop__in_callback) {
-		vtop_err(-EDEADLK, "vtop_env_fini called from a notify callback; nothing was done");
+		vtop__err(-EDEADLK, "vtop_env_fini called from a notify callback; nothing was done");
 		return;
 	}
 	/* Stop the event thread first: it may be waiting for the lock. */
@@ -493,10 +493,10 @@ void vtop_env_fini(void)
 	if (vtop__env.ready) {
 		if (vtop__env.inherited) {
 			/* The parent's: forget, no callback, no unpin. */
-			vtop_mem_forget_all();
+			vtop__mem_forget_all();
 			vtop__env.ops = NULL;
 		} else {
-			vtop_mem_unregister_all_locked();
+			vtop__mem_unregister_all_locked();
 		}
 		env_close_locked();
 		owned_free(&cur_opts);
@@ -510,18 +510,18 @@ int vtop_env_get_info(struct vtop_info *info)
 	int rc;
 
 	if (!info)
-		return vtop_err(-EINVAL, "info is NULL");
+		return vtop__err(-EINVAL, "info is NULL");
 	if (vtop__in_callback)
-		return vtop_err(-EDEADLK, "vtop_env_get_info called from a notify callback");
+		return vtop__err(-EDEADLK, "vtop_env_get_info called from a notify callback");
 	pthread_mutex_lock(&vtop__lock);
-	rc = vtop_env_check_child("vtop_env_get_info");
+	rc = vtop__env_check_child("vtop_env_get_info");
 	if (!rc)
-		rc = vtop_env_ensure_locked();
+		rc = vtop__env_ensure_locked();
 	if (!rc) {
 		if (vtop__env.ops->info)
 			rc = vtop__env.ops->info(vtop__env.ctx, info);
 		else
-			rc = vtop_err(-EOPNOTSUPP, "the %s backend has no INFO",
+			rc = vtop__err(-EOPNOTSUPP, "the %s backend has no INFO",
 				      vtop__env.ops->name);
 	}
 	pthread_mutex_unlock(&vtop__lock);
@@ -534,16 +534,16 @@ int vtop_env_get_event_fd(void)
 	int rc;
 
 	if (vtop__in_callback)
-		return vtop_err(-EDEADLK, "vtop_env_get_event_fd called from a notify callback");
+		return vtop__err(-EDEADLK, "vtop_env_get_event_fd called from a notify callback");
 	pthread_mutex_lock(&vtop__lock);
-	rc = vtop_env_check_child("vtop_env_get_event_fd");
+	rc = vtop__env_check_child("vtop_env_get_event_fd");
 	if (!rc)
-		rc = vtop_env_ensure_locked();
+		rc = vtop__env_ensure_locked();
 	if (!rc) {
 		if (vtop__env.events)
 			rc = vtop__env.ops->event_fd(vtop__env.ctx);
 		else
-			rc = vtop_err(-EOPNOTSUPP, "the %s backend has no invalidation events%s",
+			rc = vtop__err(-EOPNOTSUPP, "the %s backend has no invalidation events%s",
 				      vtop__env.ops->name,
 				      vtop__env.backend == VTOP_BACKEND_KMOD ?
 				      " (the loaded vtop module lacks VTOP_FEATURE_EVENTS)" :
@@ -565,12 +565,12 @@ static void atfork_prepare(void)
 	if (fork_took_lock)
 		pthread_mutex_lock(&vtop__lock);
 	pthread_mutex_lock(&vtop__ev_lock);
-	vtop_maps_lock_all();
+	vtop__maps_lock_all();
 }
 
 static void atfork_release(void)
 {
-	vtop_maps_unlock_all();
+	vtop__maps_unlock_all();
 	pthread_mutex_unlock(&vtop__ev_lock);
 	if (fork_took_lock)
 		pthread_mutex_unlock(&vtop__lock);
@@ -595,7 +595,7 @@ static void atfork_child(void)
 	atomic_store(&vtop__ev.seen, UINT64_MAX);
 	vtop__env.inherited = true;
 	vtop__env.events = false;
-	vtop_mem_fork_child();
+	vtop__mem_fork_child();
 	/* The parent's pins end with the parent: drop the descriptor. */
 	vtop__env.ops->close(vtop__env.ctx);
 	vtop__env.ctx = NULL;

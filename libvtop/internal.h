@@ -60,13 +60,13 @@ static inline void *vtop_calloc_page(size_t size)
 }
 
 /* Record a message for vtop_last_error() and return @err (negative). */
-int vtop_err(int err, const char *fmt, ...)
+int vtop__err(int err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 /* Copy an extensible struct that starts with a size_t size (see
  * struct vtop_env_opts): -EINVAL if smaller than @min, -E2BIG if bytes
  * beyond @known are not zero. @dst (of @known bytes) is zeroed first. */
-int vtop_copy_sized(void *dst, size_t known, size_t min, const void *src);
+int vtop__copy_sized(void *dst, size_t known, size_t min, const void *src);
 
 /* ---- map.c ------------------------------------------------------------- */
 
@@ -86,7 +86,7 @@ struct vtop_map_range {
  * 2^48) all or nothing: -ENOMEM leaves the map unchanged. Entries set as
  * 2 MiB / 4 KiB are counted into *@n2m / *@n4k when not NULL.
  */
-int vtop_map_set_ranges(struct vtop_mem_map *map,
+int vtop__map_set_ranges(struct vtop_mem_map *map,
 			const struct vtop_map_range *r, size_t n,
 			uint64_t *n2m, uint64_t *n4k);
 
@@ -96,19 +96,19 @@ int vtop_map_set_ranges(struct vtop_mem_map *map,
  */
 
 /* Create / destroy a map's tables without touching registrations. */
-struct vtop_mem_map *vtop_map_create(uint64_t default_translation,
+struct vtop_mem_map *vtop__map_create(uint64_t default_translation,
 				     const struct vtop_mem_map_ops *ops,
 				     void *cb_ctx);
-void vtop_map_destroy(struct vtop_mem_map *map);
+void vtop__map_destroy(struct vtop_mem_map *map);
 
 /* Notification bookkeeping kept in the map, used by mem.c. */
-struct vtop_map_link {
+struct vtop__map_link {
 	struct vtop_mem_map *prev;
 	struct vtop_mem_map *next;
 };
-struct vtop_map_link *vtop_map_link(struct vtop_mem_map *map);
-const struct vtop_mem_map_ops *vtop_map_ops(const struct vtop_mem_map *map);
-void *vtop_map_cb_ctx(const struct vtop_mem_map *map);
+struct vtop__map_link *vtop__map_link(struct vtop_mem_map *map);
+const struct vtop_mem_map_ops *vtop__map_ops(const struct vtop_mem_map *map);
+void *vtop__map_cb_ctx(const struct vtop_mem_map *map);
 
 /* ---- backends ---------------------------------------------------------- */
 
@@ -166,18 +166,18 @@ struct vtop_backend_ops {
 };
 
 /* Options as the library knows them, already size-checked. */
-int vtop_backend_kmod_open(const struct vtop_env_opts *opts,
+int vtop__backend_kmod_open(const struct vtop_env_opts *opts,
 			   const struct vtop_backend_ops **ops, void **ctx,
 			   uint32_t *mode);
-int vtop_backend_pagemap_open(const struct vtop_env_opts *opts,
+int vtop__backend_pagemap_open(const struct vtop_env_opts *opts,
 			      const struct vtop_backend_ops **ops, void **ctx,
 			      uint32_t *mode);
 
 /* env.c: insert the vtop module with libkmod. */
-int vtop_load_module(const char *module_path);
+int vtop__load_module(const char *module_path);
 
 /* env.c: parse "DDDD:BB:SS.F" or "BB:SS.F". */
-int vtop_parse_pci(const char *s, uint32_t *domain, uint32_t *bdf);
+int vtop__parse_pci(const char *s, uint32_t *domain, uint32_t *bdf);
 
 /* ---- env.c / mem.c: global state --------------------------------------- */
 
@@ -242,13 +242,13 @@ static inline bool vtop_ev_pending(void)
  * the events are processed). Takes vtop__ev_lock. 0, -ECHILD in a fork
  * child, or the backend's error.
  */
-int vtop_ev_sync(void);
+int vtop__ev_sync(void);
 
 /* With vtop__lock held: initialize with default options if needed. */
-int vtop_env_ensure_locked(void);
+int vtop__env_ensure_locked(void);
 
 /* With vtop__lock held: -ECHILD (and a message) in a fork child. */
-int vtop_env_check_child(const char *what);
+int vtop__env_check_child(const char *what);
 
 /*
  * Test hook: initialize the environment with a given backend (the host
@@ -263,17 +263,17 @@ int vtop__env_init_backend_flags(const struct vtop_backend_ops *ops,
 #define VTOP__ENV_IMPLICIT	(1U << 31)
 
 /* mem.c, with vtop__lock held: unregister everything (env fini). */
-void vtop_mem_unregister_all_locked(void);
+void vtop__mem_unregister_all_locked(void);
 /* mem.c, fork child: forget every registration, no callback, no unpin. */
-void vtop_mem_forget_all(void);
+void vtop__mem_forget_all(void);
 /* mem.c, with vtop__lock held: process events; count or -errno. */
-int vtop_mem_process_locked(void);
+int vtop__mem_process_locked(void);
 /* mem.c, with vtop__lock held: registrations live now. */
-size_t vtop_mem_nr_regs_locked(void);
+size_t vtop__mem_nr_regs_locked(void);
 /* mem.c: a new backend's event page starts at @seq. */
-void vtop_mem_ev_reset(uint64_t seq);
+void vtop__mem_ev_reset(uint64_t seq);
 /* mem.c, fork child: empty the vtophys map. */
-void vtop_mem_fork_child(void);
+void vtop__mem_fork_child(void);
 
 /*
  * Test hook (not exported): check the registration tree's
@@ -283,18 +283,18 @@ void vtop_mem_fork_child(void);
 long vtop__mem_check_regs(void);
 
 /* map.c: every map, for the atfork handlers. */
-void vtop_maps_lock_all(void);
-void vtop_maps_unlock_all(void);
+void vtop__maps_lock_all(void);
+void vtop__maps_unlock_all(void);
 /* map.c: does this map get VTOP_MEM_MAP_NOTIFY_INVALIDATE? */
-bool vtop_map_wants_invalidate(const struct vtop_mem_map *map);
+bool vtop__map_wants_invalidate(const struct vtop_mem_map *map);
 
 /* vtophys.c: the map is allocated once and never freed. */
 extern struct vtop_mem_map *_Atomic vtop__vtophys_map;
-int vtop_vtophys_map_init_locked(void);
+int vtop__vtophys_map_init_locked(void);
 /* Fill the vtophys map from a pin's segments; all or nothing. */
-int vtop_vtophys_fill(const struct vtop_segment *segs, uint32_t nr,
+int vtop__vtophys_fill(const struct vtop_segment *segs, uint32_t nr,
 		      uint64_t *n2m, uint64_t *n4k);
-void vtop_vtophys_clear(uint64_t va, uint64_t len);
+void vtop__vtophys_clear(uint64_t va, uint64_t len);
 
 
 #endif /* LIBVTOP_INTERNAL_H */

@@ -54,10 +54,10 @@ struct vtop_mem_map {
 	struct vtop__map_head head;
 	struct vtop_mem_map_ops ops;
 	void *cb_ctx;
-	struct vtop_map_link link;
+	struct vtop__map_link link;
 	pthread_mutex_t lock;
 	struct map_l2 *tables;		/* every level-2 table */
-	struct vtop_map_link all;	/* every map, for fork */
+	struct vtop__map_link all;	/* every map, for fork */
 };
 
 /* Every map, so that the atfork handlers can take every map's lock. */
@@ -104,7 +104,7 @@ static inline unsigned int l3_index(uint64_t va)
 	return (unsigned int)(va >> VTOP_SHIFT_4K) & (L3_ENTRIES - 1);
 }
 
-struct vtop_mem_map *vtop_map_create(uint64_t default_translation,
+struct vtop_mem_map *vtop__map_create(uint64_t default_translation,
 				     const struct vtop_mem_map_ops *ops,
 				     void *cb_ctx)
 {
@@ -131,7 +131,7 @@ struct vtop_mem_map *vtop_map_create(uint64_t default_translation,
 	return map;
 }
 
-void vtop_maps_lock_all(void)
+void vtop__maps_lock_all(void)
 {
 	struct vtop_mem_map *m;
 
@@ -140,7 +140,7 @@ void vtop_maps_lock_all(void)
 		pthread_mutex_lock(&m->lock);
 }
 
-void vtop_maps_unlock_all(void)
+void vtop__maps_unlock_all(void)
 {
 	struct vtop_mem_map *m;
 
@@ -149,12 +149,12 @@ void vtop_maps_unlock_all(void)
 	pthread_mutex_unlock(&maps_lock);
 }
 
-bool vtop_map_wants_invalidate(const struct vtop_mem_map *map)
+bool vtop__map_wants_invalidate(const struct vtop_mem_map *map)
 {
 	return map->ops.size != 0;
 }
 
-void vtop_map_destroy(struct vtop_mem_map *map)
+void vtop__map_destroy(struct vtop_mem_map *map)
 {
 	struct map_l2 *l2, *next;
 	unsigned int j;
@@ -179,17 +179,17 @@ void vtop_map_destroy(struct vtop_mem_map *map)
 	free(map);
 }
 
-struct vtop_map_link *vtop_map_link(struct vtop_mem_map *map)
+struct vtop__map_link *vtop__map_link(struct vtop_mem_map *map)
 {
 	return &map->link;
 }
 
-const struct vtop_mem_map_ops *vtop_map_ops(const struct vtop_mem_map *map)
+const struct vtop_mem_map_ops *vtop__map_ops(const struct vtop_mem_map *map)
 {
 	return &map->ops;
 }
 
-void *vtop_map_cb_ctx(const struct vtop_mem_map *map)
+void *vtop__map_cb_ctx(const struct vtop_mem_map *map)
 {
 	return map->cb_ctx;
 }
@@ -337,7 +337,7 @@ static void free_pools(struct walk_state *w)
 	}
 }
 
-int vtop_map_set_ranges(struct vtop_mem_map *map,
+int vtop__map_set_ranges(struct vtop_mem_map *map,
 			const struct vtop_map_range *r, size_t n,
 			uint64_t *n2m, uint64_t *n4k)
 {
@@ -374,7 +374,7 @@ int vtop_map_set_ranges(struct vtop_mem_map *map,
 		*n4k = w.n4k;
 	goto out;
 nomem:
-	rc = vtop_err(-ENOMEM, "out of memory for translation tables");
+	rc = vtop__err(-ENOMEM, "out of memory for translation tables");
 out:
 	/* Every pooled table was consumed on success: the pools hold NULLs. */
 	free_pools(&w);
@@ -385,11 +385,11 @@ out:
 static int check_range(uint64_t vaddr, uint64_t size)
 {
 	if ((vaddr | size) & (VTOP_SIZE_4K - 1))
-		return vtop_err(-EINVAL, "address 0x%llx or size 0x%llx is not a multiple of 4 KiB",
+		return vtop__err(-EINVAL, "address 0x%llx or size 0x%llx is not a multiple of 4 KiB",
 				(unsigned long long)vaddr,
 				(unsigned long long)size);
 	if (vaddr >= VTOP_VA_LIMIT || size > VTOP_VA_LIMIT - vaddr)
-		return vtop_err(-EINVAL, "range 0x%llx+0x%llx reaches beyond 2^48",
+		return vtop__err(-EINVAL, "range 0x%llx+0x%llx reaches beyond 2^48",
 				(unsigned long long)vaddr,
 				(unsigned long long)size);
 	return 0;
@@ -406,11 +406,11 @@ int vtop_mem_map_set_translation(struct vtop_mem_map *map, uint64_t vaddr,
 	int rc;
 
 	if (!map)
-		return vtop_err(-EINVAL, "map is NULL");
+		return vtop__err(-EINVAL, "map is NULL");
 	rc = check_range(vaddr, size);
 	if (rc || !size)
 		return rc;
-	return vtop_map_set_ranges(map, &r, 1, NULL, NULL);
+	return vtop__map_set_ranges(map, &r, 1, NULL, NULL);
 }
 
 VTOP_EXPORT
@@ -418,7 +418,7 @@ int vtop_mem_map_clear_translation(struct vtop_mem_map *map, uint64_t vaddr,
 				   uint64_t size)
 {
 	if (!map)
-		return vtop_err(-EINVAL, "map is NULL");
+		return vtop__err(-EINVAL, "map is NULL");
 	return vtop_mem_map_set_translation(map, vaddr, size,
 					    map->head.default_translation);
 }
@@ -464,7 +464,7 @@ uint64_t vtop_mem_map_translate(const struct vtop_mem_map *map, uint64_t vaddr,
 	/* The vtophys map answers for registrations: events first. */
 	if (__builtin_expect(map == atomic_load_explicit(&vtop__vtophys_map,
 							 memory_order_relaxed), 0) &&
-	    vtop_ev_pending() && vtop_ev_sync())
+	    vtop_ev_pending() && vtop__ev_sync())
 		return map->head.default_translation;
 	/* Without a size, a leaf function: the inline lookup of vtop.h. */
 	if (!size)

@@ -7,17 +7,17 @@
  * and finding the registration at an address take O(log R), stepping to
  * the next or previous one O(1) amortized. Maps with a notify_cb are kept in a list in
  * creation order. Everything here runs under vtop__lock, except what the
- * translation slow path does (vtop_ev_sync()): under vtop__ev_lock alone
+ * translation slow path does (vtop__ev_sync()): under vtop__ev_lock alone
  * it reads the tree and marks registrations invalidated, so the tree's
  * writers hold both locks.
  *
  * Invalidation events are handled in two stages:
- *  - marking (vtop_ev_sync(), any thread, vtop__ev_lock): when the event
+ *  - marking (vtop__ev_sync(), any thread, vtop__ev_lock): when the event
  *    page's seq moved, VTOP_IOC_GET_INVALIDATED lists the invalidated
  *    pins; their registrations are marked and cleared from the vtophys
  *    map. No record is consumed, so the descriptor stays readable for
  *    whoever processes the events.
- *  - processing (vtop_mem_process_locked(), vtop__lock): the records are
+ *  - processing (vtop__mem_process_locked(), vtop__lock): the records are
  *    read in order (an overflow record means: list them all), and each
  *    invalidated registration is marked if it was not, notified to every
  *    map, removed from the tree, unpinned and freed.
@@ -300,7 +300,7 @@ static struct {
 	uint64_t overflows;
 } counters;
 
-void vtop_mem_ev_reset(uint64_t seq)
+void vtop__mem_ev_reset(uint64_t seq)
 {
 	pthread_mutex_lock(&vtop__ev_lock);
 	drained_seq = seq;
@@ -308,7 +308,7 @@ void vtop_mem_ev_reset(uint64_t seq)
 	pthread_mutex_unlock(&vtop__ev_lock);
 }
 
-size_t vtop_mem_nr_regs_locked(void)
+size_t vtop__mem_nr_regs_locked(void)
 {
 	return regs.n;
 }
@@ -317,15 +317,15 @@ static int notify(struct vtop_mem_map *map,
 		  enum vtop_mem_map_notify_action action, uint64_t va,
 		  uint64_t len)
 {
-	const struct vtop_mem_map_ops *ops = vtop_map_ops(map);
+	const struct vtop_mem_map_ops *ops = vtop__map_ops(map);
 	int rc;
 
 	/* Maps made for 0.1/0.2 never see an action they do not know. */
 	if (action == VTOP_MEM_MAP_NOTIFY_INVALIDATE &&
-	    !vtop_map_wants_invalidate(map))
+	    !vtop__map_wants_invalidate(map))
 		action = VTOP_MEM_MAP_NOTIFY_UNREGISTER;
 	vtop__in_callback = true;
-	rc = ops->notify_cb(vtop_map_cb_ctx(map), map, action,
+	rc = ops->notify_cb(vtop__map_cb_ctx(map), map, action,
 			    (void *)(uintptr_t)va, (size_t)len);
 	vtop__in_callback = false;
 	return rc > 0 ? -rc : rc;
@@ -334,11 +334,11 @@ static int notify(struct vtop_mem_map *map,
 static int check_range(uint64_t va, uint64_t len, const char *what)
 {
 	if ((va | len) & (VTOP_SIZE_4K - 1))
-		return vtop_err(-EINVAL, "%s: address 0x%llx or length 0x%llx is not a multiple of 4 KiB",
+		return vtop__err(-EINVAL, "%s: address 0x%llx or length 0x%llx is not a multiple of 4 KiB",
 				what, (unsigned long long)va,
 				(unsigned long long)len);
 	if (va >= VTOP_VA_LIMIT || len > VTOP_VA_LIMIT - va)
-		return vtop_err(-EINVAL, "%s: range 0x%llx+0x%llx reaches beyond 2^48",
+		return vtop__err(-EINVAL, "%s: range 0x%llx+0x%llx reaches beyond 2^48",
 				what, (unsigned long long)va,
 				(unsigned long long)len);
 	return 0;
@@ -356,7 +356,7 @@ static int check_segments(const struct vtop_pin_result *res, uint64_t va,
 		if (s->vaddr != cur || !s->len ||
 		    ((s->len | s->dma_addr) & (VTOP_SIZE_4K - 1)) ||
 		    s->len > va + len - cur || s->page_shift < VTOP_SHIFT_4K)
-			return vtop_err(-EIO, "backend %s returned a bad segment %u (0x%llx+0x%llx) for 0x%llx+0x%llx",
+			return vtop__err(-EIO, "backend %s returned a bad segment %u (0x%llx+0x%llx) for 0x%llx+0x%llx",
 					vtop__env.ops->name, k,
 					(unsigned long long)s->vaddr,
 					(unsigned long long)s->len,
@@ -365,7 +365,7 @@ static int check_segments(const struct vtop_pin_result *res, uint64_t va,
 		cur += s->len;
 	}
 	if (cur != va + len)
-		return vtop_err(-EIO, "backend %s returned segments covering 0x%llx bytes of 0x%llx",
+		return vtop__err(-EIO, "backend %s returned segments covering 0x%llx bytes of 0x%llx",
 				vtop__env.ops->name,
 				(unsigned long long)(cur - va),
 				(unsigned long long)len);
@@ -383,12 +383,12 @@ static int notify_reverse(struct vtop_mem_map *from,
 	struct vtop_mem_map *m;
 	int rc, first = 0;
 
-	for (m = from; m; m = vtop_map_link(m)->prev) {
+	for (m = from; m; m = vtop__map_link(m)->prev) {
 		rc = notify(m, action, va, len);
 		if (rc) {
 			counters.notify_errors++;
 			if (!first)
-				first = vtop_err(rc, "a map's notify_cb failed %s 0x%llx+0x%llx (the range is released anyway)",
+				first = vtop__err(rc, "a map's notify_cb failed %s 0x%llx+0x%llx (the range is released anyway)",
 						 action == VTOP_MEM_MAP_NOTIFY_INVALIDATE ?
 						 "an invalidation of" : "to unregister",
 						 (unsigned long long)va,
@@ -405,7 +405,7 @@ static void mark_invalid(struct vtop_reg *r)
 {
 	r->invalid = true;
 	nr_marked++;
-	vtop_vtophys_clear(r->va, r->len);
+	vtop__vtophys_clear(r->va, r->len);
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -459,12 +459,12 @@ static int mark_locked(bool force)
 	return 0;
 }
 
-int vtop_ev_sync(void)
+int vtop__ev_sync(void)
 {
 	int rc;
 
 	if (atomic_load(&vtop__ev.inherited))
-		return vtop_err(-ECHILD, "this process is a fork() child: its translations are not the parent's (vtop_env_fini() and vtop_env_init() give it its own)");
+		return vtop__err(-ECHILD, "this process is a fork() child: its translations are not the parent's (vtop_env_fini() and vtop_env_init() give it its own)");
 	pthread_mutex_lock(&vtop__ev_lock);
 	rc = mark_locked(false);
 	pthread_mutex_unlock(&vtop__ev_lock);
@@ -486,12 +486,12 @@ static int release_reg(struct vtop_reg *r)
 	if (r->invalid)
 		nr_marked--;
 	else
-		vtop_vtophys_clear(r->va, r->len);
+		vtop__vtophys_clear(r->va, r->len);
 	pthread_mutex_unlock(&vtop__ev_lock);
 	rc = vtop__env.ops->unpin(vtop__env.ctx, r->handle);
 	if (rc) {
 		counters.unpin_errors++;
-		vtop_err(rc, "unpinning 0x%llx+0x%llx failed (the registration is gone anyway)",
+		vtop__err(rc, "unpinning 0x%llx+0x%llx failed (the registration is gone anyway)",
 			 (unsigned long long)r->va, (unsigned long long)r->len);
 	}
 	/* An invalidated range is no longer the registered memory. */
@@ -518,7 +518,7 @@ static void invalidate_reg(struct vtop_reg *r)
 
 #define REC_BATCH	32
 
-int vtop_mem_process_locked(void)
+int vtop__mem_process_locked(void)
 {
 	const struct vtop_event_page *pg;
 	struct vtop_ev_rec rec[REC_BATCH];
@@ -530,7 +530,7 @@ int vtop_mem_process_locked(void)
 	if (!vtop__env.ready || !vtop__env.events)
 		return 0;
 	if (vtop__env.inherited)
-		return vtop_err(-ECHILD, "this process is a fork() child: call vtop_env_fini() and vtop_env_init()");
+		return vtop__err(-ECHILD, "this process is a fork() child: call vtop_env_fini() and vtop_env_init()");
 	pg = atomic_load_explicit(&vtop__ev.page, memory_order_relaxed);
 	seq = __atomic_load_n(&pg->seq, __ATOMIC_ACQUIRE);
 	/* Nothing new since the last drain, nothing marked: no syscall. */
@@ -591,11 +591,11 @@ int vtop_mem_process_events(void)
 	int rc;
 
 	if (vtop__in_callback)
-		return vtop_err(-EDEADLK, "vtop_mem_process_events called from a notify callback");
+		return vtop__err(-EDEADLK, "vtop_mem_process_events called from a notify callback");
 	pthread_mutex_lock(&vtop__lock);
-	rc = vtop_env_check_child("vtop_mem_process_events");
+	rc = vtop__env_check_child("vtop_mem_process_events");
 	if (!rc)
-		rc = vtop_mem_process_locked();
+		rc = vtop__mem_process_locked();
 	pthread_mutex_unlock(&vtop__lock);
 	return rc;
 }
@@ -621,26 +621,26 @@ int vtop_mem_register(void *vaddr, size_t len)
 	int rc;
 
 	if (vtop__in_callback)
-		return vtop_err(-EDEADLK, "vtop_mem_register called from a notify callback");
+		return vtop__err(-EDEADLK, "vtop_mem_register called from a notify callback");
 	rc = check_range(va, len, "register");
 	if (rc || !len)
 		return rc;
 
 	pthread_mutex_lock(&vtop__lock);
-	rc = vtop_env_check_child("vtop_mem_register");
+	rc = vtop__env_check_child("vtop_mem_register");
 	if (rc)
 		goto unlock;
-	rc = vtop_env_ensure_locked();
+	rc = vtop__env_ensure_locked();
 	if (rc)
 		goto unlock;
 	/* Memory unmapped and mapped again: its old registration goes. */
-	rc = vtop_mem_process_locked();
+	rc = vtop__mem_process_locked();
 	if (rc < 0)
 		goto unlock;
 	rc = 0;
 	next = reg_first_ending_after(va);
 	if (next && next->va < va + len) {
-		rc = vtop_err(-EBUSY, "0x%llx+0x%llx overlaps the registration 0x%llx+0x%llx",
+		rc = vtop__err(-EBUSY, "0x%llx+0x%llx overlaps the registration 0x%llx+0x%llx",
 			      (unsigned long long)va, (unsigned long long)len,
 			      (unsigned long long)next->va,
 			      (unsigned long long)next->len);
@@ -649,12 +649,12 @@ int vtop_mem_register(void *vaddr, size_t len)
 	/* The node first: nothing is pinned yet if it cannot be had. */
 	r = vtop_calloc(1, sizeof(*r));
 	if (!r) {
-		rc = vtop_err(-ENOMEM, "out of memory for a registration");
+		rc = vtop__err(-ENOMEM, "out of memory for a registration");
 		goto unlock;
 	}
 	if (vtop__env.flags & VTOP_ENV_DONTFORK) {
 		if (madvise(vaddr, len, MADV_DONTFORK)) {
-			rc = vtop_err(-errno, "madvise(MADV_DONTFORK) of 0x%llx+0x%llx failed (VTOP_ENV_DONTFORK)",
+			rc = vtop__err(-errno, "madvise(MADV_DONTFORK) of 0x%llx+0x%llx failed (VTOP_ENV_DONTFORK)",
 				      (unsigned long long)va,
 				      (unsigned long long)len);
 			goto unlock;
@@ -671,7 +671,7 @@ int vtop_mem_register(void *vaddr, size_t len)
 		goto unpin;
 
 	pthread_mutex_lock(&vtop__ev_lock);
-	rc = vtop_vtophys_fill(res.segs, res.nr_segs, &r->n2m, &r->n4k);
+	rc = vtop__vtophys_fill(res.segs, res.nr_segs, &r->n2m, &r->n4k);
 	if (rc) {
 		pthread_mutex_unlock(&vtop__ev_lock);
 		goto unpin;
@@ -690,7 +690,7 @@ int vtop_mem_register(void *vaddr, size_t len)
 		rc = mark_locked(true);
 		if (rc) {
 			reg_erase(r);
-			vtop_vtophys_clear(va, len);
+			vtop__vtophys_clear(va, len);
 			pthread_mutex_unlock(&vtop__ev_lock);
 			goto unpin;
 		}
@@ -701,13 +701,13 @@ int vtop_mem_register(void *vaddr, size_t len)
 		free(res.segs);
 	res.segs = NULL;
 
-	for (m = maps_head; m; m = vtop_map_link(m)->next) {
+	for (m = maps_head; m; m = vtop__map_link(m)->next) {
 		rc = notify(m, VTOP_MEM_MAP_NOTIFY_REGISTER, va, len);
 		if (rc) {
-			notify_reverse(vtop_map_link(m)->prev,
+			notify_reverse(vtop__map_link(m)->prev,
 				       VTOP_MEM_MAP_NOTIFY_UNREGISTER, va, len);
 			release_reg(r);
-			vtop_err(rc, "a map's notify_cb failed to register 0x%llx+0x%llx; the registration was undone",
+			vtop__err(rc, "a map's notify_cb failed to register 0x%llx+0x%llx; the registration was undone",
 				 (unsigned long long)va,
 				 (unsigned long long)len);
 			goto unlock_nofree;
@@ -760,17 +760,17 @@ int vtop_mem_unregister(void *vaddr, size_t len)
 	int rc;
 
 	if (vtop__in_callback)
-		return vtop_err(-EDEADLK, "vtop_mem_unregister called from a notify callback");
+		return vtop__err(-EDEADLK, "vtop_mem_unregister called from a notify callback");
 	rc = check_range(va, len, "unregister");
 	if (rc || !len)
 		return rc;
 	end = va + len;
 
 	pthread_mutex_lock(&vtop__lock);
-	rc = vtop_env_check_child("vtop_mem_unregister");
+	rc = vtop__env_check_child("vtop_mem_unregister");
 	if (rc)
 		goto unlock;
-	rc = vtop_mem_process_locked();
+	rc = vtop__mem_process_locked();
 	if (rc < 0)
 		goto unlock;
 	rc = 0;
@@ -779,7 +779,7 @@ int vtop_mem_unregister(void *vaddr, size_t len)
 	cur = va;
 	for (r = first; cur < end; r = reg_next(r), count++) {
 		if (!r || r->va > cur) {
-			rc = vtop_err(-EINVAL, "unregister: 0x%llx is not registered",
+			rc = vtop__err(-EINVAL, "unregister: 0x%llx is not registered",
 				      (unsigned long long)cur);
 			goto unlock;
 		}
@@ -787,7 +787,7 @@ int vtop_mem_unregister(void *vaddr, size_t len)
 	}
 	/* ... and no registration may be split. */
 	if (first->va < va || cur > end) {
-		rc = vtop_err(-ERANGE, "unregister: 0x%llx+0x%llx would split a registration",
+		rc = vtop__err(-ERANGE, "unregister: 0x%llx+0x%llx would split a registration",
 			      (unsigned long long)va,
 			      (unsigned long long)len);
 		goto unlock;
@@ -798,21 +798,21 @@ unlock:
 	return rc;
 }
 
-void vtop_mem_unregister_all_locked(void)
+void vtop__mem_unregister_all_locked(void)
 {
 	/* Invalidated memory is reported as such, the rest unregistered. */
-	vtop_mem_process_locked();
+	vtop__mem_process_locked();
 	unregister_regs(reg_first(), regs.n);
 }
 
 /* Fork child: empty the vtophys map (the inline lookups read it). */
-void vtop_mem_fork_child(void)
+void vtop__mem_fork_child(void)
 {
 	struct vtop_reg *r;
 
 	for (r = reg_first(); r; r = reg_next(r))
 		if (!r->invalid)
-			vtop_vtophys_clear(r->va, r->len);
+			vtop__vtophys_clear(r->va, r->len);
 }
 
 static void free_subtree(struct vtop_reg *r)
@@ -826,7 +826,7 @@ static void free_subtree(struct vtop_reg *r)
 	}
 }
 
-void vtop_mem_forget_all(void)
+void vtop__mem_forget_all(void)
 {
 	free_subtree(regs.root);
 	memset(&regs, 0, sizeof(regs));
@@ -849,13 +849,13 @@ static struct vtop_mem_map *map_alloc(uint64_t default_translation,
 	int rc;
 
 	if (ops->notify_cb && vtop__in_callback) {
-		vtop_err(-EDEADLK, "vtop_mem_map_alloc with a notify_cb called from a notify callback");
+		vtop__err(-EDEADLK, "vtop_mem_map_alloc with a notify_cb called from a notify callback");
 		errno = EDEADLK;
 		return NULL;
 	}
-	map = vtop_map_create(default_translation, ops, cb_ctx);
+	map = vtop__map_create(default_translation, ops, cb_ctx);
 	if (!map) {
-		vtop_err(-ENOMEM, "out of memory for a map");
+		vtop__err(-ENOMEM, "out of memory for a map");
 		errno = ENOMEM;
 		return NULL;
 	}
@@ -863,10 +863,10 @@ static struct vtop_mem_map *map_alloc(uint64_t default_translation,
 		return map;
 
 	pthread_mutex_lock(&vtop__lock);
-	rc = vtop_env_check_child("vtop_mem_map_alloc with a notify_cb");
+	rc = vtop__env_check_child("vtop_mem_map_alloc with a notify_cb");
 	if (rc) {
 		pthread_mutex_unlock(&vtop__lock);
-		vtop_map_destroy(map);
+		vtop__map_destroy(map);
 		errno = -rc;
 		return NULL;
 	}
@@ -880,18 +880,18 @@ static struct vtop_mem_map *map_alloc(uint64_t default_translation,
 					   k->va, k->len))
 					counters.notify_errors++;
 			pthread_mutex_unlock(&vtop__lock);
-			vtop_map_destroy(map);
-			vtop_err(rc, "the new map's notify_cb failed to replay 0x%llx+0x%llx; the map was freed",
+			vtop__map_destroy(map);
+			vtop__err(rc, "the new map's notify_cb failed to replay 0x%llx+0x%llx; the map was freed",
 				 (unsigned long long)va,
 				 (unsigned long long)len);
 			errno = -rc;
 			return NULL;
 		}
 	}
-	vtop_map_link(map)->prev = maps_tail;
-	vtop_map_link(map)->next = NULL;
+	vtop__map_link(map)->prev = maps_tail;
+	vtop__map_link(map)->next = NULL;
 	if (maps_tail)
-		vtop_map_link(maps_tail)->next = map;
+		vtop__map_link(maps_tail)->next = map;
 	else
 		maps_head = map;
 	maps_tail = map;
@@ -905,7 +905,7 @@ static struct vtop_mem_map *map_alloc(uint64_t default_translation,
 			 sizeof(size_t))
 
 VTOP_EXPORT __attribute__((symver("vtop_mem_map_alloc@@LIBVTOP_0.3")))
-struct vtop_mem_map *vtop_mem_map_alloc_v03(uint64_t default_translation,
+struct vtop_mem_map *vtop__mem_map_alloc_v03(uint64_t default_translation,
 					    const struct vtop_mem_map_ops *ops,
 					    void *cb_ctx)
 {
@@ -919,19 +919,19 @@ struct vtop_mem_map *vtop_mem_map_alloc_v03(uint64_t default_translation,
 		o.size = ops->size;
 	}
 	if (o.size && o.size < OPS_V03_SIZE) {
-		vtop_err(-EINVAL, "ops->size %zu is smaller than %zu",
+		vtop__err(-EINVAL, "ops->size %zu is smaller than %zu",
 			 o.size, (size_t)OPS_V03_SIZE);
 		errno = EINVAL;
 		return NULL;
 	}
 	if (o.size > 4096) {
-		vtop_err(-E2BIG, "ops->size %zu is implausible", o.size);
+		vtop__err(-E2BIG, "ops->size %zu is implausible", o.size);
 		errno = E2BIG;
 		return NULL;
 	}
 	for (i = sizeof(o); i < o.size; i++) {
 		if (p[i]) {
-			vtop_err(-E2BIG, "ops->size %zu: bytes beyond %zu that this libvtop does not know are not zero",
+			vtop__err(-E2BIG, "ops->size %zu: bytes beyond %zu that this libvtop does not know are not zero",
 				 o.size, sizeof(o));
 			errno = E2BIG;
 			return NULL;
@@ -943,7 +943,7 @@ struct vtop_mem_map *vtop_mem_map_alloc_v03(uint64_t default_translation,
 }
 
 VTOP_EXPORT __attribute__((symver("vtop_mem_map_alloc@LIBVTOP_0.1")))
-struct vtop_mem_map *vtop_mem_map_alloc_v01(uint64_t default_translation,
+struct vtop_mem_map *vtop__mem_map_alloc_v01(uint64_t default_translation,
 					    const struct vtop_mem_map_ops_v01 *ops,
 					    void *cb_ctx)
 {
@@ -960,25 +960,25 @@ VTOP_EXPORT
 void vtop_mem_map_free(struct vtop_mem_map **pmap)
 {
 	struct vtop_mem_map *map;
-	struct vtop_map_link *l;
+	struct vtop__map_link *l;
 	struct vtop_reg *r;
 
 	if (!pmap || !*pmap)
 		return;
 	map = *pmap;
-	if (vtop_map_ops(map)->notify_cb) {
+	if (vtop__map_ops(map)->notify_cb) {
 		if (vtop__in_callback) {
-			vtop_err(-EDEADLK, "vtop_mem_map_free called from a notify callback; the map was not freed");
+			vtop__err(-EDEADLK, "vtop_mem_map_free called from a notify callback; the map was not freed");
 			return;
 		}
 		pthread_mutex_lock(&vtop__lock);
-		l = vtop_map_link(map);
+		l = vtop__map_link(map);
 		if (l->prev)
-			vtop_map_link(l->prev)->next = l->next;
+			vtop__map_link(l->prev)->next = l->next;
 		else
 			maps_head = l->next;
 		if (l->next)
-			vtop_map_link(l->next)->prev = l->prev;
+			vtop__map_link(l->next)->prev = l->prev;
 		else
 			maps_tail = l->prev;
 		nr_maps--;
@@ -990,7 +990,7 @@ void vtop_mem_map_free(struct vtop_mem_map **pmap)
 				counters.notify_errors++;
 		pthread_mutex_unlock(&vtop__lock);
 	}
-	vtop_map_destroy(map);
+	vtop__map_destroy(map);
 	*pmap = NULL;
 }
 
@@ -1004,12 +1004,12 @@ int vtop_mem_get_stats(struct vtop_mem_stats *stats)
 	size_t size;
 
 	if (!stats)
-		return vtop_err(-EINVAL, "stats is NULL");
+		return vtop__err(-EINVAL, "stats is NULL");
 	if (vtop__in_callback)
-		return vtop_err(-EDEADLK, "vtop_mem_get_stats called from a notify callback");
+		return vtop__err(-EDEADLK, "vtop_mem_get_stats called from a notify callback");
 	size = stats->size;
 	if (size < STATS_MIN_SIZE)
-		return vtop_err(-EINVAL, "stats->size %zu is smaller than %zu",
+		return vtop__err(-EINVAL, "stats->size %zu is smaller than %zu",
 				size, (size_t)STATS_MIN_SIZE);
 	memset(&st, 0, sizeof(st));
 	pthread_mutex_lock(&vtop__lock);

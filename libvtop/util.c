@@ -14,7 +14,7 @@ void *(*vtop__calloc_hook)(size_t nmemb, size_t size);
 
 static _Thread_local char last_error[512];
 
-int vtop_err(int err, const char *fmt, ...)
+int vtop__err(int err, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -32,7 +32,7 @@ int vtop_err(int err, const char *fmt, ...)
 	return err;
 }
 
-int vtop_copy_sized(void *dst, size_t known, size_t min, const void *src)
+int vtop__copy_sized(void *dst, size_t known, size_t min, const void *src)
 {
 	const unsigned char *p = src;
 	size_t size, i;
@@ -40,13 +40,13 @@ int vtop_copy_sized(void *dst, size_t known, size_t min, const void *src)
 	memset(dst, 0, known);
 	memcpy(&size, src, sizeof(size));
 	if (size > 4096)
-		return vtop_err(-E2BIG, "struct size %zu is implausible", size);
+		return vtop__err(-E2BIG, "struct size %zu is implausible", size);
 	if (size < min)
-		return vtop_err(-EINVAL, "struct size %zu is smaller than %zu",
+		return vtop__err(-EINVAL, "struct size %zu is smaller than %zu",
 				size, min);
 	for (i = known; i < size; i++)
 		if (p[i])
-			return vtop_err(-E2BIG, "struct size %zu: bytes beyond %zu that this libvtop does not know are not zero",
+			return vtop__err(-E2BIG, "struct size %zu: bytes beyond %zu that this libvtop does not know are not zero",
 					size, known);
 	memcpy(dst, src, size < known ? size : known);
 	return 0;

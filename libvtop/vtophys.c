@@ -35,7 +35,7 @@ static int vtophys_contiguous(uint64_t prev, uint64_t next)
 	return next == prev;
 }
 
-int vtop_vtophys_map_init_locked(void)
+int vtop__vtophys_map_init_locked(void)
 {
 	static const struct vtop_mem_map_ops ops = {
 		.are_contiguous = vtophys_contiguous,
@@ -44,15 +44,15 @@ int vtop_vtophys_map_init_locked(void)
 
 	if (atomic_load(&vtop__vtophys_map))
 		return 0;
-	map = vtop_map_create(VTOP_VTOPHYS_ERROR, &ops, NULL);
+	map = vtop__map_create(VTOP_VTOPHYS_ERROR, &ops, NULL);
 	if (!map)
-		return vtop_err(-ENOMEM, "out of memory for the vtophys map");
+		return vtop__err(-ENOMEM, "out of memory for the vtophys map");
 	atomic_store_explicit(&vtop__vtophys_map, map, memory_order_release);
 	return 0;
 }
 
 
-int vtop_vtophys_fill(const struct vtop_segment *segs, uint32_t nr,
+int vtop__vtophys_fill(const struct vtop_segment *segs, uint32_t nr,
 		      uint64_t *n2m, uint64_t *n4k)
 {
 	struct vtop_map_range small[16], *r = small;
@@ -63,7 +63,7 @@ int vtop_vtophys_fill(const struct vtop_segment *segs, uint32_t nr,
 	if (nr > VTOP_ARRAY_SIZE(small)) {
 		r = vtop_calloc(nr, sizeof(*r));
 		if (!r)
-			return vtop_err(-ENOMEM, "out of memory filling the vtophys map");
+			return vtop__err(-ENOMEM, "out of memory filling the vtophys map");
 	} else {
 		memset(small, 0, sizeof(small));
 	}
@@ -73,14 +73,14 @@ int vtop_vtophys_fill(const struct vtop_segment *segs, uint32_t nr,
 		r[k].value = segs[k].dma_addr - segs[k].vaddr;
 		r[k].allow_2m = segs[k].page_shift >= VTOP_SHIFT_2M;
 	}
-	rc = vtop_map_set_ranges(atomic_load(&vtop__vtophys_map), r, nr,
+	rc = vtop__map_set_ranges(atomic_load(&vtop__vtophys_map), r, nr,
 				 n2m, n4k);
 	if (r != small)
 		free(r);
 	return rc;
 }
 
-void vtop_vtophys_clear(uint64_t va, uint64_t len)
+void vtop__vtophys_clear(uint64_t va, uint64_t len)
 {
 	struct vtop_map_range r = {
 		.va = va, .len = len, .value = VTOP_VTOPHYS_ERROR,
@@ -91,7 +91,7 @@ void vtop_vtophys_clear(uint64_t va, uint64_t len)
 	 * Clearing a registered range allocates nothing: its tables exist
 	 * and every 2 MiB entry in it lies wholly inside it.
 	 */
-	vtop_map_set_ranges(atomic_load(&vtop__vtophys_map), &r, 1, NULL, NULL);
+	vtop__map_set_ranges(atomic_load(&vtop__vtophys_map), &r, 1, NULL, NULL);
 }
 
 static inline uint64_t entry_addr(uint64_t e, uint64_t va)
@@ -108,7 +108,7 @@ uint64_t vtop_vtophys(const void *buf, uint64_t *size)
 	map = atomic_load_explicit(&vtop__vtophys_map, memory_order_acquire);
 	if (!map)
 		return VTOP_VTOPHYS_ERROR;
-	if (__builtin_expect(vtop_ev_pending(), 0) && vtop_ev_sync())
+	if (__builtin_expect(vtop_ev_pending(), 0) && vtop__ev_sync())
 		return VTOP_VTOPHYS_ERROR;
 	if (!size)
 		return vtop_vtophys_lookup(map, buf);
@@ -128,9 +128,9 @@ const struct vtop_mem_map *vtop_vtophys_map(void)
 	if (vtop__in_callback)
 		return atomic_load(&vtop__vtophys_map);
 	pthread_mutex_lock(&vtop__lock);
-	rc = vtop_env_check_child("vtop_vtophys_map");
+	rc = vtop__env_check_child("vtop_vtophys_map");
 	if (!rc)
-		rc = vtop_env_ensure_locked();
+		rc = vtop__env_ensure_locked();
 	map = rc ? NULL : atomic_load(&vtop__vtophys_map);
 	pthread_mutex_unlock(&vtop__lock);
 	if (rc)
@@ -149,15 +149,15 @@ int vtop_mem_get_segs(const void *vaddr, size_t len,
 	unsigned int shift;
 
 	if (!nr_segs || (!segs && *nr_segs))
-		return vtop_err(-EINVAL, "get_segs: NULL argument");
+		return vtop__err(-EINVAL, "get_segs: NULL argument");
 	if (!len || va >= VTOP_VA_LIMIT || len > VTOP_VA_LIMIT - va)
-		return vtop_err(-EINVAL, "get_segs: bad range 0x%llx+0x%zx",
+		return vtop__err(-EINVAL, "get_segs: bad range 0x%llx+0x%zx",
 				(unsigned long long)va, len);
 	map = atomic_load_explicit(&vtop__vtophys_map, memory_order_acquire);
 	if (!map)
-		return vtop_err(-EINVAL, "get_segs: nothing is registered");
+		return vtop__err(-EINVAL, "get_segs: nothing is registered");
 	if (__builtin_expect(vtop_ev_pending(), 0)) {
-		int rc = vtop_ev_sync();
+		int rc = vtop__ev_sync();
 
 		if (rc)
 			return rc;
@@ -167,7 +167,7 @@ int vtop_mem_get_segs(const void *vaddr, size_t len,
 	while (va < end) {
 		e = vtop__map_lookup(map, va, &shift);
 		if (e == VTOP_VTOPHYS_ERROR)
-			return vtop_err(-EINVAL, "get_segs: 0x%llx is not registered",
+			return vtop__err(-EINVAL, "get_segs: 0x%llx is not registered",
 					(unsigned long long)va);
 		dma = entry_addr(e, va);
 		chunk = (1ULL << shift) - (va & ((1ULL << shift) - 1));
@@ -191,7 +191,7 @@ int vtop_mem_get_segs(const void *vaddr, size_t len,
 		segs[n - 1] = cur;
 	*nr_segs = n;
 	if (n > cap)
-		return vtop_err(-ENOBUFS, "get_segs: %u segments needed, room for %u",
+		return vtop__err(-ENOBUFS, "get_segs: %u segments needed, room for %u",
 				n, cap);
 	return 0;
 }

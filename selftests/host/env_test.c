@@ -72,22 +72,22 @@ static void parse_pci(void)
 {
 	uint32_t d = 99, bdf = 99;
 
-	CHECK_EQ(vtop_parse_pci("0000:00:04.0", &d, &bdf), 0);
+	CHECK_EQ(vtop__parse_pci("0000:00:04.0", &d, &bdf), 0);
 	CHECK_EQ(d, 0);
 	CHECK_EQ(bdf, 4 << 3);
-	CHECK_EQ(vtop_parse_pci("10ab:ff:1f.7", &d, &bdf), 0);
+	CHECK_EQ(vtop__parse_pci("10ab:ff:1f.7", &d, &bdf), 0);
 	CHECK_EQ(d, 0x10ab);
 	CHECK_EQ(bdf, 0xff << 8 | 0x1f << 3 | 7);
-	CHECK_EQ(vtop_parse_pci("3a:02.1", &d, &bdf), 0);
+	CHECK_EQ(vtop__parse_pci("3a:02.1", &d, &bdf), 0);
 	CHECK_EQ(d, 0);
 	CHECK_EQ(bdf, 0x3a << 8 | 2 << 3 | 1);
-	CHECK_EQ(vtop_parse_pci("00:20.0", &d, &bdf), -EINVAL);	/* slot */
-	CHECK_EQ(vtop_parse_pci("00:04.8", &d, &bdf), -EINVAL);	/* fn */
-	CHECK_EQ(vtop_parse_pci("0000:00:04.0x", &d, &bdf), -EINVAL);
-	CHECK_EQ(vtop_parse_pci("0:0:4.0", &d, &bdf), -EINVAL);
-	CHECK_EQ(vtop_parse_pci("", &d, &bdf), -EINVAL);
-	CHECK_EQ(vtop_parse_pci(NULL, &d, &bdf), -EINVAL);
-	CHECK_EQ(vtop_parse_pci("10000:00:04.0", &d, &bdf), -EINVAL);
+	CHECK_EQ(vtop__parse_pci("00:20.0", &d, &bdf), -EINVAL);	/* slot */
+	CHECK_EQ(vtop__parse_pci("00:04.8", &d, &bdf), -EINVAL);	/* fn */
+	CHECK_EQ(vtop__parse_pci("0000:00:04.0x", &d, &bdf), -EINVAL);
+	CHECK_EQ(vtop__parse_pci("0:0:4.0", &d, &bdf), -EINVAL);
+	CHECK_EQ(vtop__parse_pci("", &d, &bdf), -EINVAL);
+	CHECK_EQ(vtop__parse_pci(NULL, &d, &bdf), -EINVAL);
+	CHECK_EQ(vtop__parse_pci("10000:00:04.0", &d, &bdf), -EINVAL);
 }
 
 /* A missing device: -ENOENT that says how to load the module. */

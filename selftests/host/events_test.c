@@ -217,7 +217,7 @@ static void order_and_old_maps(void)
 }
 
 /* The 0.1 entry point reads the 0.1 struct only. */
-struct vtop_mem_map *vtop_mem_map_alloc_v01(uint64_t, const void *, void *);
+struct vtop_mem_map *vtop__mem_map_alloc_v01(uint64_t, const void *, void *);
 
 static void compat_entry_point(void)
 {
@@ -230,7 +230,7 @@ static void compat_entry_point(void)
 	struct vtop_mem_map *m;
 
 	fake_init_events(0);
-	m = vtop_mem_map_alloc_v01(0, &old, &a);
+	m = vtop__mem_map_alloc_v01(0, &old, &a);
 	REQUIRE(m);
 	REQUIRE(vtop_mem_register(P(BASE), K4) == 0);
 	fake_invalidate(BASE, K4);

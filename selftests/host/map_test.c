@@ -253,7 +253,7 @@ static void batched_ranges(void)
 	};
 	uint64_t n2m = 99, n4k = 99;
 
-	CHECK_EQ(vtop_map_set_ranges(m, r, 3, &n2m, &n4k), 0);
+	CHECK_EQ(vtop__map_set_ranges(m, r, 3, &n2m, &n4k), 0);
 	CHECK_EQ(n2m, 1);
 	CHECK_EQ(n4k, 2 + 1 + 511 + 512);
 	CHECK_EQ(vtop_mem_map_translate(m, M2 - 2 * K4, NULL), 0x100000);
