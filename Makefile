@@ -14,13 +14,15 @@
 TOP := $(CURDIR)
 VERSION := $(shell cat $(TOP)/VERSION)
 VERSION_MAJOR := $(firstword $(subst ., ,$(VERSION)))
+# The library's soname version: its own, not the project's (libvtop/SOVERSION).
+LIBVTOP_SOVERSION := $(shell cat $(TOP)/libvtop/SOVERSION)
 BUILD ?= $(TOP)/build
 KRELEASE ?= $(shell uname -r)
 KDIR ?= /lib/modules/$(KRELEASE)/build
 PREFIX ?= /usr/local
 KSFT_DIR ?= $(BUILD)/ksft
 
-export TOP VERSION VERSION_MAJOR BUILD PREFIX KSFT_DIR
+export TOP VERSION VERSION_MAJOR LIBVTOP_SOVERSION BUILD PREFIX KSFT_DIR
 
 .PHONY: all deps ksft-headers check clean
 all:

@@ -19,7 +19,7 @@ BENCH_SMOKE_OUT ?= $(BUILD)/bench-smoke/results
 BENCH_PROGS := translate register notify events
 BENCH_BINS := $(addprefix $(BUILD)/bin/vtop-bench-,$(BENCH_PROGS)) \
 	      $(BUILD)/bin/vtop-bench-guest
-BENCH_LIBVTOP = $(BUILD)/lib/libvtop.so.$(VERSION_MAJOR)
+BENCH_LIBVTOP = $(BUILD)/lib/libvtop.so.$(LIBVTOP_SOVERSION)
 BENCH_CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror -pthread \
 		-I$(TOP)/include -I$(TOP)/bench
 BENCH_LDFLAGS := -pthread -Wl,-rpath,'$$ORIGIN/../lib'

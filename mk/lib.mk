@@ -4,7 +4,7 @@
 # register example. Included by the top Makefile, which exports TOP, BUILD,
 # VERSION, VERSION_MAJOR and PREFIX.
 #
-#   make lib          build/lib/{libvtop.so.$(VERSION_MAJOR),libvtop.a,libvtop.pc}
+#   make lib          build/lib/{libvtop.so.$(LIBVTOP_SOVERSION),libvtop.a,libvtop.pc}
 #   make install      library, vtop.h, the uapi header, libvtop.pc
 #                     (PREFIX, DESTDIR)
 #   make host-check   host tests, plain and under ASan+UBSan
@@ -33,7 +33,7 @@ examples: lib
 
 $(BUILD)/bin/vtop-example-register: $(TOP)/examples/register.c \
 		$(TOP)/include/vtop.h $(TOP)/include/uapi/linux/vtop.h \
-		$(BUILD)/lib/libvtop.so.$(VERSION_MAJOR)
+		$(BUILD)/lib/libvtop.so.$(LIBVTOP_SOVERSION)
 	@mkdir -p $(@D)
 	$(CC) $(EXAMPLE_CFLAGS) -o $@ $< -L$(BUILD)/lib -lvtop \
 		-Wl,-rpath,'$$ORIGIN/../lib'

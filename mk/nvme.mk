@@ -42,7 +42,7 @@ nvme-example: lib
 
 $(NVME_BIN): $(NVME_SRCS) $(NVME_HDRS) $(TOP)/include/vtop.h \
 		$(TOP)/include/uapi/linux/vtop.h \
-		$(BUILD)/lib/libvtop.so.$(VERSION_MAJOR)
+		$(BUILD)/lib/libvtop.so.$(LIBVTOP_SOVERSION)
 	@mkdir -p $(@D)
 	$(CC) $(NVME_CFLAGS) -o $@ $(NVME_SRCS) -L$(BUILD)/lib -lvtop \
 		-Wl,-rpath,'$$ORIGIN/../lib'
