@@ -28,6 +28,8 @@
 #   bench       rig and gnuplot (the report's plot); kernels come from
 #               BENCH_KERNELS (mk/bench.mk adds their k groups)
 #   fresh       debootstrap and git (make fresh-check)
+#   rdma        rig and soft-RoCE for the RDMA MR-cache example: libibverbs
+#               (headers, the rxe provider), libnl, the rdma tool (iproute2)
 set -euo pipefail
 
 pkgs_base="gcc make libc6-dev pkg-config libkmod-dev kmod binutils"
@@ -40,6 +42,7 @@ pkgs_dkms="dkms"
 pkgs_debug="flex bison bc perl libelf-dev libssl-dev"
 pkgs_bench="gnuplot-nox"
 pkgs_fresh="debootstrap git"
+pkgs_rdma="libibverbs-dev libibverbs1 ibverbs-providers libnl-3-200 libnl-route-3-200 iproute2"
 
 list=0
 if [ "${1:-}" = --list ]; then
@@ -67,6 +70,7 @@ add() {
 		debug) add rig; want="$want $pkgs_debug" ;;
 		bench) add rig; want="$want $pkgs_bench" ;;
 		fresh) want="$want $pkgs_fresh" ;;
+		rdma) add rig; want="$want $pkgs_rdma" ;;
 		*) echo "deps.sh: unknown group '$g'" >&2; exit 2 ;;
 		esac
 	done

@@ -31,6 +31,10 @@ the guest (default: /vtop/bin/run_tests.sh, the whole selftest suite).
   --timeout SEC    kill the guest after SEC seconds, 0 = none (default: 900)
   --append ARGS    extra kernel command line arguments (appended last)
   --add PATH       copy PATH into the guest as /add/<basename> (repeatable)
+  --pack PATH      copy the host file PATH into the guest at the same path,
+                   with the libraries it needs (repeatable; also
+                   \$VTOP_VM_PACK, space-separated): plugins and config
+                   files a program opens at run time, which ldd cannot see
   --module NAME    also modprobe kernel module NAME before COMMAND
                    (repeatable; uio, uio_pci_generic, loop, ext4 always packed)
   --kmod-args ARGS module parameters for the insmod of vtop.ko
@@ -65,6 +69,9 @@ timeout=900
 timeout_set=0
 append=""
 adds=()
+# Host files packed at their own path (--pack, $VTOP_VM_PACK).
+# shellcheck disable=SC2206
+packs=(${VTOP_VM_PACK:-})
 # Always packed: uio + uio_pci_generic (NVMe example, ATTACH) and loop +
 # ext4 (a scratch ext2 for vtop_badinput_test's file-mapping test).
 modules=(uio uio_pci_generic loop ext4 crc32c_generic)
@@ -89,6 +96,7 @@ while [ $# -gt 0 ]; do
 	--timeout) need_arg "$@"; timeout=$2; timeout_set=1; shift ;;
 	--append) need_arg "$@"; append="$append $2"; shift ;;
 	--add) need_arg "$@"; adds+=("$2"); shift ;;
+	--pack) need_arg "$@"; packs+=("$2"); shift ;;
 	--module) need_arg "$@"; modules+=("$2"); guest_modules+=("$2"); shift ;;
 	--kmod-args) need_arg "$@"; kmod_args=$2; shift ;;
 	--no-load) load=0 ;;
@@ -254,6 +262,13 @@ for p in "${adds[@]}"; do
 	b=$(basename "$p")
 	[ -e "$root/add/$b" ] && die "--add $p: /add/$b added twice"
 	cp -a -L "$p" "$root/add/$b"
+done
+
+for p in "${packs[@]}"; do
+	case "$p" in /*) ;; *) die "--pack $p: not an absolute path" ;; esac
+	[ -f "$p" ] || die "--pack $p: no such file"
+	mkdir -p "$root$(dirname "$p")"
+	cp -L "$p" "$root$p"
 done
 
 # Kernel modules from the kernel package (decompressed so that busybox

@@ -1,0 +1,86 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# Run the RDMA MR-cache scenarios (selftests/rdma/scenario*.sh) in one guest
+# boot per kernel, with soft-RoCE (rdma_rxe on a dummy netdev), and print a
+# summary. Exit 0 if none failed (skipped scenarios are reported as SKIP).
+#
+#   selftests/rdma/check.sh [--kernels "6.1 6.12"] [--scenarios "1 2 3 4 5"]
+#                       [--no-build] [--timeout SEC]
+set -uo pipefail
+
+TOP=${TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+RUN=$TOP/tools/vm/run.sh
+kernels="6.1 6.12"
+scenarios="1 2 3 4 5"
+build=1
+timeout=400
+
+usage() { sed -n '3,9s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
+
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--kernels) kernels=$2; shift ;;
+	--scenarios) scenarios=$2; shift ;;
+	--no-build) build=0 ;;
+	--timeout) timeout=$2; shift ;;
+	-h|--help) usage; exit 0 ;;
+	*) usage >&2; exit 2 ;;
+	esac
+	shift
+done
+
+# What soft-RoCE needs in the guest besides the rig: the modules (rdma_rxe
+# pulls ib_core, ib_uverbs, udp_tunnel, ip6_udp_tunnel; rxe asks for the
+# "crc32" hash by name and the guest has no modprobe helper for it, and TCG
+# has no PCLMUL: crc32_generic), the dummy netdev, and what libibverbs opens
+# at run time (ldd cannot see it): the rxe provider and its driver file,
+# plus the rdma tool (iproute2). Their libraries follow (run.sh --pack).
+rig=(--module crc32_generic --module dummy --module rdma_rxe
+     --pack /usr/bin/rdma --pack /etc/libibverbs.d/rxe.driver)
+prov=(/usr/lib/x86_64-linux-gnu/libibverbs/librxe-rdmav*.so)
+[ -f "${prov[0]}" ] || { echo "check.sh: no rxe provider (scripts/deps.sh rdma)" >&2; exit 2; }
+rig+=(--pack "${prov[0]}")
+
+summary=()
+failed=0
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+for k in $kernels; do
+	nb=""
+	[ $build = 0 ] && nb=--no-build
+	echo "=== rdma scenarios ($scenarios) on $k, one boot ==="
+	rc=0
+	# shellcheck disable=SC2086
+	"$RUN" --kernel "$k" $nb --timeout "$timeout" "${rig[@]}" \
+		--add "$TOP/selftests/rdma" -- /add/rdma/all.sh $scenarios |
+		tee "$log"
+	rc=${PIPESTATUS[0]}
+	for s in $scenarios; do
+		r=$(sed -n "s/^rdma-result: scenario $s: //p" "$log" | tail -n 1)
+		case "$r" in
+		PASS|SKIP) ;;
+		"") r="FAIL (no result; run.sh exit $rc)"; failed=1 ;;
+		*) failed=1 ;;
+		esac
+		summary+=("kernel $k scenario $s: $r")
+	done
+	# A rig failure (splat, time-out) fails the kernel even if all passed.
+	if [ "$rc" != 0 ] && [ "$rc" != 1 ]; then
+		summary+=("kernel $k: rig failure (run.sh exit $rc)")
+		failed=1
+	fi
+done
+
+echo "=== rdma scenarios ==="
+printf '%s\n' "${summary[@]}"
+np=0 nf=0 ns=0
+for l in "${summary[@]}"; do
+	case "$l" in
+	*PASS) np=$((np + 1)) ;;
+	*SKIP) ns=$((ns + 1)) ;;
+	*) nf=$((nf + 1)) ;;
+	esac
+done
+echo "rdma: $np passed, $nf failed, $ns skipped"
+exit $failed
