@@ -48,3 +48,28 @@ rdma-check:
 	$(TOP)/scripts/deps.sh rdma $(addprefix k,$(RDMA_KERNELS))
 	$(TOP)/selftests/rdma/check.sh --kernels "$(RDMA_KERNELS)" \
 		--scenarios "$(RDMA_SCENARIOS)"
+
+# The benchmark row (bench/rdma.c): per message, the cache's lookup against
+# ibv_reg_mr + ibv_dereg_mr, 4 KiB ... 1 MiB, in soft-RoCE guests.
+#   make bench-rdma      RDMA_BENCH_OUT/rdma.{csv,md} (default: the results
+#                        folder of `make bench`), the table printed
+RDMA_BENCH_BIN := $(BUILD)/bin/vtop-bench-rdma
+RDMA_BENCH_OUT ?= $(TOP)/results/$(shell date -u +%Y-%m-%d)-$(shell uname -r)
+RDMA_LIB_SRCS := $(TOP)/examples/rdma/mrcache.c $(TOP)/examples/rdma/loop.c
+
+.PHONY: bench-rdma
+rdma-example: $(RDMA_BENCH_BIN)
+
+$(RDMA_BENCH_BIN): $(TOP)/bench/rdma.c $(TOP)/bench/common.c \
+		$(TOP)/bench/common.h $(RDMA_LIB_SRCS) $(RDMA_HDRS) \
+		$(TOP)/include/vtop.h $(BUILD)/lib/libvtop.so.$(LIBVTOP_SOVERSION)
+	@mkdir -p $(@D)
+	$(CC) $(RDMA_CFLAGS) -I$(TOP)/bench -I$(TOP)/examples/rdma -o $@ \
+		$(TOP)/bench/rdma.c $(TOP)/bench/common.c $(RDMA_LIB_SRCS) \
+		-L$(BUILD)/lib -lvtop -libverbs -Wl,-rpath,'$$ORIGIN/../lib'
+
+bench-rdma:
+	$(TOP)/scripts/deps.sh rdma $(addprefix k,$(RDMA_KERNELS))
+	$(MAKE) rdma-example
+	$(TOP)/selftests/rdma/bench-run.sh --kernels "$(RDMA_KERNELS)" \
+		$(RDMA_BENCH_OUT)

@@ -446,6 +446,7 @@ static void span_trips(struct loop *l, const struct mrc *c, struct xbuf *r,
 {
 	struct ibv_sge sge[LOOP_MAX_SGE];
 	size_t half = r->len / 2;
+	uint64_t run;
 	uint32_t rkey;
 	int n, ret;
 
@@ -466,6 +467,17 @@ static void span_trips(struct loop *l, const struct mrc *c, struct xbuf *r,
 	else
 		printf("    [span] %zu bytes over two registrations: 2 elements, lkeys 0x%x and 0x%x\n",
 		       r->len, sge[0].lkey, sge[1].lkey);
+	/* The map itself reports where the first registration's run ends. */
+	run = r->len;
+	if (vtop_mem_map_translate(c->map, (uintptr_t)r->p, &run) !=
+	    (uintptr_t)mrc_lookup(c, r->p) || run != half)
+		fail("[span] vtop_mem_map_translate() over two registrations: a run of %llu bytes, want %zu\n",
+		     (unsigned long long)run, half);
+	run = half;
+	if (vtop_mem_map_translate(c->map, (uintptr_t)r->p, &run) !=
+	    (uintptr_t)mrc_lookup(c, r->p) || run != half)
+		fail("[span] vtop_mem_map_translate() of one registration: a run of %llu bytes, want %zu\n",
+		     (unsigned long long)run, half);
 	n = mrc_sges(c, r->p, r->len, sge, 1);
 	if (n != -E2BIG)
 		fail("[span] mrc_sges() with room for 1 element: %d, want -E2BIG\n",

@@ -123,6 +123,12 @@ void mrc_destroy(struct mrc *c)
 	free(c);
 }
 
+/* Bytes of @mr's range from @va on (@va is inside it: the map says so). */
+static inline uint64_t mrc_rest(const struct ibv_mr *mr, uint64_t va)
+{
+	return (uint64_t)(uintptr_t)mr->addr + mr->length - va;
+}
+
 int mrc_sges(const struct mrc *c, const void *addr, size_t len,
 	     struct ibv_sge *sge, int max)
 {
@@ -133,13 +139,21 @@ int mrc_sges(const struct mrc *c, const void *addr, size_t len,
 	if (!len)
 		return -EINVAL;
 	while (len) {
-		run = len < MRC_SGE_MAX_LEN ? len : MRC_SGE_MAX_LEN;
-		mr = (struct ibv_mr *)(uintptr_t)
-		     vtop_mem_map_translate(c->map, va, &run);
+		/*
+		 * The region knows its own end: one lookup per element, not
+		 * one per page (vtop_mem_map_translate() with a size would
+		 * extend the run page by page through mrc_same_mr()).
+		 */
+		mr = mrc_lookup(c, (const void *)(uintptr_t)va);
 		if (!mr)
 			return -EINVAL;
 		if (n == max)
 			return -E2BIG;
+		run = mrc_rest(mr, va);
+		if (run > len)
+			run = len;
+		if (run > MRC_SGE_MAX_LEN)
+			run = MRC_SGE_MAX_LEN;
 		sge[n].addr = va;
 		sge[n].length = (uint32_t)run;
 		sge[n].lkey = mr->lkey;
@@ -153,17 +167,17 @@ int mrc_sges(const struct mrc *c, const void *addr, size_t len,
 int mrc_rkey(const struct mrc *c, const void *addr, size_t len,
 	     uint32_t *rkey)
 {
-	uint64_t va = (uint64_t)(uintptr_t)addr, run = len;
+	uint64_t va = (uint64_t)(uintptr_t)addr, rest;
 	struct ibv_mr *mr;
 
 	if (!len)
 		return -EINVAL;
-	mr = (struct ibv_mr *)(uintptr_t)vtop_mem_map_translate(c->map, va,
-								&run);
+	mr = mrc_lookup(c, addr);
 	if (!mr)
 		return -EINVAL;
-	if (run < len)
-		return vtop_mem_map_translate(c->map, va + run, NULL) ?
+	rest = mrc_rest(mr, va);
+	if (rest < len)
+		return mrc_lookup(c, (const void *)(uintptr_t)(va + rest)) ?
 		       -ERANGE : -EINVAL;
 	*rkey = mr->rkey;
 	return 0;

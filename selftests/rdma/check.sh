@@ -30,17 +30,8 @@ while [ $# -gt 0 ]; do
 	shift
 done
 
-# What soft-RoCE needs in the guest besides the rig: the modules (rdma_rxe
-# pulls ib_core, ib_uverbs, udp_tunnel, ip6_udp_tunnel; rxe asks for the
-# "crc32" hash by name and the guest has no modprobe helper for it, and TCG
-# has no PCLMUL: crc32_generic), the dummy netdev, and what libibverbs opens
-# at run time (ldd cannot see it): the rxe provider and its driver file,
-# plus the rdma tool (iproute2). Their libraries follow (run.sh --pack).
-rig=(--module crc32_generic --module dummy --module rdma_rxe
-     --pack /usr/bin/rdma --pack /etc/libibverbs.d/rxe.driver)
-prov=(/usr/lib/x86_64-linux-gnu/libibverbs/librxe-rdmav*.so)
-[ -f "${prov[0]}" ] || { echo "check.sh: no rxe provider (scripts/deps.sh rdma)" >&2; exit 2; }
-rig+=(--pack "${prov[0]}")
+# shellcheck source=selftests/rdma/rig.sh
+. "$TOP/selftests/rdma/rig.sh" || exit 2
 
 summary=()
 failed=0
@@ -52,7 +43,7 @@ for k in $kernels; do
 	echo "=== rdma scenarios ($scenarios) on $k, one boot ==="
 	rc=0
 	# shellcheck disable=SC2086
-	"$RUN" --kernel "$k" $nb --timeout "$timeout" "${rig[@]}" \
+	"$RUN" --kernel "$k" $nb --timeout "$timeout" "${rdma_rig[@]}" \
 		--add "$TOP/selftests/rdma" -- /add/rdma/all.sh $scenarios |
 		tee "$log"
 	rc=${PIPESTATUS[0]}
