@@ -52,12 +52,15 @@ rdma-check:
 # The benchmark row (bench/rdma.c): per message, the cache's lookup against
 # ibv_reg_mr + ibv_dereg_mr, 4 KiB ... 1 MiB, in soft-RoCE guests.
 #   make bench-rdma      RDMA_BENCH_OUT/rdma.{csv,md} (default: the results
-#                        folder of `make bench`), the table printed
+#                        folder of `make bench`), the table printed;
+#                        `make bench` runs it first (not bench-smoke: no
+#                        cost in make check)
 RDMA_BENCH_BIN := $(BUILD)/bin/vtop-bench-rdma
-RDMA_BENCH_OUT ?= $(TOP)/results/$(shell date -u +%Y-%m-%d)-$(shell uname -r)
+RDMA_BENCH_OUT ?= $(BENCH_OUT)
 RDMA_LIB_SRCS := $(TOP)/examples/rdma/mrcache.c $(TOP)/examples/rdma/loop.c
 
 .PHONY: bench-rdma
+bench: bench-rdma
 rdma-example: $(RDMA_BENCH_BIN)
 
 $(RDMA_BENCH_BIN): $(TOP)/bench/rdma.c $(TOP)/bench/common.c \

@@ -12,6 +12,7 @@ set -uo pipefail
 TOP=${TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 kernels="6.1 6.12"
 args=()
+# shellcheck disable=SC2054 # commas inside option values
 while [ $# -gt 1 ]; do
 	case "$1" in
 	--kernels) kernels=$2; shift 2 ;;

@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0-only
+# shellcheck shell=sh disable=SC2046,SC2086 # word splitting of "$(pins)" is meant
 #
 # Helpers for the RDMA MR-cache guest scenarios (busybox sh, sourced). Each
 # scenario exits 0 (pass), 1 (fail) or 4 (skip, kselftest's KSFT_SKIP).

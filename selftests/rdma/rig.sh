@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0-only
+# shellcheck shell=bash
 #
 # Sourced by the host scripts (bash): rdma_rig, the tools/vm/run.sh options
 # that give the guest soft-RoCE: the modules (rdma_rxe pulls ib_core,

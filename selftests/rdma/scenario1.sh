@@ -6,6 +6,7 @@
 # vtop_mem_register(); every key comes from the MR cache (a libvtop consumer
 # map) and every byte is checked. A buffer made of two registrations is two
 # SGEs with the two MRs' lkeys, and no single rkey covers it.
+# shellcheck source=selftests/rdma/common.sh
 . "$(dirname "$0")/common.sh"
 
 start "scenario 1"

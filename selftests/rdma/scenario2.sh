@@ -4,6 +4,7 @@
 # Scenario 2: the MR cache created after the buffers were registered gets
 # its memory regions from libvtop's replay of REGISTER (the device holds
 # them before any traffic), and the round trips of scenario 1 pass with them.
+# shellcheck source=selftests/rdma/common.sh
 . "$(dirname "$0")/common.sh"
 
 start "scenario 2"

@@ -13,6 +13,7 @@
 #   3. events off (vtop-rdma's test-only --remap-no-events): the cache keeps
 #      the stale MR, the WRITE lands in the OLD pages (read back through the
 #      same keys) and vtop-rdma must fail: the check can see a stale MR.
+# shellcheck source=selftests/rdma/common.sh
 . "$(dirname "$0")/common.sh"
 
 start "scenario 3"

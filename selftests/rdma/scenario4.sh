@@ -6,6 +6,7 @@
 # CAP_IPC_LOCK): vtop_mem_register() returns -ENOMEM, and there is no MR,
 # no pin (module, VmPin, FOLL_PIN counters) and no map entry; with the limit
 # restored the same buffer registers (control).
+# shellcheck source=selftests/rdma/common.sh
 . "$(dirname "$0")/common.sh"
 
 start "scenario 4"

@@ -6,6 +6,7 @@
 # (its MRs go at once), then vtop_env_fini(): no MR on the device and every
 # FOLL_PIN page (libvtop's and the MRs') released, checked by vtop-rdma with
 # the device still open and again here after it exited.
+# shellcheck source=selftests/rdma/common.sh
 . "$(dirname "$0")/common.sh"
 
 start "scenario 5"
