@@ -63,7 +63,7 @@ static const struct {
 	[K_HUGETLB] = { "hugetlb", SZ_2M },
 };
 
-enum remap_events { EV_POLL, EV_REGISTER, EV_OFF };
+enum remap_events { EV_POLL, EV_REGISTER, EV_THREAD, EV_OFF };
 
 static struct {
 	const char *dev;
@@ -756,6 +756,22 @@ static int remap_kind(struct loop *l, struct mrc *c, enum kind k, int efd)
 		else
 			printf("    vtop_mem_register() of the new memory: it processed the pending event itself (INVALIDATE, then REGISTER)\n");
 		break;
+	case EV_THREAD:
+		/* libvtop's event thread runs the callback: wait for it. */
+		for (n = 0; n < TIMEOUT_MS &&
+		     __atomic_load_n(&c->stats.invalidated, __ATOMIC_ACQUIRE) ==
+		     inv0; n++)
+			usleep(1000);
+		if (__atomic_load_n(&c->stats.invalidated, __ATOMIC_ACQUIRE) !=
+		    inv0 + 1 || mrc_lookup(c, x.p)) {
+			fail("[%s] the event thread did not make the cache drop the memory region within %d ms\n",
+			     name, TIMEOUT_MS);
+			goto out;
+		}
+		printf("    INVALIDATE from libvtop's event thread: the cache deregistered the memory region\n");
+		if (reg(x.p, len, name))
+			goto out;
+		break;
 	case EV_OFF:
 		printf("    events off: nothing processed, the cache keeps the old memory region\n");
 		break;
@@ -1014,14 +1030,16 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: vtop-rdma --scenario NAME [--dev DEV] [--kinds LIST]\n"
-		"                 [--remap-events poll|register]\n"
+		"                 [--remap-events poll|register|thread]\n"
 		"  --scenario NAME  roundtrip, replay, remap, memlock, teardown\n"
 		"  --dev DEV        verbs device (default: the first)\n"
 		"  --kinds LIST     buffer kinds, of 4k,thp,hugetlb (default: all)\n"
 		"  --remap-events HOW  remap: how libvtop learns of the munmap:\n"
 		"                   poll (its event fd, vtop_mem_process_events())\n"
 		"                   or register (vtop_mem_register() of the new\n"
-		"                   memory processes it); default poll\n");
+		"                   memory processes it) or thread (libvtop's\n"
+		"                   event thread, VTOP_ENV_EVENT_THREAD); default\n"
+		"                   poll\n");
 }
 
 static int parse_kinds(char *s)
@@ -1082,6 +1100,8 @@ int main(int argc, char **argv)
 				opt.events = EV_POLL;
 			} else if (!strcmp(optarg, "register")) {
 				opt.events = EV_REGISTER;
+			} else if (!strcmp(optarg, "thread")) {
+				opt.events = EV_THREAD;
 			} else {
 				usage(stderr);
 				return EXIT_USAGE;
@@ -1103,6 +1123,21 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (opt.events == EV_THREAD) {
+		struct vtop_env_opts eo = VTOP_ENV_OPTS_INIT;
+
+		eo.flags = VTOP_ENV_EVENT_THREAD;
+		rc = vtop_env_init(&eo);
+		if (rc == -EOPNOTSUPP) {
+			printf("SKIP: no invalidation events (module without VTOP_FEATURE_EVENTS)\n");
+			return EXIT_SKIP;
+		}
+		if (rc) {
+			printf("FAIL: vtop_env_init(VTOP_ENV_EVENT_THREAD): %s (%s)\n",
+			       strerror(-rc), vtop_last_error());
+			return 1;
+		}
+	}
 	if (loop_open(&l, opt.dev)) {
 		printf("FAIL: no connected queue pairs on a verbs device\n");
 		return 1;

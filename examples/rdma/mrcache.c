@@ -52,8 +52,9 @@ static int mrc_deregister(struct mrc *c, struct vtop_mem_map *map,
 	if (ret)
 		return ret;
 	c->stats.nr_mrs--;
+	/* Read by other threads when libvtop's event thread runs this. */
 	if (invalidate)
-		c->stats.invalidated++;
+		__atomic_add_fetch(&c->stats.invalidated, 1, __ATOMIC_RELEASE);
 	else
 		c->stats.deregistered++;
 	ret = ibv_dereg_mr(mr);

@@ -36,7 +36,9 @@
  * @reg_failed:		ibv_reg_mr() calls that failed
  * @last_reg_errno:	errno of the last failed ibv_reg_mr() (0: none)
  * @deregistered:	ibv_dereg_mr() calls for an UNREGISTER
- * @invalidated:	ibv_dereg_mr() calls for an INVALIDATE
+ * @invalidated:	ibv_dereg_mr() calls for an INVALIDATE (updated atomically,
+ *			with release order: another thread may watch it when
+ *			libvtop's event thread runs the callbacks)
  * @dereg_failed:	ibv_dereg_mr() calls that failed
  */
 struct mrc_stats {

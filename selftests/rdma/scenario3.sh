@@ -9,7 +9,8 @@
 #      (INVALIDATE), the new memory is registered, the WRITE lands in the
 #      NEW pages (all three kinds);
 #   2. events processed by vtop_mem_register() of the new memory (4k,
-#      hugetlb): the same;
+#      hugetlb), and by libvtop's event thread (VTOP_ENV_EVENT_THREAD; 4k,
+#      THP): the same;
 #   3. events off (vtop-rdma's test-only --remap-no-events): the cache keeps
 #      the stale MR, the WRITE lands in the OLD pages (read back through the
 #      same keys) and vtop-rdma must fail: the check can see a stale MR.
@@ -29,6 +30,11 @@ run_rdma --scenario remap --remap-events register --kinds 4k,hugetlb
 [ "$rc" = 0 ] || fail "remap with events processed by vtop_mem_register(): vtop-rdma failed (exit $rc)"
 expect_count 2 'the RDMA WRITE landed in the NEW pages' "register: kinds whose WRITE landed in the new pages"
 expect_count 2 'it processed the pending event itself' "register: invalidations processed by vtop_mem_register()"
+
+run_rdma --scenario remap --remap-events thread --kinds 4k,thp
+[ "$rc" = 0 ] || fail "remap with libvtop's event thread: vtop-rdma failed (exit $rc)"
+expect_count 2 'the RDMA WRITE landed in the NEW pages' "event thread: kinds whose WRITE landed in the new pages"
+expect_count 2 "INVALIDATE from libvtop's event thread" "event thread: MRs dropped by the event thread"
 
 say "negative control: the same remap with events off must write the OLD pages"
 run_rdma --scenario remap --remap-no-events
