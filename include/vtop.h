@@ -513,9 +513,10 @@ int vtop_mem_register(void *vaddr, size_t len);
  * invalidated (unmapped while registered) is no longer registered:
  * unregistering it is -EINVAL; unregister before unmapping.
  *
- * Returns: 0; -EINVAL for misalignment or if any page of the range is not
- * registered (checked first); -ERANGE if the range starts or ends inside a
- * registration; -ECHILD in a fork() child (nothing is done, no callback
+ * Returns: 0; -EINVAL for misalignment; then, in SPDK's order
+ * (spdk_mem_unregister()): -ERANGE if the first page is registered but
+ * is not the start of its registration; -EINVAL if any page of the range
+ * is not registered; -ERANGE if the range ends inside a registration; -ECHILD in a fork() child (nothing is done, no callback
  * runs); -EDEADLK from a callback; an error reading the events (nothing
  * is unregistered then). After the checks the range is always
  * unregistered; if an UNREGISTER callback or an unpin failed, the first

@@ -775,7 +775,19 @@ int vtop_mem_unregister(void *vaddr, size_t len)
 		goto unlock;
 	rc = 0;
 	first = reg_first_ending_after(va);
-	/* Every page must be registered. */
+	/*
+	 * SPDK's order (lib/env_dpdk/memory.c): a first page that is
+	 * registered but does not start its registration is -ERANGE before
+	 * anything else is looked at; then every page must be registered
+	 * (-EINVAL); then the range must not end inside one (-ERANGE).
+	 */
+	if (first && first->va < va) {
+		rc = vtop__err(-ERANGE, "unregister: 0x%llx is inside the registration 0x%llx+0x%llx, not its start",
+			      (unsigned long long)va,
+			      (unsigned long long)first->va,
+			      (unsigned long long)first->len);
+		goto unlock;
+	}
 	cur = va;
 	for (r = first; cur < end; r = reg_next(r), count++) {
 		if (!r || r->va > cur) {
@@ -785,8 +797,7 @@ int vtop_mem_unregister(void *vaddr, size_t len)
 		}
 		cur = r->va + r->len;
 	}
-	/* ... and no registration may be split. */
-	if (first->va < va || cur > end) {
+	if (cur > end) {
 		rc = vtop__err(-ERANGE, "unregister: 0x%llx+0x%llx would split a registration",
 			      (unsigned long long)va,
 			      (unsigned long long)len);
