@@ -274,8 +274,22 @@ typedef int (*vtop_mem_map_notify_cb)(void *cb_ctx, struct vtop_mem_map *map,
 				      void *vaddr, size_t size);
 
 /* Non-zero when a page translating to @addr2 continues one translating to
- * @addr1 (the page before it). */
+ * @addr1 (the page before it). Sizes unknown: see the _sz form below. */
 typedef int (*vtop_mem_map_contiguous_cb)(uint64_t addr1, uint64_t addr2);
+
+/*
+ * Since 0.4: non-zero when the entry holding @value2 continues the entry
+ * holding @value1, which lies just before it in the address space. @size1
+ * and @size2 are the whole entries' sizes, 4096 or 2 MiB (1 << 21),
+ * whatever part of the first one the lookup started in. The rule for a
+ * value that is an address (as SPDK's vtophys values are): the entry maps
+ * [value, value + size), the byte at va is value + (va & (size - 1)), and
+ * the next entry continues it when value2 == value1 + size1. A stride
+ * callback written for 2 MiB entries only (value2 - value1 == 2 MiB)
+ * under-reports the run wherever a 4 KiB entry takes part.
+ */
+typedef int (*vtop_mem_map_contiguous_sz_cb)(uint64_t value1, uint64_t size1,
+					     uint64_t value2, uint64_t size2);
 
 /**
  * struct vtop_mem_map_ops - a map's callbacks
@@ -288,6 +302,13 @@ typedef int (*vtop_mem_map_contiguous_cb)(uint64_t addr1, uint64_t addr2);
  *		 UNREGISTER for invalidations. A size below the 0.3 struct:
  *		 -EINVAL; larger: the extra bytes must be zero (-E2BIG).
  *
+ * @are_contiguous_sz: since 0.4, NULL or how vtop_mem_map_translate()
+ *		 extends a run, told both entries' sizes (see
+ *		 vtop_mem_map_contiguous_sz_cb). Setting both it and
+ *		 @are_contiguous is -EINVAL. A library older than 0.4 refuses
+ *		 it (-E2BIG: bytes beyond the size it knows are not zero)
+ *		 rather than ignore it.
+ *
  * @size follows the 0.1 fields (not first, as in other sized structs) so
  * that 0.1 sources keep compiling and meaning what they meant.
  */
@@ -295,6 +316,7 @@ struct vtop_mem_map_ops {
 	vtop_mem_map_notify_cb notify_cb;
 	vtop_mem_map_contiguous_cb are_contiguous;
 	size_t size;
+	vtop_mem_map_contiguous_sz_cb are_contiguous_sz;
 };
 
 /**
@@ -378,7 +400,8 @@ int vtop_mem_map_clear_translation(struct vtop_mem_map *map, uint64_t vaddr,
  * The run reported in *@size is the rest of the entry holding @vaddr
  * (4 KiB or 2 MiB; an area whose tables were never allocated counts as
  * 2 MiB entries), extended entry by entry while the map has an
- * are_contiguous callback and are_contiguous(previous, next) holds. A run
+ * are_contiguous callback and are_contiguous(previous, next) holds (or
+ * are_contiguous_sz(previous, its size, next, its size)). A run
  * starting at the default translation is not extended, and a page holding
  * the default never continues a run.
  *

@@ -914,6 +914,9 @@ static struct vtop_mem_map *map_alloc(uint64_t default_translation,
 /* The 0.3 struct: every field up to and including size. */
 #define OPS_V03_SIZE	(offsetof(struct vtop_mem_map_ops, size) + \
 			 sizeof(size_t))
+/* 0.4: up to and including are_contiguous_sz. */
+#define OPS_V04_SIZE	(offsetof(struct vtop_mem_map_ops, are_contiguous_sz) + \
+			 sizeof(vtop_mem_map_contiguous_sz_cb))
 
 VTOP_EXPORT __attribute__((symver("vtop_mem_map_alloc@@LIBVTOP_0.3")))
 struct vtop_mem_map *vtop__mem_map_alloc_v03(uint64_t default_translation,
@@ -928,6 +931,14 @@ struct vtop_mem_map *vtop__mem_map_alloc_v03(uint64_t default_translation,
 		o.notify_cb = ops->notify_cb;
 		o.are_contiguous = ops->are_contiguous;
 		o.size = ops->size;
+	}
+	/* 0.4: are_contiguous_sz, read only when the caller's size has it. */
+	if (o.size >= OPS_V04_SIZE)
+		o.are_contiguous_sz = ops->are_contiguous_sz;
+	if (o.are_contiguous && o.are_contiguous_sz) {
+		vtop__err(-EINVAL, "ops has both are_contiguous and are_contiguous_sz");
+		errno = EINVAL;
+		return NULL;
 	}
 	if (o.size && o.size < OPS_V03_SIZE) {
 		vtop__err(-EINVAL, "ops->size %zu is smaller than %zu",
