@@ -524,6 +524,38 @@ static inline uint64_t vtop_mem_map_lookup(const struct vtop_mem_map *map,
  */
 int vtop_mem_register(void *vaddr, size_t len);
 
+/* vtop_mem_register_ex() flags */
+/*
+ * The device only reads the memory (DMA to the device): the pages are
+ * pinned without FOLL_WRITE (VTOP_PIN_READONLY; the IOVA is mapped
+ * DMA_TO_DEVICE), so read-only mappings -- a PROT_READ file mapping, a
+ * read-only shared memfd -- can be registered, and private pages are not
+ * copied (no COW break). The device must not write to them.
+ */
+#define VTOP_MEM_REGISTER_READONLY	(1U << 0)
+/*
+ * madvise(MADV_DONTFORK) the range before pinning it and MADV_DOFORK when
+ * it is unregistered: VTOP_ENV_DONTFORK for this registration alone.
+ */
+#define VTOP_MEM_REGISTER_DONTFORK	(1U << 1)
+
+/**
+ * vtop_mem_register_ex() - vtop_mem_register() with flags
+ * @vaddr: start, a multiple of 4 KiB
+ * @len: bytes, a multiple of 4 KiB; 0 does nothing
+ * @flags: VTOP_MEM_REGISTER_* flags
+ *
+ * As vtop_mem_register(@vaddr, @len), which is this call with @flags 0.
+ *
+ * Returns: as vtop_mem_register(); -EINVAL for unknown @flags (checked
+ * first); with VTOP_MEM_REGISTER_READONLY, -EINVAL from a module without
+ * VTOP_FEATURE_READONLY; with VTOP_MEM_REGISTER_DONTFORK, madvise()'s
+ * error (hugetlb memory not aligned to its page size).
+ *
+ * Since: 0.4
+ */
+int vtop_mem_register_ex(void *vaddr, size_t len, uint32_t flags);
+
 /**
  * vtop_mem_unregister() - end registrations
  * @vaddr: start, a multiple of 4 KiB

@@ -113,6 +113,8 @@ void *vtop__map_cb_ctx(const struct vtop_mem_map *map);
 /* ---- backends ---------------------------------------------------------- */
 
 struct vtop_pin_result {
+	/* in: VTOP_PIN_* flags for the pin (VTOP_PIN_READONLY) */
+	uint32_t flags;
 	uint64_t handle;
 	/*
 	 * vtop_calloc()ed and freed by the caller, or, with @borrowed, the

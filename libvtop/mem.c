@@ -610,8 +610,9 @@ static uint64_t event_seq(void)
 	return __atomic_load_n(&pg->seq, __ATOMIC_ACQUIRE);
 }
 
-VTOP_EXPORT
-int vtop_mem_register(void *vaddr, size_t len)
+#define REGISTER_FLAGS	(VTOP_MEM_REGISTER_READONLY | VTOP_MEM_REGISTER_DONTFORK)
+
+static int mem_register(void *vaddr, size_t len, uint32_t flags)
 {
 	struct vtop_pin_result res = { 0 };
 	uint64_t va = (uintptr_t)vaddr, seq;
@@ -622,9 +623,14 @@ int vtop_mem_register(void *vaddr, size_t len)
 
 	if (vtop__in_callback)
 		return vtop__err(-EDEADLK, "vtop_mem_register called from a notify callback");
+	if (flags & ~REGISTER_FLAGS)
+		return vtop__err(-EINVAL, "register: unknown flags 0x%x",
+				flags & ~REGISTER_FLAGS);
 	rc = check_range(va, len, "register");
 	if (rc || !len)
 		return rc;
+	if (flags & VTOP_MEM_REGISTER_READONLY)
+		res.flags = VTOP_PIN_READONLY;
 
 	pthread_mutex_lock(&vtop__lock);
 	rc = vtop__env_check_child("vtop_mem_register");
@@ -652,9 +658,10 @@ int vtop_mem_register(void *vaddr, size_t len)
 		rc = vtop__err(-ENOMEM, "out of memory for a registration");
 		goto unlock;
 	}
-	if (vtop__env.flags & VTOP_ENV_DONTFORK) {
+	if ((vtop__env.flags & VTOP_ENV_DONTFORK) ||
+	    (flags & VTOP_MEM_REGISTER_DONTFORK)) {
 		if (madvise(vaddr, len, MADV_DONTFORK)) {
-			rc = vtop__err(-errno, "madvise(MADV_DONTFORK) of 0x%llx+0x%llx failed (VTOP_ENV_DONTFORK)",
+			rc = vtop__err(-errno, "madvise(MADV_DONTFORK) of 0x%llx+0x%llx failed",
 				      (unsigned long long)va,
 				      (unsigned long long)len);
 			goto unlock;
@@ -727,6 +734,18 @@ unlock_nofree:
 	if (!res.borrowed)
 		free(res.segs);
 	return rc;
+}
+
+VTOP_EXPORT
+int vtop_mem_register(void *vaddr, size_t len)
+{
+	return mem_register(vaddr, len, 0);
+}
+
+VTOP_EXPORT
+int vtop_mem_register_ex(void *vaddr, size_t len, uint32_t flags)
+{
+	return mem_register(vaddr, len, flags);
 }
 
 /*
