@@ -757,6 +757,73 @@ int vtop_mem_get_stats(struct vtop_mem_stats *stats);
 int vtop_mem_process_events(void);
 
 /* ---------------------------------------------------------------------------
+ * DMA memory (since 0.4)
+ */
+
+/**
+ * vtop_dma_malloc() - allocate registered, DMA-contiguous memory
+ * @size: bytes, > 0
+ * @align: 0, or a power of two up to 2 MiB: the buffer's alignment (also
+ *	   of its DMA address: the offset within a page is the same)
+ * @dma_addr: NULL, or where to store the DMA address of the buffer
+ *	   (what vtop_vtophys() returns for it)
+ *
+ * The buffer is registered (pinned: vtop_mem_register() is done for it,
+ * so every consumer map is told) and DMA-contiguous over all of @size:
+ * one DMA address describes it, as SPDK's spdk_dma_malloc() promises.
+ * Objects up to 4 KiB (queue entries, PRP lists, completion queues) come
+ * from slabs -- a 2 MiB hugetlb page, or 64 KiB of ordinary pages when no
+ * hugetlb page is free, registered once and cut into objects of one
+ * power-of-two size class, aligned to it, so that no object crosses a
+ * 4 KiB boundary. Larger buffers get their own registration: hugetlb
+ * pages when one is free (a buffer up to 2 MiB then always succeeds;
+ * above 2 MiB only if the huge pages are neighbours in DMA space), else
+ * ordinary pages, which are contiguous beyond 4 KiB only by chance: the
+ * allocation then fails with ENOMEM rather than hand out a buffer that is
+ * not contiguous (reserve hugetlb pages, vm.nr_hugepages). Alignment above
+ * 4 KiB needs hugetlb pages (EINVAL otherwise). The pagemap backend needs
+ * hugetlb pages for every allocation.
+ *
+ * Thread-safe (one allocator mutex). Not from a notify callback
+ * (EDEADLK). The memory is the process's: after fork() the child must not
+ * use it for DMA. vtop_env_fini() unregisters it with everything else:
+ * free DMA memory before it; memory kept across vtop_env_fini() and
+ * vtop_env_init() is registered again by the next allocation from its
+ * slab only.
+ *
+ * Returns: the buffer, or NULL with errno set: EINVAL (bad @size or
+ * @align), ENOMEM (no memory, or no contiguous memory), or the error of
+ * the registration (ENOENT without the module, ECHILD in a fork() child,
+ * EDEADLK...); vtop_last_error() says more.
+ *
+ * Since: 0.4
+ */
+void *vtop_dma_malloc(size_t size, size_t align, uint64_t *dma_addr);
+
+/**
+ * vtop_dma_zmalloc() - vtop_dma_malloc(), zeroed
+ *
+ * Since: 0.4
+ */
+void *vtop_dma_zmalloc(size_t size, size_t align, uint64_t *dma_addr);
+
+/**
+ * vtop_dma_free() - free memory from vtop_dma_malloc()/vtop_dma_zmalloc()
+ * @buf: the pointer they returned, or NULL (nothing is done)
+ *
+ * No DMA may be in flight to it. A buffer with its own registration is
+ * unregistered and unmapped; a slab object returns to its slab (a slab
+ * left empty is unregistered and unmapped, except the last of its class).
+ *
+ * Returns: 0; -EINVAL if @buf is not a live allocation of this allocator
+ * (a pointer from elsewhere, into the middle of a buffer, or freed
+ * already): nothing is changed.
+ *
+ * Since: 0.4
+ */
+int vtop_dma_free(void *buf);
+
+/* ---------------------------------------------------------------------------
  * Misc
  */
 

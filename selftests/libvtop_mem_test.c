@@ -542,15 +542,15 @@ TEST_F(spdk, register_dontfork)
 			_exit(0);
 		}
 		ASSERT_EQ(pid, waitpid(pid, &status, 0));
-		if (!i)
+		if (!i) {
 			EXPECT_TRUE(WIFSIGNALED(status) &&
 				    WTERMSIG(status) == SIGSEGV);
-		else
-			EXPECT_TRUE(WIFEXITED(status) &&
-				    WEXITSTATUS(status) == 0);
-		if (!i)
 			EXPECT_EQ(0, vtop_mem_unregister(self->buf + PG,
 							 2 * PG));
+		} else {
+			EXPECT_TRUE(WIFEXITED(status) &&
+				    WEXITSTATUS(status) == 0);
+		}
 	}
 	EXPECT_EQ(0, lib_pins());
 }
