@@ -32,15 +32,24 @@
 /* ---- util.c ------------------------------------------------------------ */
 
 /*
+ * Test hooks exist only in the host tests' build of the objects
+ * (-DVTOP_TEST_HOOKS, selftests/host/Makefile), never in the installed
+ * libvtop.so or libvtop.a.
+ *
  * Every allocation of the library goes through vtop_calloc(); the host
  * tests install a hook to make chosen allocations fail.
  */
+#ifdef VTOP_TEST_HOOKS
 extern void *(*vtop__calloc_hook)(size_t nmemb, size_t size);
+#define VTOP__CALLOC_HOOK	vtop__calloc_hook
+#else
+#define VTOP__CALLOC_HOOK	((void *(*)(size_t, size_t))0)
+#endif
 
 static inline void *vtop_calloc(size_t nmemb, size_t size)
 {
-	if (vtop__calloc_hook)
-		return vtop__calloc_hook(nmemb, size);
+	if (VTOP__CALLOC_HOOK)
+		return VTOP__CALLOC_HOOK(nmemb, size);
 	return calloc(nmemb, size);
 }
 
@@ -52,8 +61,8 @@ static inline void *vtop_calloc_page(size_t size)
 {
 	void *p;
 
-	if (vtop__calloc_hook)
-		return vtop__calloc_hook(1, size);
+	if (VTOP__CALLOC_HOOK)
+		return VTOP__CALLOC_HOOK(1, size);
 	if (posix_memalign(&p, 4096, size))
 		return NULL;
 	return memset(p, 0, size);
@@ -252,6 +261,7 @@ int vtop__env_ensure_locked(void);
 /* With vtop__lock held: -ECHILD (and a message) in a fork child. */
 int vtop__env_check_child(const char *what);
 
+#ifdef VTOP_TEST_HOOKS
 /*
  * Test hook: initialize the environment with a given backend (the host
  * tests' fake) and VTOP_ENV_* @flags. Returns -EALREADY if initialized.
@@ -261,7 +271,8 @@ int vtop__env_init_backend(const struct vtop_backend_ops *ops, void *ctx,
 			   uint32_t mode);
 int vtop__env_init_backend_flags(const struct vtop_backend_ops *ops,
 				 void *ctx, uint32_t mode, uint32_t flags);
-/* In @flags above: record the initialization as implicit. */
+#endif /* VTOP_TEST_HOOKS */
+/* In vtop__env_init_backend_flags(): record the initialization as implicit. */
 #define VTOP__ENV_IMPLICIT	(1U << 31)
 
 /* mem.c, with vtop__lock held: unregister everything (env fini). */
@@ -282,7 +293,9 @@ void vtop__mem_fork_child(void);
  * links, order, balance, heights and totals. Returns the number of
  * registrations, or -1 if anything is wrong.
  */
+#ifdef VTOP_TEST_HOOKS
 long vtop__mem_check_regs(void);
+#endif
 
 /* map.c: every map, for the atfork handlers. */
 void vtop__maps_lock_all(void);

@@ -242,6 +242,7 @@ static struct vtop_reg *reg_first_ending_after(uint64_t va)
 	return found;
 }
 
+#ifdef VTOP_TEST_HOOKS
 static int reg_check(const struct vtop_reg *r, const struct vtop_reg *parent,
 		     uint64_t lo, uint64_t hi, size_t *n, uint64_t tot[3])
 {
@@ -279,6 +280,7 @@ long vtop__mem_check_regs(void)
 	pthread_mutex_unlock(&vtop__lock);
 	return ret;
 }
+#endif /* VTOP_TEST_HOOKS */
 
 static struct vtop_mem_map *maps_head, *maps_tail;
 static uint32_t nr_maps;

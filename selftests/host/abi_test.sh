@@ -48,7 +48,7 @@ t default_alloc_0_3 bash -c "printf '%s\n' '$dyn' | grep -qFx 'vtop_mem_map_allo
 t map_nodes bash -c "test \"\$(grep -o '^LIBVTOP_[0-9.]*' '$TOP/libvtop/libvtop.map' | tr '\n' ' ')\" = 'LIBVTOP_0.1 LIBVTOP_0.2 LIBVTOP_0.3 LIBVTOP_0.4 '"
 t no_hooks_exported bash -c "! nm -D '$so' | grep -E 'vtop__|vtop_map_|vtop_err|vtop_backend'"
 t no_undefined_vtop bash -c "! nm -D --undefined-only '$so' | grep vtop"
-t needs_libkmod bash -c "readelf -d '$so' | grep -q 'NEEDED.*libkmod'"
+t no_libkmod_needed bash -c "! readelf -d '$so' | grep -q 'NEEDED.*libkmod'"
 t static_lib_has_api bash -c "nm '$lib/libvtop.a' | grep -q ' T vtop_mem_register$'"
 t pc_version grep -qx "Version: $VERSION" "$lib/libvtop.pc"
 t symlinks bash -c "test \"\$(readlink '$lib/libvtop.so')\" = libvtop.so.$major && test \"\$(readlink '$so')\" = libvtop.so.$VERSION"

@@ -68,4 +68,14 @@ t consumer_builds test $rc -eq 0
 out=$(LD_LIBRARY_PATH=$dest/opt/vt/lib "$dest/consumer" 2>&1)
 t consumer_runs test "$out" = "$VERSION 1"
 t consumer_uses_installed_lib bash -c "LD_LIBRARY_PATH='$dest/opt/vt/lib' ldd '$dest/consumer' | grep -q '$dest/opt/vt/lib/libvtop.so.$major'"
+# .pc honours INCLUDEDIR and LIBDIR (multiarch layouts), and the headers
+# and libraries go there
+make -s -C "$TOP/libvtop" install DESTDIR="$dest/ml" PREFIX=/usr \
+	LIBDIR=/usr/lib/x86_64-linux-gnu INCLUDEDIR=/usr/include/vt \
+	BUILD="$BUILD" >"$dest/log2" 2>&1
+pc=$dest/ml/usr/lib/x86_64-linux-gnu/pkgconfig/libvtop.pc
+t pc_libdir grep -qx 'libdir=/usr/lib/x86_64-linux-gnu' "$pc"
+t pc_includedir grep -qx 'includedir=/usr/include/vt' "$pc"
+t header_in_includedir test -f "$dest/ml/usr/include/vt/vtop.h"
+t pc_no_libkmod bash -c "! grep -q kmod '$pc'"
 exit $((fails > 0))
