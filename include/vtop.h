@@ -447,6 +447,17 @@ struct vtop__map_head {
 	struct vtop__map_slot empty[512];
 };
 
+/*
+ * The layout above, as a versioned symbol of the library (node
+ * LIBVTOP_0.4): every object that includes this header references it, so
+ * a program whose inline lookups read this layout binds to a library that
+ * declares it, and refuses to load ("version `LIBVTOP_0.4' not found")
+ * against an older one. A new layout gets a new name (and soname).
+ */
+extern const unsigned int vtop__map_layout_1;
+static const unsigned int *const vtop__map_layout_ref
+	__attribute__((used, unused)) = &vtop__map_layout_1;
+
 /* The entry for @vaddr and log2 of its size (21 or 12). */
 static inline uint64_t vtop__map_lookup(const struct vtop_mem_map *map,
 					uint64_t vaddr, unsigned int *shift)
@@ -461,8 +472,9 @@ static inline uint64_t vtop__map_lookup(const struct vtop_mem_map *map,
 	if (vaddr >> VTOP_MEM_MAP_VA_BITS)
 		return h->default_translation;
 	off = __atomic_load_n(&h->l1[vaddr >> 30], __ATOMIC_ACQUIRE);
-	slot = (const struct vtop__map_slot *)((uintptr_t)h->empty + off) +
-	       ((vaddr >> 21) & 511);
+	/* (uintptr_t) twice: on a 32-bit consumer the sum wraps to 32 bits */
+	slot = (const struct vtop__map_slot *)
+	       (uintptr_t)((uintptr_t)h->empty + off) + ((vaddr >> 21) & 511);
 	lp = __atomic_load_n(&slot->leaf, __ATOMIC_ACQUIRE);
 	if (lp & VTOP__MAP_LEAF_ACTIVE) {
 		*shift = 12;

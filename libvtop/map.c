@@ -60,6 +60,9 @@ struct vtop_mem_map {
 	struct vtop__map_link all;	/* every map, for fork */
 };
 
+/* The layout of struct vtop__map_head that vtop.h's lookups read. */
+VTOP_EXPORT const unsigned int vtop__map_layout_1 = 1;
+
 /* Every map, so that the atfork handlers can take every map's lock. */
 static pthread_mutex_t maps_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct vtop_mem_map *all_maps;

@@ -28,6 +28,9 @@
 #   bench       rig and gnuplot (the report's plot); kernels come from
 #               BENCH_KERNELS (mk/bench.mk adds their k groups)
 #   fresh       debootstrap and git (make fresh-check)
+#   abi         base, abigail-tools (abidiff: the libvtop ABI baseline) and
+#               gcc-multilib, g++ (vtop.h compiled -m32 and as C++)
+#               (make host-check)
 set -euo pipefail
 
 pkgs_base="gcc make libc6-dev pkg-config libkmod-dev kmod binutils"
@@ -40,6 +43,7 @@ pkgs_dkms="dkms"
 pkgs_debug="flex bison bc perl libelf-dev libssl-dev"
 pkgs_bench="gnuplot-nox"
 pkgs_fresh="debootstrap git"
+pkgs_abi="abigail-tools gcc-multilib g++"
 
 list=0
 if [ "${1:-}" = --list ]; then
@@ -67,6 +71,7 @@ add() {
 		debug) add rig; want="$want $pkgs_debug" ;;
 		bench) add rig; want="$want $pkgs_bench" ;;
 		fresh) want="$want $pkgs_fresh" ;;
+		abi) add base; want="$want $pkgs_abi" ;;
 		*) echo "deps.sh: unknown group '$g'" >&2; exit 2 ;;
 		esac
 	done

@@ -28,6 +28,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "../vtop.h"
 
@@ -87,11 +88,12 @@ static inline struct spdk_mem_map *
 spdk_mem_map_alloc(uint64_t default_translation,
 		   const struct spdk_mem_map_ops *ops, void *cb_ctx)
 {
-	struct vtop_mem_map_ops vops = { 0 };
 	struct spdk_mem_map *m = (struct spdk_mem_map *)calloc(1, sizeof(*m));
+	struct vtop_mem_map_ops vops;
 
 	if (!m)
 		return NULL;
+	memset(&vops, 0, sizeof(vops));
 	if (ops) {
 		m->ops = *ops;
 		vops.notify_cb = ops->notify_cb ? vtop__spdk_notify : NULL;
