@@ -20,7 +20,8 @@
  *
  * Every object is found again by its address (a foreign or repeated free
  * is -EINVAL). One mutex serializes the allocator; it is taken before the
- * library's registration lock, never inside a notify callback.
+ * library's registration lock, never inside a notify callback, and by the
+ * atfork prepare handler first, so a fork() child never inherits it held.
  */
 #include <errno.h>
 #include <string.h>
@@ -232,6 +233,17 @@ static void *dma_alloc(size_t size, size_t align, uint64_t *dma_addr,
 	if (dma_addr)
 		*dma_addr = vtop_vtophys(p, NULL);
 	return p;
+}
+
+/* The atfork handlers: the allocator's lock comes before vtop__lock. */
+void vtop__dma_lock(void)
+{
+	pthread_mutex_lock(&dma_lock);
+}
+
+void vtop__dma_unlock(void)
+{
+	pthread_mutex_unlock(&dma_lock);
 }
 
 VTOP_EXPORT

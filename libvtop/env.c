@@ -623,8 +623,10 @@ static _Thread_local bool fork_took_lock;
 static void atfork_prepare(void)
 {
 	fork_took_lock = !vtop__in_callback;
-	if (fork_took_lock)
+	if (fork_took_lock) {
+		vtop__dma_lock();
 		pthread_mutex_lock(&vtop__lock);
+	}
 	pthread_mutex_lock(&vtop__ev_lock);
 	vtop__maps_lock_all();
 }
@@ -633,8 +635,10 @@ static void atfork_release(void)
 {
 	vtop__maps_unlock_all();
 	pthread_mutex_unlock(&vtop__ev_lock);
-	if (fork_took_lock)
+	if (fork_took_lock) {
 		pthread_mutex_unlock(&vtop__lock);
+		vtop__dma_unlock();
+	}
 }
 
 static void atfork_child(void)

@@ -195,6 +195,7 @@ int vtop__parse_pci(const char *s, uint32_t *domain, uint32_t *bdf);
 /*
  * Locks, always taken in this order (the atfork prepare handler takes them
  * all in it):
+ *   dma_lock	the DMA allocator (dma.c); held while it registers
  *   vtop__lock	registrations, the maps' notification list, the
  *		environment; held while callbacks run
  *   vtop__ev_lock	the registrations' invalidated marks and the tree's
@@ -296,6 +297,10 @@ void vtop__mem_fork_child(void);
 #ifdef VTOP_TEST_HOOKS
 long vtop__mem_check_regs(void);
 #endif
+
+/* dma.c: the allocator's lock, for the atfork handlers (taken first). */
+void vtop__dma_lock(void);
+void vtop__dma_unlock(void);
 
 /* map.c: every map, for the atfork handlers. */
 void vtop__maps_lock_all(void);

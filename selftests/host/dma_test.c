@@ -228,6 +228,56 @@ static void threads(void)
 	CHECK_EQ(vtop__mem_check_regs(), (long)nr_regs());
 }
 
+static atomic_bool stop;
+
+static void *churn_until_stopped(void *arg)
+{
+	void *p;
+
+	(void)arg;
+	while (!atomic_load(&stop)) {
+		p = vtop_dma_malloc(64, 0, NULL);
+		if (!p || vtop_dma_free(p))
+			return (void *)1;
+	}
+	return NULL;
+}
+
+/*
+ * fork() while another thread allocates: the child never inherits the
+ * allocator's lock held (the atfork handlers take it); its allocations
+ * fail with ECHILD instead of hanging.
+ */
+static void fork_while_allocating(void)
+{
+	pthread_t t;
+	void *ret;
+	int i, status;
+	pid_t pid;
+
+	fake_init();
+	REQUIRE(!pthread_create(&t, NULL, churn_until_stopped, NULL));
+	for (i = 0; i < 200; i++) {
+		pid = fork();
+		REQUIRE(pid >= 0);
+		if (!pid) {
+			void *p;
+
+			alarm(10);	/* a deadlock dies of SIGALRM */
+			errno = 0;
+			p = vtop_dma_malloc(64, 0, NULL);
+			_exit(!p && errno == ECHILD ? 0 : 1);
+		}
+		REQUIRE(waitpid(pid, &status, 0) == pid);
+		CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+		if (host_failures)
+			break;
+	}
+	atomic_store(&stop, true);
+	REQUIRE(!pthread_join(t, &ret));
+	CHECK(ret == NULL);
+}
+
 static unsigned long meminfo(const char *field)
 {
 	char line[256];
@@ -294,5 +344,6 @@ HOST_MAIN(
 	HOST_TEST(not_contiguous_refused),
 	HOST_TEST(foreign_free),
 	HOST_TEST(threads),
+	HOST_TEST(fork_while_allocating),
 	HOST_TEST(pagemap_hugetlb),
 )
