@@ -527,7 +527,8 @@ static inline uint64_t vtop_mem_map_lookup(const struct vtop_mem_map *map,
  *
  * Returns: 0; -EINVAL for misalignment or a range reaching 2^48; -EBUSY if
  * any page is registered already; -ENOMEM; backend errors (kmod: -EFAULT
- * for unmapped or read-only memory, -ENOMEM over RLIMIT_MEMLOCK, -ENOSPC
+ * for unmapped or read-only memory -- read-only memory registers with
+ * vtop_mem_register_ex(VTOP_MEM_REGISTER_READONLY) -- -ENOMEM over RLIMIT_MEMLOCK, -ENOSPC
  * over the pin limit...); madvise()'s error with VTOP_ENV_DONTFORK;
  * -ECHILD in a fork() child; -EDEADLK from a callback; a callback's error;
  * an error reading the events (nothing is registered then).
