@@ -108,7 +108,10 @@ static struct chunk *chunk_create(size_t len, size_t align, bool contig,
 		free(c);
 		return NULL;
 	}
-	rc = vtop_mem_register(c->base, mapped_len(c));
+	rc = (uintptr_t)c->base & (align - 1) ?
+	     vtop__err(-EINVAL, "alignment %zu needs hugetlb pages, and none is free",
+		       align) :
+	     vtop_mem_register(c->base, mapped_len(c));
 	if (rc) {
 		munmap(c->base, mapped_len(c));
 		free(c);
@@ -117,12 +120,6 @@ static struct chunk *chunk_create(size_t len, size_t align, bool contig,
 	}
 	size = len;
 	huge = c->hugetlb;
-	if ((uintptr_t)c->base & (align - 1)) {
-		chunk_destroy(c);
-		*err = vtop__err(-EINVAL, "alignment %zu needs hugetlb pages, and none is free",
-				align);
-		return NULL;
-	}
 	if (contig && (vtop_vtophys(c->base, &size) == VTOP_VTOPHYS_ERROR ||
 		       size < len)) {
 		chunk_destroy(c);

@@ -14,6 +14,8 @@
 #define K4	0x1000ULL
 #define M2	0x200000ULL
 
+static unsigned long meminfo(const char *field);
+
 static uint64_t nr_regs(void)
 {
 	struct vtop_mem_stats st = { .size = sizeof(st) };
@@ -95,6 +97,23 @@ static void bad_args(void)
 	errno = 0;
 	CHECK(vtop_dma_malloc(SIZE_MAX, 0, NULL) == NULL);
 	CHECK_EQ(errno, ENOMEM);
+	/*
+	 * 2 MiB alignment without hugetlb pages: EINVAL, nothing pinned --
+	 * unless the ordinary pages happen to be aligned (then they are)
+	 */
+	if (meminfo("HugePages_Free:") == 0) {
+		void *p;
+
+		errno = 0;
+		p = vtop_dma_malloc(64, M2, NULL);
+		if (p) {
+			CHECK_EQ((uintptr_t)p % M2, 0);
+			CHECK_EQ(vtop_dma_free(p), 0);
+		} else {
+			CHECK_EQ(errno, EINVAL);
+			CHECK(strstr(vtop_last_error(), "hugetlb") != NULL);
+		}
+	}
 	CHECK_EQ(nr_regs(), 0);
 	CHECK_EQ(atomic_load(&fake.pins_total), 0);
 }
