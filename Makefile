@@ -34,7 +34,7 @@ all:
 # its own (make runs a recipe rule's prerequisites before those added by
 # other rules), first in the rule's own list otherwise (mk/lib.mk).
 # `make deps` installs every group (what `make check` needs).
-DEPS_ALL := base vm checkpatch dkms debug bench fresh rdma
+DEPS_ALL := base vm checkpatch dkms debug bench fresh rdma abi
 deps:
 	$(TOP)/scripts/deps.sh $(DEPS_ALL)
 

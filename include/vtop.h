@@ -274,8 +274,22 @@ typedef int (*vtop_mem_map_notify_cb)(void *cb_ctx, struct vtop_mem_map *map,
 				      void *vaddr, size_t size);
 
 /* Non-zero when a page translating to @addr2 continues one translating to
- * @addr1 (the page before it). */
+ * @addr1 (the page before it). Sizes unknown: see the _sz form below. */
 typedef int (*vtop_mem_map_contiguous_cb)(uint64_t addr1, uint64_t addr2);
+
+/*
+ * Since 0.4: non-zero when the entry holding @value2 continues the entry
+ * holding @value1, which lies just before it in the address space. @size1
+ * and @size2 are the whole entries' sizes, 4096 or 2 MiB (1 << 21),
+ * whatever part of the first one the lookup started in. The rule for a
+ * value that is an address (as SPDK's vtophys values are): the entry maps
+ * [value, value + size), the byte at va is value + (va & (size - 1)), and
+ * the next entry continues it when value2 == value1 + size1. A stride
+ * callback written for 2 MiB entries only (value2 - value1 == 2 MiB)
+ * under-reports the run wherever a 4 KiB entry takes part.
+ */
+typedef int (*vtop_mem_map_contiguous_sz_cb)(uint64_t value1, uint64_t size1,
+					     uint64_t value2, uint64_t size2);
 
 /**
  * struct vtop_mem_map_ops - a map's callbacks
@@ -288,6 +302,13 @@ typedef int (*vtop_mem_map_contiguous_cb)(uint64_t addr1, uint64_t addr2);
  *		 UNREGISTER for invalidations. A size below the 0.3 struct:
  *		 -EINVAL; larger: the extra bytes must be zero (-E2BIG).
  *
+ * @are_contiguous_sz: since 0.4, NULL or how vtop_mem_map_translate()
+ *		 extends a run, told both entries' sizes (see
+ *		 vtop_mem_map_contiguous_sz_cb). Setting both it and
+ *		 @are_contiguous is -EINVAL. A library older than 0.4 refuses
+ *		 it (-E2BIG: bytes beyond the size it knows are not zero)
+ *		 rather than ignore it.
+ *
  * @size follows the 0.1 fields (not first, as in other sized structs) so
  * that 0.1 sources keep compiling and meaning what they meant.
  */
@@ -295,6 +316,7 @@ struct vtop_mem_map_ops {
 	vtop_mem_map_notify_cb notify_cb;
 	vtop_mem_map_contiguous_cb are_contiguous;
 	size_t size;
+	vtop_mem_map_contiguous_sz_cb are_contiguous_sz;
 };
 
 /**
@@ -378,7 +400,8 @@ int vtop_mem_map_clear_translation(struct vtop_mem_map *map, uint64_t vaddr,
  * The run reported in *@size is the rest of the entry holding @vaddr
  * (4 KiB or 2 MiB; an area whose tables were never allocated counts as
  * 2 MiB entries), extended entry by entry while the map has an
- * are_contiguous callback and are_contiguous(previous, next) holds. A run
+ * are_contiguous callback and are_contiguous(previous, next) holds (or
+ * are_contiguous_sz(previous, its size, next, its size)). A run
  * starting at the default translation is not extended, and a page holding
  * the default never continues a run.
  *
@@ -424,6 +447,17 @@ struct vtop__map_head {
 	struct vtop__map_slot empty[512];
 };
 
+/*
+ * The layout above, as a versioned symbol of the library (node
+ * LIBVTOP_0.4): every object that includes this header references it, so
+ * a program whose inline lookups read this layout binds to a library that
+ * declares it, and refuses to load ("version `LIBVTOP_0.4' not found")
+ * against an older one. A new layout gets a new name (and soname).
+ */
+extern const unsigned int vtop__map_layout_1;
+static const unsigned int *const vtop__map_layout_ref
+	__attribute__((used, unused)) = &vtop__map_layout_1;
+
 /* The entry for @vaddr and log2 of its size (21 or 12). */
 static inline uint64_t vtop__map_lookup(const struct vtop_mem_map *map,
 					uint64_t vaddr, unsigned int *shift)
@@ -438,8 +472,9 @@ static inline uint64_t vtop__map_lookup(const struct vtop_mem_map *map,
 	if (vaddr >> VTOP_MEM_MAP_VA_BITS)
 		return h->default_translation;
 	off = __atomic_load_n(&h->l1[vaddr >> 30], __ATOMIC_ACQUIRE);
-	slot = (const struct vtop__map_slot *)((uintptr_t)h->empty + off) +
-	       ((vaddr >> 21) & 511);
+	/* (uintptr_t) twice: on a 32-bit consumer the sum wraps to 32 bits */
+	slot = (const struct vtop__map_slot *)
+	       (uintptr_t)((uintptr_t)h->empty + off) + ((vaddr >> 21) & 511);
 	lp = __atomic_load_n(&slot->leaf, __ATOMIC_ACQUIRE);
 	if (lp & VTOP__MAP_LEAF_ACTIVE) {
 		*shift = 12;
@@ -492,7 +527,8 @@ static inline uint64_t vtop_mem_map_lookup(const struct vtop_mem_map *map,
  *
  * Returns: 0; -EINVAL for misalignment or a range reaching 2^48; -EBUSY if
  * any page is registered already; -ENOMEM; backend errors (kmod: -EFAULT
- * for unmapped or read-only memory, -ENOMEM over RLIMIT_MEMLOCK, -ENOSPC
+ * for unmapped or read-only memory -- read-only memory registers with
+ * vtop_mem_register_ex(VTOP_MEM_REGISTER_READONLY) -- -ENOMEM over RLIMIT_MEMLOCK, -ENOSPC
  * over the pin limit...); madvise()'s error with VTOP_ENV_DONTFORK;
  * -ECHILD in a fork() child; -EDEADLK from a callback; a callback's error;
  * an error reading the events (nothing is registered then).
@@ -500,6 +536,38 @@ static inline uint64_t vtop_mem_map_lookup(const struct vtop_mem_map *map,
  * Since: 0.1
  */
 int vtop_mem_register(void *vaddr, size_t len);
+
+/* vtop_mem_register_ex() flags */
+/*
+ * The device only reads the memory (DMA to the device): the pages are
+ * pinned without FOLL_WRITE (VTOP_PIN_READONLY; the IOVA is mapped
+ * DMA_TO_DEVICE), so read-only mappings -- a PROT_READ file mapping, a
+ * read-only shared memfd -- can be registered, and private pages are not
+ * copied (no COW break). The device must not write to them.
+ */
+#define VTOP_MEM_REGISTER_READONLY	(1U << 0)
+/*
+ * madvise(MADV_DONTFORK) the range before pinning it and MADV_DOFORK when
+ * it is unregistered: VTOP_ENV_DONTFORK for this registration alone.
+ */
+#define VTOP_MEM_REGISTER_DONTFORK	(1U << 1)
+
+/**
+ * vtop_mem_register_ex() - vtop_mem_register() with flags
+ * @vaddr: start, a multiple of 4 KiB
+ * @len: bytes, a multiple of 4 KiB; 0 does nothing
+ * @flags: VTOP_MEM_REGISTER_* flags
+ *
+ * As vtop_mem_register(@vaddr, @len), which is this call with @flags 0.
+ *
+ * Returns: as vtop_mem_register(); -EINVAL for unknown @flags (checked
+ * first); with VTOP_MEM_REGISTER_READONLY, -EINVAL from a module without
+ * VTOP_FEATURE_READONLY; with VTOP_MEM_REGISTER_DONTFORK, madvise()'s
+ * error (hugetlb memory not aligned to its page size).
+ *
+ * Since: 0.4
+ */
+int vtop_mem_register_ex(void *vaddr, size_t len, uint32_t flags);
 
 /**
  * vtop_mem_unregister() - end registrations
@@ -513,9 +581,10 @@ int vtop_mem_register(void *vaddr, size_t len);
  * invalidated (unmapped while registered) is no longer registered:
  * unregistering it is -EINVAL; unregister before unmapping.
  *
- * Returns: 0; -EINVAL for misalignment or if any page of the range is not
- * registered (checked first); -ERANGE if the range starts or ends inside a
- * registration; -ECHILD in a fork() child (nothing is done, no callback
+ * Returns: 0; -EINVAL for misalignment; then, in SPDK's order
+ * (spdk_mem_unregister()): -ERANGE if the first page is registered but
+ * is not the start of its registration; -EINVAL if any page of the range
+ * is not registered; -ERANGE if the range ends inside a registration; -ECHILD in a fork() child (nothing is done, no callback
  * runs); -EDEADLK from a callback; an error reading the events (nothing
  * is unregistered then). After the checks the range is always
  * unregistered; if an UNREGISTER callback or an unpin failed, the first
@@ -699,6 +768,73 @@ int vtop_mem_get_stats(struct vtop_mem_stats *stats);
  * Since: 0.3
  */
 int vtop_mem_process_events(void);
+
+/* ---------------------------------------------------------------------------
+ * DMA memory (since 0.4)
+ */
+
+/**
+ * vtop_dma_malloc() - allocate registered, DMA-contiguous memory
+ * @size: bytes, > 0
+ * @align: 0, or a power of two up to 2 MiB: the buffer's alignment (also
+ *	   of its DMA address: the offset within a page is the same)
+ * @dma_addr: NULL, or where to store the DMA address of the buffer
+ *	   (what vtop_vtophys() returns for it)
+ *
+ * The buffer is registered (pinned: vtop_mem_register() is done for it,
+ * so every consumer map is told) and DMA-contiguous over all of @size:
+ * one DMA address describes it, as SPDK's spdk_dma_malloc() promises.
+ * Objects up to 4 KiB (queue entries, PRP lists, completion queues) come
+ * from slabs -- a 2 MiB hugetlb page, or 64 KiB of ordinary pages when no
+ * hugetlb page is free, registered once and cut into objects of one
+ * power-of-two size class, aligned to it, so that no object crosses a
+ * 4 KiB boundary. Larger buffers get their own registration: hugetlb
+ * pages when one is free (a buffer up to 2 MiB then always succeeds;
+ * above 2 MiB only if the huge pages are neighbours in DMA space), else
+ * ordinary pages, which are contiguous beyond 4 KiB only by chance: the
+ * allocation then fails with ENOMEM rather than hand out a buffer that is
+ * not contiguous (reserve hugetlb pages, vm.nr_hugepages). Alignment above
+ * 4 KiB needs hugetlb pages (EINVAL otherwise). The pagemap backend needs
+ * hugetlb pages for every allocation.
+ *
+ * Thread-safe (one allocator mutex). Not from a notify callback
+ * (EDEADLK). The memory is the process's: after fork() the child must not
+ * use it for DMA. vtop_env_fini() unregisters it with everything else:
+ * free DMA memory before it; memory kept across vtop_env_fini() and
+ * vtop_env_init() is registered again by the next allocation from its
+ * slab only.
+ *
+ * Returns: the buffer, or NULL with errno set: EINVAL (bad @size or
+ * @align), ENOMEM (no memory, or no contiguous memory), or the error of
+ * the registration (ENOENT without the module, ECHILD in a fork() child,
+ * EDEADLK...); vtop_last_error() says more.
+ *
+ * Since: 0.4
+ */
+void *vtop_dma_malloc(size_t size, size_t align, uint64_t *dma_addr);
+
+/**
+ * vtop_dma_zmalloc() - vtop_dma_malloc(), zeroed
+ *
+ * Since: 0.4
+ */
+void *vtop_dma_zmalloc(size_t size, size_t align, uint64_t *dma_addr);
+
+/**
+ * vtop_dma_free() - free memory from vtop_dma_malloc()/vtop_dma_zmalloc()
+ * @buf: the pointer they returned, or NULL (nothing is done)
+ *
+ * No DMA may be in flight to it. A buffer with its own registration is
+ * unregistered and unmapped; a slab object returns to its slab (a slab
+ * left empty is unregistered and unmapped, except the last of its class).
+ *
+ * Returns: 0; -EINVAL if @buf is not a live allocation of this allocator
+ * (a pointer from elsewhere, into the middle of a buffer, or freed
+ * already): nothing is changed.
+ *
+ * Since: 0.4
+ */
+int vtop_dma_free(void *buf);
 
 /* ---------------------------------------------------------------------------
  * Misc

@@ -71,7 +71,8 @@ static int kb_pin(void *ctx, uint64_t va, uint64_t len,
 	 * unpinned after -ENOBUFS), so allow a few. */
 	for (tries = 1;; tries++) {
 		struct vtop_pin p = {
-			.size = sizeof(p), .vaddr = va, .length = len,
+			.size = sizeof(p), .flags = res->flags,
+			.vaddr = va, .length = len,
 			.segs = (uintptr_t)segs, .nr_segs = cap,
 		};
 

@@ -10,6 +10,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <dlfcn.h>
 #include <libkmod.h>
 
 #include "internal.h"
@@ -66,6 +67,60 @@ check:
 	return 0;
 }
 
+/*
+ * libkmod is loaded with dlopen() the first time VTOP_ENV_LOAD_MODULE needs
+ * it, so that no program linked with libvtop depends on libkmod.so.2 (its
+ * header gives the types only). Under vtop__lock; never unloaded.
+ */
+static struct {
+	bool loaded;
+	__typeof__(kmod_new) *new_ctx;
+	__typeof__(kmod_unref) *unref;
+	__typeof__(kmod_module_new_from_path) *from_path;
+	__typeof__(kmod_module_new_from_name) *from_name;
+	__typeof__(kmod_module_get_initstate) *initstate;
+	__typeof__(kmod_module_insert_module) *insert;
+	__typeof__(kmod_module_probe_insert_module) *probe;
+	__typeof__(kmod_module_unref) *mod_unref;
+} kmod;
+
+#define LIBKMOD_SONAME	"libkmod.so.2"
+
+static int kmod_load(void)
+{
+	void *h;
+
+	if (kmod.loaded)
+		return 0;
+	h = dlopen(LIBKMOD_SONAME, RTLD_NOW | RTLD_LOCAL);
+	if (!h)
+		return vtop__err(-ENOENT, "VTOP_ENV_LOAD_MODULE: cannot load %s (Debian package libkmod2): %s",
+				LIBKMOD_SONAME, dlerror());
+	kmod.new_ctx = (__typeof__(kmod.new_ctx))dlsym(h, "kmod_new");
+	kmod.unref = (__typeof__(kmod.unref))dlsym(h, "kmod_unref");
+	kmod.from_path = (__typeof__(kmod.from_path))
+			 dlsym(h, "kmod_module_new_from_path");
+	kmod.from_name = (__typeof__(kmod.from_name))
+			 dlsym(h, "kmod_module_new_from_name");
+	kmod.initstate = (__typeof__(kmod.initstate))
+			 dlsym(h, "kmod_module_get_initstate");
+	kmod.insert = (__typeof__(kmod.insert))
+		      dlsym(h, "kmod_module_insert_module");
+	kmod.probe = (__typeof__(kmod.probe))
+		     dlsym(h, "kmod_module_probe_insert_module");
+	kmod.mod_unref = (__typeof__(kmod.mod_unref))
+			 dlsym(h, "kmod_module_unref");
+	if (!kmod.new_ctx || !kmod.unref || !kmod.from_path ||
+	    !kmod.from_name || !kmod.initstate || !kmod.insert ||
+	    !kmod.probe || !kmod.mod_unref) {
+		dlclose(h);
+		return vtop__err(-ENOENT, "VTOP_ENV_LOAD_MODULE: %s lacks a function libvtop needs",
+				LIBKMOD_SONAME);
+	}
+	kmod.loaded = true;
+	return 0;
+}
+
 int vtop__load_module(const char *module_path)
 {
 	const char *null_config = NULL;
@@ -73,30 +128,33 @@ int vtop__load_module(const char *module_path)
 	struct kmod_ctx *ctx;
 	int rc, state;
 
-	ctx = kmod_new(NULL, &null_config);
+	rc = kmod_load();
+	if (rc)
+		return rc;
+	ctx = kmod.new_ctx(NULL, &null_config);
 	if (!ctx)
 		return vtop__err(-ENOMEM, "libkmod: kmod_new failed");
 	if (module_path)
-		rc = kmod_module_new_from_path(ctx, module_path, &mod);
+		rc = kmod.from_path(ctx, module_path, &mod);
 	else
-		rc = kmod_module_new_from_name(ctx, "vtop", &mod);
+		rc = kmod.from_name(ctx, "vtop", &mod);
 	if (rc < 0) {
 		vtop__err(rc, "libkmod: cannot find the vtop module %s",
 			 module_path ? module_path : "");
 		goto out;
 	}
-	state = kmod_module_get_initstate(mod);
+	state = kmod.initstate(mod);
 	if (state == KMOD_MODULE_LIVE || state == KMOD_MODULE_COMING ||
 	    state == KMOD_MODULE_BUILTIN) {
 		rc = 0;
 		goto out;
 	}
 	if (module_path) {
-		rc = kmod_module_insert_module(mod, 0, NULL);
+		rc = kmod.insert(mod, 0, NULL);
 		if (rc == -EEXIST)
 			rc = 0;
 	} else {
-		rc = kmod_module_probe_insert_module(mod,
+		rc = kmod.probe(mod,
 				KMOD_PROBE_IGNORE_COMMAND |
 				KMOD_PROBE_APPLY_BLACKLIST,
 				NULL, NULL, NULL, NULL);
@@ -111,8 +169,9 @@ int vtop__load_module(const char *module_path)
 			 rc == -ENOENT ? ": it is not installed for this kernel (install it with DKMS, or give module_path)" :
 			 "");
 out:
-	kmod_module_unref(mod);
-	kmod_unref(ctx);
+	if (mod)
+		kmod.mod_unref(mod);
+	kmod.unref(ctx);
 	return rc;
 }
 
@@ -427,6 +486,7 @@ int vtop__env_check_child(const char *what)
 	return 0;
 }
 
+#ifdef VTOP_TEST_HOOKS
 int vtop__env_init_backend_flags(const struct vtop_backend_ops *ops,
 				 void *ctx, uint32_t mode, uint32_t flags)
 {
@@ -453,6 +513,7 @@ int vtop__env_init_backend(const struct vtop_backend_ops *ops, void *ctx,
 {
 	return vtop__env_init_backend_flags(ops, ctx, mode, 0);
 }
+#endif /* VTOP_TEST_HOOKS */
 
 VTOP_EXPORT
 int vtop_env_init(const struct vtop_env_opts *opts)
@@ -562,8 +623,10 @@ static _Thread_local bool fork_took_lock;
 static void atfork_prepare(void)
 {
 	fork_took_lock = !vtop__in_callback;
-	if (fork_took_lock)
+	if (fork_took_lock) {
+		vtop__dma_lock();
 		pthread_mutex_lock(&vtop__lock);
+	}
 	pthread_mutex_lock(&vtop__ev_lock);
 	vtop__maps_lock_all();
 }
@@ -572,8 +635,10 @@ static void atfork_release(void)
 {
 	vtop__maps_unlock_all();
 	pthread_mutex_unlock(&vtop__ev_lock);
-	if (fork_took_lock)
+	if (fork_took_lock) {
 		pthread_mutex_unlock(&vtop__lock);
+		vtop__dma_unlock();
+	}
 }
 
 static void atfork_child(void)

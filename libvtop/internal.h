@@ -32,15 +32,24 @@
 /* ---- util.c ------------------------------------------------------------ */
 
 /*
+ * Test hooks exist only in the host tests' build of the objects
+ * (-DVTOP_TEST_HOOKS, selftests/host/Makefile), never in the installed
+ * libvtop.so or libvtop.a.
+ *
  * Every allocation of the library goes through vtop_calloc(); the host
  * tests install a hook to make chosen allocations fail.
  */
+#ifdef VTOP_TEST_HOOKS
 extern void *(*vtop__calloc_hook)(size_t nmemb, size_t size);
+#define VTOP__CALLOC_HOOK	vtop__calloc_hook
+#else
+#define VTOP__CALLOC_HOOK	((void *(*)(size_t, size_t))0)
+#endif
 
 static inline void *vtop_calloc(size_t nmemb, size_t size)
 {
-	if (vtop__calloc_hook)
-		return vtop__calloc_hook(nmemb, size);
+	if (VTOP__CALLOC_HOOK)
+		return VTOP__CALLOC_HOOK(nmemb, size);
 	return calloc(nmemb, size);
 }
 
@@ -52,8 +61,8 @@ static inline void *vtop_calloc_page(size_t size)
 {
 	void *p;
 
-	if (vtop__calloc_hook)
-		return vtop__calloc_hook(1, size);
+	if (VTOP__CALLOC_HOOK)
+		return VTOP__CALLOC_HOOK(1, size);
 	if (posix_memalign(&p, 4096, size))
 		return NULL;
 	return memset(p, 0, size);
@@ -113,6 +122,8 @@ void *vtop__map_cb_ctx(const struct vtop_mem_map *map);
 /* ---- backends ---------------------------------------------------------- */
 
 struct vtop_pin_result {
+	/* in: VTOP_PIN_* flags for the pin (VTOP_PIN_READONLY) */
+	uint32_t flags;
 	uint64_t handle;
 	/*
 	 * vtop_calloc()ed and freed by the caller, or, with @borrowed, the
@@ -184,6 +195,7 @@ int vtop__parse_pci(const char *s, uint32_t *domain, uint32_t *bdf);
 /*
  * Locks, always taken in this order (the atfork prepare handler takes them
  * all in it):
+ *   dma_lock	the DMA allocator (dma.c); held while it registers
  *   vtop__lock	registrations, the maps' notification list, the
  *		environment; held while callbacks run
  *   vtop__ev_lock	the registrations' invalidated marks and the tree's
@@ -250,6 +262,7 @@ int vtop__env_ensure_locked(void);
 /* With vtop__lock held: -ECHILD (and a message) in a fork child. */
 int vtop__env_check_child(const char *what);
 
+#ifdef VTOP_TEST_HOOKS
 /*
  * Test hook: initialize the environment with a given backend (the host
  * tests' fake) and VTOP_ENV_* @flags. Returns -EALREADY if initialized.
@@ -259,7 +272,8 @@ int vtop__env_init_backend(const struct vtop_backend_ops *ops, void *ctx,
 			   uint32_t mode);
 int vtop__env_init_backend_flags(const struct vtop_backend_ops *ops,
 				 void *ctx, uint32_t mode, uint32_t flags);
-/* In @flags above: record the initialization as implicit. */
+#endif /* VTOP_TEST_HOOKS */
+/* In vtop__env_init_backend_flags(): record the initialization as implicit. */
 #define VTOP__ENV_IMPLICIT	(1U << 31)
 
 /* mem.c, with vtop__lock held: unregister everything (env fini). */
@@ -280,7 +294,13 @@ void vtop__mem_fork_child(void);
  * links, order, balance, heights and totals. Returns the number of
  * registrations, or -1 if anything is wrong.
  */
+#ifdef VTOP_TEST_HOOKS
 long vtop__mem_check_regs(void);
+#endif
+
+/* dma.c: the allocator's lock, for the atfork handlers (taken first). */
+void vtop__dma_lock(void);
+void vtop__dma_unlock(void);
 
 /* map.c: every map, for the atfork handlers. */
 void vtop__maps_lock_all(void);

@@ -60,6 +60,9 @@ struct vtop_mem_map {
 	struct vtop__map_link all;	/* every map, for fork */
 };
 
+/* The layout of struct vtop__map_head that vtop.h's lookups read. */
+VTOP_EXPORT const unsigned int vtop__map_layout_1 = 1;
+
 /* Every map, so that the atfork handlers can take every map's lock. */
 static pthread_mutex_t maps_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct vtop_mem_map *all_maps;
@@ -428,14 +431,16 @@ static __attribute__((noinline))
 uint64_t translate_run(const struct vtop_mem_map *map, uint64_t vaddr,
 		       uint64_t *size)
 {
-	uint64_t value, prev, next, run, cur;
+	vtop_mem_map_contiguous_sz_cb sz_cb = map->ops.are_contiguous_sz;
+	vtop_mem_map_contiguous_cb cb = map->ops.are_contiguous;
+	uint64_t value, prev, next, run, cur, prev_size;
 	unsigned int shift;
 
 	if (vaddr >= VTOP_VA_LIMIT)
 		return map->head.default_translation;
 	value = vtop__map_lookup(map, vaddr, &shift);
 	run = (1ULL << shift) - (vaddr & ((1ULL << shift) - 1));
-	if (run >= *size || !map->ops.are_contiguous ||
+	if (run >= *size || (!cb && !sz_cb) ||
 	    value == map->head.default_translation) {
 		if (run < *size)
 			*size = run;
@@ -443,12 +448,15 @@ uint64_t translate_run(const struct vtop_mem_map *map, uint64_t vaddr,
 	}
 	cur = vaddr + run;
 	prev = value;
+	prev_size = 1ULL << shift;
 	while (run < *size && cur < VTOP_VA_LIMIT) {
 		next = vtop__map_lookup(map, cur, &shift);
 		if (next == map->head.default_translation ||
-		    !map->ops.are_contiguous(prev, next))
+		    !(sz_cb ? sz_cb(prev, prev_size, next, 1ULL << shift) :
+			      cb(prev, next)))
 			break;
 		prev = next;
+		prev_size = 1ULL << shift;
 		run += 1ULL << shift;
 		cur += 1ULL << shift;
 	}

@@ -242,6 +242,7 @@ static struct vtop_reg *reg_first_ending_after(uint64_t va)
 	return found;
 }
 
+#ifdef VTOP_TEST_HOOKS
 static int reg_check(const struct vtop_reg *r, const struct vtop_reg *parent,
 		     uint64_t lo, uint64_t hi, size_t *n, uint64_t tot[3])
 {
@@ -279,6 +280,7 @@ long vtop__mem_check_regs(void)
 	pthread_mutex_unlock(&vtop__lock);
 	return ret;
 }
+#endif /* VTOP_TEST_HOOKS */
 
 static struct vtop_mem_map *maps_head, *maps_tail;
 static uint32_t nr_maps;
@@ -610,8 +612,9 @@ static uint64_t event_seq(void)
 	return __atomic_load_n(&pg->seq, __ATOMIC_ACQUIRE);
 }
 
-VTOP_EXPORT
-int vtop_mem_register(void *vaddr, size_t len)
+#define REGISTER_FLAGS	(VTOP_MEM_REGISTER_READONLY | VTOP_MEM_REGISTER_DONTFORK)
+
+static int mem_register(void *vaddr, size_t len, uint32_t flags)
 {
 	struct vtop_pin_result res = { 0 };
 	uint64_t va = (uintptr_t)vaddr, seq;
@@ -622,9 +625,14 @@ int vtop_mem_register(void *vaddr, size_t len)
 
 	if (vtop__in_callback)
 		return vtop__err(-EDEADLK, "vtop_mem_register called from a notify callback");
+	if (flags & ~REGISTER_FLAGS)
+		return vtop__err(-EINVAL, "register: unknown flags 0x%x",
+				flags & ~REGISTER_FLAGS);
 	rc = check_range(va, len, "register");
 	if (rc || !len)
 		return rc;
+	if (flags & VTOP_MEM_REGISTER_READONLY)
+		res.flags = VTOP_PIN_READONLY;
 
 	pthread_mutex_lock(&vtop__lock);
 	rc = vtop__env_check_child("vtop_mem_register");
@@ -652,9 +660,10 @@ int vtop_mem_register(void *vaddr, size_t len)
 		rc = vtop__err(-ENOMEM, "out of memory for a registration");
 		goto unlock;
 	}
-	if (vtop__env.flags & VTOP_ENV_DONTFORK) {
+	if ((vtop__env.flags & VTOP_ENV_DONTFORK) ||
+	    (flags & VTOP_MEM_REGISTER_DONTFORK)) {
 		if (madvise(vaddr, len, MADV_DONTFORK)) {
-			rc = vtop__err(-errno, "madvise(MADV_DONTFORK) of 0x%llx+0x%llx failed (VTOP_ENV_DONTFORK)",
+			rc = vtop__err(-errno, "madvise(MADV_DONTFORK) of 0x%llx+0x%llx failed",
 				      (unsigned long long)va,
 				      (unsigned long long)len);
 			goto unlock;
@@ -729,6 +738,18 @@ unlock_nofree:
 	return rc;
 }
 
+VTOP_EXPORT
+int vtop_mem_register(void *vaddr, size_t len)
+{
+	return mem_register(vaddr, len, 0);
+}
+
+VTOP_EXPORT
+int vtop_mem_register_ex(void *vaddr, size_t len, uint32_t flags)
+{
+	return mem_register(vaddr, len, flags);
+}
+
 /*
  * Unregister @count registrations from @r on, in address order. Returns
  * the first error of a callback or an unpin.
@@ -775,7 +796,19 @@ int vtop_mem_unregister(void *vaddr, size_t len)
 		goto unlock;
 	rc = 0;
 	first = reg_first_ending_after(va);
-	/* Every page must be registered. */
+	/*
+	 * SPDK's order (lib/env_dpdk/memory.c): a first page that is
+	 * registered but does not start its registration is -ERANGE before
+	 * anything else is looked at; then every page must be registered
+	 * (-EINVAL); then the range must not end inside one (-ERANGE).
+	 */
+	if (first && first->va < va) {
+		rc = vtop__err(-ERANGE, "unregister: 0x%llx is inside the registration 0x%llx+0x%llx, not its start",
+			      (unsigned long long)va,
+			      (unsigned long long)first->va,
+			      (unsigned long long)first->len);
+		goto unlock;
+	}
 	cur = va;
 	for (r = first; cur < end; r = reg_next(r), count++) {
 		if (!r || r->va > cur) {
@@ -785,8 +818,7 @@ int vtop_mem_unregister(void *vaddr, size_t len)
 		}
 		cur = r->va + r->len;
 	}
-	/* ... and no registration may be split. */
-	if (first->va < va || cur > end) {
+	if (cur > end) {
 		rc = vtop__err(-ERANGE, "unregister: 0x%llx+0x%llx would split a registration",
 			      (unsigned long long)va,
 			      (unsigned long long)len);
@@ -903,6 +935,9 @@ static struct vtop_mem_map *map_alloc(uint64_t default_translation,
 /* The 0.3 struct: every field up to and including size. */
 #define OPS_V03_SIZE	(offsetof(struct vtop_mem_map_ops, size) + \
 			 sizeof(size_t))
+/* 0.4: up to and including are_contiguous_sz. */
+#define OPS_V04_SIZE	(offsetof(struct vtop_mem_map_ops, are_contiguous_sz) + \
+			 sizeof(vtop_mem_map_contiguous_sz_cb))
 
 VTOP_EXPORT __attribute__((symver("vtop_mem_map_alloc@@LIBVTOP_0.3")))
 struct vtop_mem_map *vtop__mem_map_alloc_v03(uint64_t default_translation,
@@ -917,6 +952,14 @@ struct vtop_mem_map *vtop__mem_map_alloc_v03(uint64_t default_translation,
 		o.notify_cb = ops->notify_cb;
 		o.are_contiguous = ops->are_contiguous;
 		o.size = ops->size;
+	}
+	/* 0.4: are_contiguous_sz, read only when the caller's size has it. */
+	if (o.size >= OPS_V04_SIZE)
+		o.are_contiguous_sz = ops->are_contiguous_sz;
+	if (o.are_contiguous && o.are_contiguous_sz) {
+		vtop__err(-EINVAL, "ops has both are_contiguous and are_contiguous_sz");
+		errno = EINVAL;
+		return NULL;
 	}
 	if (o.size && o.size < OPS_V03_SIZE) {
 		vtop__err(-EINVAL, "ops->size %zu is smaller than %zu",

@@ -10,7 +10,9 @@
 #error "VTOP_VERSION_STRING must be defined by the build (from VERSION)"
 #endif
 
+#ifdef VTOP_TEST_HOOKS
 void *(*vtop__calloc_hook)(size_t nmemb, size_t size);
+#endif
 
 static _Thread_local char last_error[512];
 

@@ -22,7 +22,7 @@ lib:
 install: deps-base lib
 	$(MAKE) -C $(TOP)/libvtop install
 
-host-check: deps-base lib
+host-check: deps-base deps-abi lib
 	$(MAKE) -C $(TOP)/selftests/host check
 
 EXAMPLE_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -g \

@@ -30,6 +30,9 @@
 #   fresh       debootstrap and git (make fresh-check)
 #   rdma        rig and soft-RoCE for the RDMA MR-cache example: libibverbs
 #               (headers, the rxe provider), libnl, the rdma tool (iproute2)
+#   abi         base, abigail-tools (abidiff: the libvtop ABI baseline) and
+#               gcc-multilib, g++ (vtop.h compiled -m32 and as C++)
+#               (make host-check)
 set -euo pipefail
 
 pkgs_base="gcc make libc6-dev pkg-config libkmod-dev kmod binutils"
@@ -43,6 +46,7 @@ pkgs_debug="flex bison bc perl libelf-dev libssl-dev"
 pkgs_bench="gnuplot-nox"
 pkgs_fresh="debootstrap git"
 pkgs_rdma="libibverbs-dev libibverbs1 ibverbs-providers libnl-3-200 libnl-route-3-200 iproute2"
+pkgs_abi="abigail-tools gcc-multilib g++"
 
 list=0
 if [ "${1:-}" = --list ]; then
@@ -71,6 +75,7 @@ add() {
 		bench) add rig; want="$want $pkgs_bench" ;;
 		fresh) want="$want $pkgs_fresh" ;;
 		rdma) add rig; want="$want $pkgs_rdma" ;;
+		abi) add base; want="$want $pkgs_abi" ;;
 		*) echo "deps.sh: unknown group '$g'" >&2; exit 2 ;;
 		esac
 	done

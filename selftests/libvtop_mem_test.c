@@ -5,6 +5,7 @@
  * SPDK registration cases, and failures that must leave nothing pinned.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -474,6 +475,84 @@ TEST_F(spdk, fork_child_echild)
 	EXPECT_EQ(1, lib_pins());
 	EXPECT_VTOPHYS(self->buf, 4 * PG);
 	EXPECT_EQ(0, vtop_mem_unregister(self->buf, 4 * PG));
+}
+
+/*
+ * vtop_mem_register_ex(VTOP_MEM_REGISTER_READONLY) (since 0.4): a
+ * read-only file mapping registers (pinned without FOLL_WRITE) where
+ * vtop_mem_register() gets -EFAULT, and its addresses are the page
+ * cache's pages.
+ */
+TEST_F(spdk, readonly_file_mapping)
+{
+	char path[] = "/tmp/libvtop-ro-XXXXXX", why[256] = "";
+	size_t len = 8 * PG;
+	char *page, *ro;
+	int fd;
+
+	fd = mkstemp(path);
+	ASSERT_LE(0, fd);
+	unlink(path);
+	page = calloc(1, len);
+	ASSERT_NE(NULL, page);
+	memset(page, 0x5a, len);
+	ASSERT_EQ((ssize_t)len, write(fd, page, len));
+	free(page);
+	ro = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, ro);
+	EXPECT_EQ(-EFAULT, vtop_mem_register(ro, len));
+	EXPECT_EQ(0, lib_pins());
+	ASSERT_EQ(0, vtop_mem_register_ex(ro, len,
+					  VTOP_MEM_REGISTER_READONLY))
+		TH_LOG("%s", vtop_last_error());
+	EXPECT_EQ(1, lib_pins());
+	EXPECT_EQ(0, check_vtophys(ro, len, why, sizeof(why))) TH_LOG("%s", why);
+	EXPECT_EQ(0x5a, (unsigned char)ro[len - 1]);
+	EXPECT_EQ(0, vtop_mem_unregister(ro, len));
+	EXPECT_EQ(0, lib_pins());
+	/* a private read-only mapping too, without copying its pages */
+	munmap(ro, len);
+	ro = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+	ASSERT_NE(MAP_FAILED, ro);
+	ASSERT_EQ(0, vtop_mem_register_ex(ro, len,
+					  VTOP_MEM_REGISTER_READONLY))
+		TH_LOG("%s", vtop_last_error());
+	EXPECT_EQ(0, check_vtophys(ro, len, why, sizeof(why))) TH_LOG("%s", why);
+	EXPECT_EQ(0, vtop_mem_unregister(ro, len));
+	EXPECT_EQ(-EINVAL, vtop_mem_register_ex(ro, len, 1U << 7));
+	EXPECT_EQ(0, lib_pins());
+	munmap(ro, len);
+	close(fd);
+	VT_EXPECT_NO_LEAK(self->snap);
+}
+
+/* VTOP_MEM_REGISTER_DONTFORK: a child has no mapping there, until unregistered. */
+TEST_F(spdk, register_dontfork)
+{
+	int status, i;
+	pid_t pid;
+
+	ASSERT_EQ(0, vtop_mem_register_ex(self->buf + PG, 2 * PG,
+					  VTOP_MEM_REGISTER_DONTFORK));
+	for (i = 0; i < 2; i++) {
+		pid = fork();
+		ASSERT_LE(0, pid);
+		if (!pid) {
+			(void)*(volatile char *)(self->buf + 2 * PG);
+			_exit(0);
+		}
+		ASSERT_EQ(pid, waitpid(pid, &status, 0));
+		if (!i) {
+			EXPECT_TRUE(WIFSIGNALED(status) &&
+				    WTERMSIG(status) == SIGSEGV);
+			EXPECT_EQ(0, vtop_mem_unregister(self->buf + PG,
+							 2 * PG));
+		} else {
+			EXPECT_TRUE(WIFEXITED(status) &&
+				    WEXITSTATUS(status) == 0);
+		}
+	}
+	EXPECT_EQ(0, lib_pins());
 }
 
 /* malloc()ed memory, as a user would register it. */

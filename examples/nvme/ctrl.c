@@ -10,14 +10,12 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include <vtop.h>
 
 #include "ctrl.h"
 #include "util.h"
 
-#define CTL_PAGES	6	/* ASQ, ACQ, IOSQ, IOCQ, Identify, PRP list */
 
 static inline uint32_t rd32(const struct nvme_ctrl *c, uint32_t off)
 {
@@ -137,19 +135,22 @@ static int wait_csts(struct nvme_ctrl *c, uint32_t mask, uint32_t want,
 	}
 }
 
-/* The DMA address of one page of control memory, which is registered. */
-static int ctl_addr(struct nvme_ctrl *c, unsigned int page, void **va,
-		    uint64_t *dma)
+/*
+ * One page of control memory from libvtop's DMA allocator: registered,
+ * zeroed, 4 KiB-aligned (so it never crosses a page: one PRP entry).
+ */
+static int ctl_alloc(struct nvme_ctrl *c, unsigned int page, void **va,
+		     uint64_t *dma)
 {
-	void *p = c->ctl_mem + (size_t)page * NVME_PAGE_SIZE;
-	uint64_t a = vtop_vtophys(p, NULL);
+	void *p = vtop_dma_zmalloc(NVME_PAGE_SIZE, NVME_PAGE_SIZE, dma);
 
-	if (a == VTOP_VTOPHYS_ERROR) {
-		log_err("vtop_vtophys(%p) failed for control memory\n", p);
-		return -EFAULT;
+	if (!p) {
+		log_err("vtop_dma_zmalloc(control page %u): %s (%s)\n", page,
+			strerror(errno), vtop_last_error());
+		return -errno;
 	}
+	c->ctl[page] = p;
 	*va = p;
-	*dma = a;
 	return 0;
 }
 
@@ -205,54 +206,33 @@ int nvme_ctrl_init(struct nvme_ctrl *c, volatile void *bar, size_t bar_len,
 		return -EOPNOTSUPP;
 	}
 
-	c->ctl_len = CTL_PAGES * NVME_PAGE_SIZE;
-	c->ctl_mem = mmap(NULL, c->ctl_len, PROT_READ | PROT_WRITE,
-			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-	if (c->ctl_mem == MAP_FAILED) {
-		ret = -errno;
-		c->ctl_mem = NULL;
-		log_err("cannot allocate control memory: %s\n", strerror(-ret));
-		return ret;
-	}
-	ret = vtop_mem_register(c->ctl_mem, c->ctl_len);
-	if (ret) {
-		log_err("vtop_mem_register(control memory, %zu bytes): %s\n",
-			c->ctl_len, strerror(-ret));
-		goto out_unmap;
-	}
-	c->ctl_registered = true;
-
-	ret = ctl_addr(c, 0, &va, &c->admin.sq_dma);
+	ret = ctl_alloc(c, 0, &va, &c->admin.sq_dma);
 	if (ret)
-		goto out_unreg;
+		goto out_free;
 	c->admin.sq = va;
-	ret = ctl_addr(c, 1, &va, &c->admin.cq_dma);
+	ret = ctl_alloc(c, 1, &va, &c->admin.cq_dma);
 	if (ret)
-		goto out_unreg;
+		goto out_free;
 	c->admin.cq = va;
-	ret = ctl_addr(c, 2, &va, &c->io.sq_dma);
+	ret = ctl_alloc(c, 2, &va, &c->io.sq_dma);
 	if (ret)
-		goto out_unreg;
+		goto out_free;
 	c->io.sq = va;
-	ret = ctl_addr(c, 3, &va, &c->io.cq_dma);
+	ret = ctl_alloc(c, 3, &va, &c->io.cq_dma);
 	if (ret)
-		goto out_unreg;
+		goto out_free;
 	c->io.cq = va;
-	ret = ctl_addr(c, 4, &c->identify, &c->identify_dma);
+	ret = ctl_alloc(c, 4, &c->identify, &c->identify_dma);
 	if (ret)
-		goto out_unreg;
-	ret = ctl_addr(c, 5, &va, &c->prp_list_dma);
+		goto out_free;
+	ret = ctl_alloc(c, 5, &va, &c->prp_list_dma);
 	if (ret)
-		goto out_unreg;
+		goto out_free;
 	c->prp_list = va;
 	return 0;
 
-out_unreg:
-	vtop_mem_unregister(c->ctl_mem, c->ctl_len);
-	c->ctl_registered = false;
-out_unmap:
-	munmap(c->ctl_mem, c->ctl_len);
-	c->ctl_mem = NULL;
+out_free:
+	nvme_ctrl_fini(c);
 	return ret;
 }
 
@@ -326,13 +306,12 @@ int nvme_ctrl_shutdown(struct nvme_ctrl *c)
 
 void nvme_ctrl_fini(struct nvme_ctrl *c)
 {
-	if (!c->ctl_mem)
-		return;
-	if (c->ctl_registered)
-		vtop_mem_unregister(c->ctl_mem, c->ctl_len);
-	c->ctl_registered = false;
-	munmap(c->ctl_mem, c->ctl_len);
-	c->ctl_mem = NULL;
+	unsigned int k;
+
+	for (k = 0; k < NVME_CTL_PAGES; k++) {
+		vtop_dma_free(c->ctl[k]);
+		c->ctl[k] = NULL;
+	}
 }
 
 /* Submit @cmd on @q and poll for its completion. */

@@ -55,10 +55,12 @@ struct nvme_ctrl {
 	uint32_t cmd_timeout_ms;
 	uint32_t db_stride;		/* bytes between doorbells */
 
-	/* The control memory: rings, Identify data, the PRP list. */
-	uint8_t *ctl_mem;
-	size_t ctl_len;
-	bool ctl_registered;
+	/*
+	 * The control memory: rings, Identify data, the PRP list, one 4 KiB
+	 * page each from libvtop's DMA allocator (vtop_dma_zmalloc()).
+	 */
+#define NVME_CTL_PAGES	6	/* ASQ, ACQ, IOSQ, IOCQ, Identify, PRP list */
+	void *ctl[NVME_CTL_PAGES];
 	void *identify;
 	uint64_t identify_dma;
 	uint64_t *prp_list;

@@ -1182,16 +1182,13 @@ int main(int argc, char **argv)
 	printf("controller %s: NVMe %u.%u, BAR0 %zu KiB, CAP.TO %u ms, max queue entries %u, bus mastering on\n",
 	       addr.name, c.vs >> 16, (c.vs >> 8) & 0xff, bar_len >> 10,
 	       c.ready_timeout_ms, NVME_CAP_MQES(c.cap) + 1);
-	printf("queues in libvtop-registered memory: ASQ 0x%" PRIx64 " ACQ 0x%" PRIx64
+	printf("queues in libvtop DMA memory (vtop_dma_zmalloc): ASQ 0x%" PRIx64 " ACQ 0x%" PRIx64
 	       " IOSQ 0x%" PRIx64 " IOCQ 0x%" PRIx64 " Identify 0x%" PRIx64 " PRP list 0x%" PRIx64 "\n",
 	       c.admin.sq_dma, c.admin.cq_dma, c.io.sq_dma, c.io.cq_dma,
 	       c.identify_dma, c.prp_list_dma);
 	if (o.expect_iova) {
-		for (k = 0; k < (int)(c.ctl_len / NVME_PAGE_SIZE); k++) {
-			uint8_t *p = c.ctl_mem + (size_t)k * NVME_PAGE_SIZE;
-
-			check_page(&ic, p, vtop_vtophys(p, NULL));
-		}
+		for (k = 0; k < NVME_CTL_PAGES; k++)
+			check_page(&ic, c.ctl[k], vtop_vtophys(c.ctl[k], NULL));
 	}
 
 	ret = nvme_ctrl_enable(&c);

@@ -30,6 +30,7 @@ static struct {
 	uint64_t (*phys)(uint64_t va);
 	unsigned int (*shift)(uint64_t va);
 	int fail_pin;		/* next pin fails with this */
+	uint32_t last_pin_flags;	/* VTOP_PIN_* of the last pin */
 	bool bad_segs;		/* next pin reports a short segment list */
 	pthread_mutex_t lock;
 	struct fake_pin pins[FAKE_MAX_PINS];
@@ -78,6 +79,7 @@ static int fake_pin(void *ctx, uint64_t va, uint64_t len,
 	int i, rc;
 
 	(void)ctx;
+	fake.last_pin_flags = res->flags;
 	if (fake.fail_pin) {
 		rc = fake.fail_pin;
 		fake.fail_pin = 0;

@@ -68,4 +68,37 @@ t consumer_builds test $rc -eq 0
 out=$(LD_LIBRARY_PATH=$dest/opt/vt/lib "$dest/consumer" 2>&1)
 t consumer_runs test "$out" = "$VERSION 1"
 t consumer_uses_installed_lib bash -c "LD_LIBRARY_PATH='$dest/opt/vt/lib' ldd '$dest/consumer' | grep -q '$dest/opt/vt/lib/libvtop.so.$major'"
+# SPDK-style code against the installed SPDK compatibility header
+cat > "$dest/spdk.c" <<'C'
+#include <vtop/spdk_env_mem.h>
+
+int main(void)
+{
+	struct spdk_mem_map *m = spdk_mem_map_alloc(7, NULL, NULL);
+
+	if (!m || spdk_mem_map_set_translation(m, 0x200000, 0x200000, 3) ||
+	    spdk_mem_map_translate(m, 0x300000, NULL) != 3)
+		return 1;
+	spdk_mem_map_free(&m);
+	return spdk_mem_register((void *)0x1000, 5) == -EINVAL ? 0 : 2;
+}
+C
+# shellcheck disable=SC2046
+cc -std=c11 -Wall -Wextra -Werror $(pkg-config --cflags libvtop) -o "$dest/spdk" \
+	"$dest/spdk.c" $(pkg-config --libs libvtop) 2>"$dest/cc2.log"
+rc=$?
+[ $rc -eq 0 ] || sed 's/^/# /' "$dest/cc2.log"
+t spdk_header_builds test $rc -eq 0
+t spdk_header_runs env LD_LIBRARY_PATH="$dest/opt/vt/lib" "$dest/spdk"
+
+# .pc honours INCLUDEDIR and LIBDIR (multiarch layouts), and the headers
+# and libraries go there
+make -s -C "$TOP/libvtop" install DESTDIR="$dest/ml" PREFIX=/usr \
+	LIBDIR=/usr/lib/x86_64-linux-gnu INCLUDEDIR=/usr/include/vt \
+	BUILD="$BUILD" >"$dest/log2" 2>&1
+pc=$dest/ml/usr/lib/x86_64-linux-gnu/pkgconfig/libvtop.pc
+t pc_libdir grep -qx 'libdir=/usr/lib/x86_64-linux-gnu' "$pc"
+t pc_includedir grep -qx 'includedir=/usr/include/vt' "$pc"
+t header_in_includedir test -f "$dest/ml/usr/include/vt/vtop.h"
+t pc_no_libkmod bash -c "! grep -q kmod '$pc'"
 exit $((fails > 0))

@@ -239,6 +239,105 @@ static void contig_mixed(void)
 	vtop_mem_map_free(&m);
 }
 
+/* SPDK-style stride callbacks: 2 MiB only, and with the entry sizes. */
+static int stride_2m(uint64_t a, uint64_t b)
+{
+	return b - a == M2;
+}
+
+static uint64_t seen_sizes[8][2];
+static int nseen;
+
+static int stride_sz(uint64_t a, uint64_t sa, uint64_t b, uint64_t sb)
+{
+	if (nseen < 8) {
+		seen_sizes[nseen][0] = sa;
+		seen_sizes[nseen][1] = sb;
+	}
+	nseen++;
+	return b == a + sa;
+}
+
+static struct vtop_mem_map *new_map_sz(vtop_mem_map_contiguous_sz_cb c)
+{
+	struct vtop_mem_map_ops ops = { .are_contiguous_sz = c,
+					.size = sizeof(ops) };
+	struct vtop_mem_map *m = vtop_mem_map_alloc(DEF, &ops, NULL);
+
+	REQUIRE(m);
+	return m;
+}
+
+/*
+ * Issue 16 item 2: [2M-4K, 2M) = P (a 4 KiB entry), [2M, 4M) = P + 4K (a
+ * 2 MiB entry), [4M, 4M+4K) = P + 4K + 2M. Translated at 2M-4K, the run is
+ * 2 MiB + 8 KiB with the sized callback; the 2 MiB stride callback stops
+ * after the first page.
+ */
+static void contig_sizes(void)
+{
+	const uint64_t pa = 0x7654000000ULL;
+	struct vtop_mem_map *m;
+	uint64_t size;
+
+	m = new_map_sz(stride_sz);
+	CHECK_EQ(vtop_mem_map_set_translation(m, M2 - K4, K4, pa), 0);
+	CHECK_EQ(vtop_mem_map_set_translation(m, M2, M2, pa + K4), 0);
+	CHECK_EQ(vtop_mem_map_set_translation(m, 2 * M2, K4, pa + K4 + M2), 0);
+	REQUIRE(shift_at(m, M2 - K4) == 12 && shift_at(m, M2) == 21);
+	size = 10 * M2;
+	CHECK_EQ(vtop_mem_map_translate(m, M2 - K4, &size), pa);
+	CHECK_EQ(size, M2 + 2 * K4);
+	CHECK_EQ(nseen, 2);	/* the default after it ends the run */
+	CHECK_EQ(seen_sizes[0][0], K4);
+	CHECK_EQ(seen_sizes[0][1], M2);
+	CHECK_EQ(seen_sizes[1][0], M2);
+	CHECK_EQ(seen_sizes[1][1], K4);
+	/* from inside the 2 MiB entry: its whole size is passed */
+	nseen = 0;
+	size = 10 * M2;
+	CHECK_EQ(vtop_mem_map_translate(m, M2 + 3 * K4 + 8, &size), pa + K4);
+	CHECK_EQ(size, M2 - 3 * K4 - 8 + K4);
+	CHECK_EQ(seen_sizes[0][0], M2);
+	CHECK_EQ(seen_sizes[0][1], K4);
+	vtop_mem_map_free(&m);
+
+	/* the old callback over the same map under-reports: 4 KiB */
+	m = new_map(stride_2m);
+	CHECK_EQ(vtop_mem_map_set_translation(m, M2 - K4, K4, pa), 0);
+	CHECK_EQ(vtop_mem_map_set_translation(m, M2, M2, pa + K4), 0);
+	size = 10 * M2;
+	CHECK_EQ(vtop_mem_map_translate(m, M2 - K4, &size), pa);
+	CHECK_EQ(size, K4);
+	vtop_mem_map_free(&m);
+}
+
+/* Both callbacks: -EINVAL. A 0.3-sized ops never has its tail read. */
+static void contig_sz_ops(void)
+{
+	struct vtop_mem_map_ops ops = { .are_contiguous = stride_2m,
+					.are_contiguous_sz = stride_sz,
+					.size = sizeof(ops) };
+	struct vtop_mem_map *m;
+	uint64_t size;
+
+	errno = 0;
+	CHECK(vtop_mem_map_alloc(DEF, &ops, NULL) == NULL);
+	CHECK_EQ(errno, EINVAL);
+	/* size of the 0.3 struct: are_contiguous_sz is past it, ignored */
+	ops.are_contiguous = NULL;
+	ops.size = offsetof(struct vtop_mem_map_ops, are_contiguous_sz);
+	m = vtop_mem_map_alloc(DEF, &ops, NULL);
+	REQUIRE(m);
+	CHECK_EQ(vtop_mem_map_set_translation(m, 0, 2 * K4, 7), 0);
+	nseen = 0;
+	size = 2 * K4;
+	CHECK_EQ(vtop_mem_map_translate(m, 0, &size), 7);
+	CHECK_EQ(size, K4);
+	CHECK_EQ(nseen, 0);
+	vtop_mem_map_free(&m);
+}
+
 /* The internal batch used by the vtophys map: one value per range. */
 static void batched_ranges(void)
 {
@@ -308,6 +407,8 @@ HOST_MAIN(
 	HOST_TEST(cross_1g),
 	HOST_TEST(size_without_contig),
 	HOST_TEST(contig_mixed),
+	HOST_TEST(contig_sizes),
+	HOST_TEST(contig_sz_ops),
 	HOST_TEST(batched_ranges),
 	HOST_TEST(free_null),
 	HOST_TEST(many_tables),

@@ -83,11 +83,13 @@ static int model_unregister(int s, int n)
 {
 	int p;
 
+	/* SPDK's order: a registered first page that starts nothing, */
+	if (model.start[s] >= 0 && model.start[s] != s)
+		return -ERANGE;
+	/* then any page not registered, then the end inside a registration */
 	for (p = s; p < s + n; p++)
 		if (model.start[p] < 0)
 			return -EINVAL;
-	if (model.start[s] != s)
-		return -ERANGE;
 	if (s + n < NPAGES && model.start[s + n] == model.start[s + n - 1])
 		return -ERANGE;
 	return 0;

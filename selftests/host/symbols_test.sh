@@ -1,0 +1,56 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# Library hygiene (issue 16 item 6): every global symbol libvtop.a defines
+# is vtop_-prefixed, and those that are not API (not in libvtop.map) are
+# vtop__-prefixed, so a static link never collides with a program's own
+# names; the test hooks exist in neither the installed .a nor the .so;
+# libvtop.so does not depend on libkmod (dlopen()ed for
+# VTOP_ENV_LOAD_MODULE); -Werror is a variable packagers can clear.
+set -u
+: "${TOP:?}" "${BUILD:?}"
+lib=$BUILD/lib
+n=0
+fails=0
+t() {
+	local name=$1
+	shift
+	n=$((n + 1))
+	if "$@"; then
+		echo "ok $n symbols.$name"
+	else
+		echo "not ok $n symbols.$name"
+		fails=$((fails + 1))
+	fi
+}
+
+api=$(sed -n 's/^[[:space:]]*\(vtop_[a-z0-9_]*\);/\1/p' "$TOP/libvtop/libvtop.map" | sort -u)
+# NAME or NAME@VERSION, one per defined global of the archive
+globals=$(nm -g --defined-only "$lib/libvtop.a" | awk 'NF == 3 { print $3 }' |
+	sed 's/@.*//' | sort -u)
+
+unprefixed() {
+	local bad
+	bad=$(printf '%s\n' "$globals" | grep -v '^vtop_')
+	[ -z "$bad" ] || { echo "# not vtop_-prefixed: $bad" | tr '\n' ' '; echo; }
+	[ -z "$bad" ]
+}
+internal_not_vtop__() {
+	local bad
+	bad=$(printf '%s\n' "$globals" | grep '^vtop_' | grep -v '^vtop__' |
+		grep -vFx "$api")
+	[ -z "$bad" ] || { echo "# internal but not vtop__: $bad" | tr '\n' ' '; echo; }
+	[ -z "$bad" ]
+}
+no_hooks() {
+	! nm -g "$lib/libvtop.a" "$lib/libvtop.so" 2>/dev/null |
+		grep -E 'vtop__calloc_hook|vtop__env_init_backend|vtop__mem_check_regs'
+}
+t static_globals_prefixed unprefixed
+t static_internal_vtop__ internal_not_vtop__
+t static_has_api bash -c "printf '%s\n' '$globals' | grep -qx vtop_dma_malloc"
+t no_test_hooks_installed no_hooks
+t so_no_libkmod bash -c "! readelf -d '$lib/libvtop.so' | grep -q 'NEEDED.*libkmod'"
+t so_dlopens_libkmod grep -q 'libkmod.so.2' "$lib/libvtop.so"
+t werror_clearable grep -q '^WERROR ?= -Werror' "$TOP/libvtop/Makefile"
+exit $((fails > 0))
