@@ -20,6 +20,11 @@
  *                     pins live: a VTOP_EVENT_REVOKED record per pin, PIN
  *                     -ENODEV, UNPIN 0, DETACH -EBUSY until the last UNPIN,
  *                     then 0; close with a revoked pin live
+ *   kill BDF          (bound to vfio-pci) hold a VFIO device fd, let a
+ *                     child unbind vfio-pci (which then waits for that fd
+ *                     with the device lock held), let another child
+ *                     ATTACH: it must wait interruptibly (state S, not D)
+ *                     and die on SIGKILL while the unbind still waits
  *
  * Exit 0 pass, 1 fail, 4 skip (no ATTACH).
  */
@@ -37,6 +42,9 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/wait.h>
+#include <linux/vfio.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include "uapi/linux/vtop.h"
@@ -99,19 +107,23 @@ static int detach(int fd)
 
 static int pin(int fd, void *p, size_t len, uint64_t *handle)
 {
-	static __thread struct vtop_segment segs[1024];
+	/* Room for one segment per page: physical mode may need it. */
+	struct vtop_segment *segs = calloc(len / PAGE, sizeof(*segs));
 	struct vtop_pin pn;
 	int ret;
 
+	if (!segs)
+		return -ENOMEM;
 	memset(&pn, 0, sizeof(pn));
 	pn.size = sizeof(pn);
 	pn.vaddr = (uintptr_t)p;
 	pn.length = len;
 	pn.segs = (uintptr_t)segs;
-	pn.nr_segs = 1024;
+	pn.nr_segs = len / PAGE;
 	ret = xioctl(fd, VTOP_IOC_PIN, &pn);
 	if (!ret)
 		*handle = pn.handle;
+	free(segs);
 	return ret;
 }
 
@@ -240,8 +252,10 @@ static void *race_pinner(void *arg)
 
 	prctl(PR_SET_NAME, "vtop-unpinner");
 	for (i = 0; i < rounds; i++) {
-		if (pin(race_fd, p, RACE_LEN, &h)) {
-			check(false, "race: PIN failed");
+		int ret = pin(race_fd, p, RACE_LEN, &h);
+
+		if (ret) {
+			check(false, "race: PIN failed: %d", ret);
 			break;
 		}
 		if (unpin(race_fd, h)) {
@@ -345,6 +359,114 @@ static void do_revoke(const char *how)
 	munmap(c, PAGE);
 }
 
+/* The syscall @pid is blocked in (/proc/PID/syscall), or -1 if none. */
+static long blocked_syscall(pid_t pid)
+{
+	char path[64];
+	long nr = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/syscall", (int)pid);
+	f = fopen(path, "r");
+	if (f) {
+		if (fscanf(f, "%ld", &nr) != 1)
+			nr = -1;
+		fclose(f);
+	}
+	return nr;
+}
+
+static char task_state(pid_t pid)
+{
+	char path[64], comm[64], st = '?';
+	int p;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "r");
+	if (f) {
+		if (fscanf(f, "%d %63s %c", &p, comm, &st) != 3)
+			st = '?';
+		fclose(f);
+	}
+	return st;
+}
+
+static void wait_blocked(pid_t pid, long nr)
+{
+	while (blocked_syscall(pid) != nr)
+		usleep(10000);
+}
+
+static void do_kill(void)
+{
+	char path[256], link[256], unbind[256];
+	int cont, grp, dfd, status, fd;
+	pid_t unbinder, attacher;
+	char state;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/iommu_group",
+		 bdf_str);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0) {
+		check(false, "kill: no IOMMU group");
+		return;
+	}
+	link[n] = 0;
+	snprintf(path, sizeof(path), "/dev/vfio/%s", strrchr(link, '/') + 1);
+	cont = open("/dev/vfio/vfio", O_RDWR | O_CLOEXEC);
+	grp = open(path, O_RDWR | O_CLOEXEC);
+	if (cont < 0 || grp < 0 ||
+	    ioctl(grp, VFIO_GROUP_SET_CONTAINER, &cont) ||
+	    ioctl(cont, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU)) {
+		check(false, "kill: VFIO container for %s: %s", path,
+		      strerror(errno));
+		return;
+	}
+	dfd = ioctl(grp, VFIO_GROUP_GET_DEVICE_FD, bdf_str);
+	check(dfd >= 0, "kill: VFIO device fd of %s", bdf_str);
+	if (dfd < 0)
+		return;
+
+	snprintf(unbind, sizeof(unbind), "/sys/bus/pci/drivers/vfio-pci/unbind");
+	unbinder = fork();
+	if (!unbinder) {
+		close(dfd);	/* else the unbind waits for itself */
+		_exit(write_str(unbind, bdf_str) ? 1 : 0);
+	}
+	/* Blocked in write(2): vfio-pci's remove waits for dfd. */
+	wait_blocked(unbinder, 1);
+
+	attacher = fork();
+	if (!attacher) {
+		close(dfd);
+		fd = vopen();
+		_exit(attach(fd) ? 1 : 0);
+	}
+	wait_blocked(attacher, 16);
+	state = task_state(attacher);
+	check(state == 'S',
+	      "kill: ATTACH waits for the device lock in state %c (S: interruptible)",
+	      state);
+	kill(attacher, SIGKILL);
+	if (state != 'S')
+		close(dfd);	/* else it never returns */
+	waitpid(attacher, &status, 0);
+	check(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
+	      "kill: the blocked ATTACH died of SIGKILL");
+	if (state == 'S') {
+		check(blocked_syscall(unbinder) == 1,
+		      "kill: ... while the unbind still held the device lock");
+		close(dfd);
+	}
+	waitpid(unbinder, &status, 0);
+	check(WIFEXITED(status) && !WEXITSTATUS(status),
+	      "kill: the unbind finished once the VFIO fd was closed");
+	close(grp);
+	close(cont);
+}
+
 int main(int argc, char **argv)
 {
 	struct vtop_info in = { .size = sizeof(in) };
@@ -375,6 +497,8 @@ int main(int argc, char **argv)
 		do_mask();
 	else if (!strcmp(argv[1], "race") && argc == 4)
 		do_race(atol(argv[3]));
+	else if (!strcmp(argv[1], "kill"))
+		do_kill();
 	else if (!strcmp(argv[1], "revoke") && argc == 4)
 		do_revoke(argv[3]);
 	else

@@ -38,7 +38,7 @@ rig_opts() {
 	1|5) echo "--nvme" ;;
 	2) echo "--nvme --iommu" ;;
 	3|4|6) echo "--nvme --iommu --append iommu.strict=1" ;;
-	7) echo "--nvme --iommu --module vfio-pci" ;;
+	7) echo "--nvme --iommu --module vfio-pci --module vfio_iommu_type1" ;;
 	*) echo "check.sh: no scenario $1" >&2; return 1 ;;
 	esac
 }

@@ -9,7 +9,8 @@
 #   race    PIN/UNPIN against DETACH: with dma_unmap_sg_attrs() and
 #           DETACH's return value traced (kprobes), no DETACH succeeds
 #           while an UNPIN is still unmapping
-#   vfio    bound to vfio-pci: ATTACH fails with EPERM
+#   vfio    bound to vfio-pci: ATTACH fails with EPERM; an ATTACH stuck
+#           behind vfio-pci's unbind (waiting for a VFIO fd) dies on SIGKILL
 #   unbind  uio_pci_generic unbound with live pins: revoked (events, PIN
 #           ENODEV, UNPIN, close), bound again, ATTACH again
 #   remove  sysfs remove with live pins: revoked; rescan, ATTACH again
@@ -71,6 +72,9 @@ echo 'p:vtop7/unmap_in dma_unmap_sg_attrs' >>$T/kprobe_events &&
 	echo 'r:vtop7/unmap_out dma_unmap_sg_attrs' >>$T/kprobe_events &&
 	echo 'r:vtop7/detach_ret vtop:vtop_ioctl_detach ret=$retval:s64' >>$T/kprobe_events ||
 	fail "cannot set up the kprobes"
+# Only successful DETACHes: the failing ones would overrun the buffer.
+echo 'ret == 0' >$T/events/vtop7/detach_ret/filter
+echo 4096 >$T/buffer_size_kb
 echo 1 >$T/events/vtop7/enable
 echo 1 >$T/tracing_on
 run race 40
@@ -90,6 +94,7 @@ echo >$T/kprobe_events
 if modprobe vfio-pci 2>/dev/null; then
 	bind vfio-pci
 	run expect EPERM
+	run kill
 else
 	fail "no vfio-pci module in the guest"
 fi
