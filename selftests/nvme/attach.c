@@ -15,6 +15,10 @@
  *                     DETACHes (and ATTACHes again) in a loop; the scenario
  *                     traces dma_unmap_sg_attrs() and DETACH's return value
  *                     and fails if a DETACH succeeded during an unmap
+ *   race-remove BDF   the race again, but the first DETACH that succeeds
+ *                     is followed at once by a sysfs remove of the device:
+ *                     an unmap still to come would use a freed device
+ *                     (KASAN in the debug kernel)
  *   revoke BDF HOW    ATTACH, pin two buffers, then unbind the driver (HOW
  *                     "unbind") or remove the device ("remove") with the
  *                     pins live: a VTOP_EVENT_REVOKED record per pin, PIN
@@ -242,7 +246,7 @@ static void do_mask(void)
 }
 
 static int race_fd;
-static volatile int race_stop;
+static volatile int race_stop, race_started;
 
 static void *race_pinner(void *arg)
 {
@@ -251,7 +255,7 @@ static void *race_pinner(void *arg)
 	uint64_t h;
 
 	prctl(PR_SET_NAME, "vtop-unpinner");
-	for (i = 0; i < rounds; i++) {
+	for (i = 0; i < rounds && !race_stop; i++) {
 		int ret = pin(race_fd, p, RACE_LEN, &h);
 
 		if (ret) {
@@ -262,14 +266,16 @@ static void *race_pinner(void *arg)
 			check(false, "race: UNPIN failed");
 			break;
 		}
+		race_started = 1;
 	}
 	race_stop = 1;
 	munmap(p, RACE_LEN);
 	return NULL;
 }
 
-static void do_race(long rounds)
+static void do_race(long rounds, bool remove)
 {
+	char path[256];
 	long detached = 0, busy = 0;
 	pthread_t t;
 	int ret;
@@ -278,10 +284,23 @@ static void do_race(long rounds)
 	race_fd = vopen();
 	check(!attach(race_fd), "race: ATTACH");
 	pthread_create(&t, NULL, race_pinner, (void *)rounds);
+	/* Removal only once an attached pin went through: the race is on. */
+	while (remove && !race_started && !race_stop)
+		usleep(1000);
 	while (!race_stop) {
 		ret = detach(race_fd);
 		if (!ret) {
 			detached++;
+			/* Remove on the first success after a refusal. */
+			if (remove && busy) {
+				snprintf(path, sizeof(path),
+					 "/sys/bus/pci/devices/%s/remove",
+					 bdf_str);
+				check(!write_str(path, "1"),
+				      "race: device removed right after DETACH");
+				race_stop = 1;
+				break;
+			}
 			/* Attached again once the pinner holds no pin. */
 			while (!race_stop && attach(race_fd))
 				;
@@ -295,7 +314,12 @@ static void do_race(long rounds)
 	pthread_join(t, NULL);
 	printf("# race: %ld rounds, DETACH succeeded %ld times, -EBUSY %ld times\n",
 	       rounds, detached, busy);
-	check(busy > 0, "race: DETACH was refused while pins were live");
+	if (!remove)
+		check(busy > 0,
+		      "race: DETACH was refused while pins were live");
+	else
+		check(busy > 0 && detached > 0,
+		      "race: DETACH refused, then succeeded, then removal");
 	close(race_fd);
 }
 
@@ -496,7 +520,9 @@ int main(int argc, char **argv)
 	else if (!strcmp(argv[1], "mask"))
 		do_mask();
 	else if (!strcmp(argv[1], "race") && argc == 4)
-		do_race(atol(argv[3]));
+		do_race(atol(argv[3]), false);
+	else if (!strcmp(argv[1], "race-remove") && argc == 4)
+		do_race(atol(argv[3]), true);
 	else if (!strcmp(argv[1], "kill"))
 		do_kill();
 	else if (!strcmp(argv[1], "revoke") && argc == 4)
