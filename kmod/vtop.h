@@ -12,6 +12,7 @@
 #include <linux/dma-direction.h>
 #include <linux/mutex.h>
 #include <linux/rbtree.h>
+#include <linux/rwsem.h>
 #include <linux/scatterlist.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
@@ -60,6 +61,21 @@ extern unsigned int max_queued_events;
  * @read_lock:		serialises read(); never taken by the callback
  * @wq:			readers and pollers wait here for a record
  * @ev_page:		the page mmap() maps (struct vtop_event_page)
+ * @attach_node:	on the list of attached fds while @pdev is set
+ *			(vtop_dma.c, under its vtop_attach_lock)
+ * @dma_rwsem:		held for read while a mapping is made or undone, for
+ *			write while the device's mappings are revoked
+ * @dma_lock:		guards @mapped and @nr_mapped
+ * @mapped:		regions mapped for @pdev (vtop_region.dma_node)
+ * @nr_mapped:		entries in @mapped: DETACH waits for 0, so that no
+ *			unmap runs after the device reference is dropped
+ * @revoked:		the device was unbound or removed: its mappings are
+ *			gone and PIN fails with -ENODEV (under @dma_rwsem)
+ * @mask_saved:		ATTACH widened the DMA mask; @saved_mask and
+ *			@saved_coherent_mask are restored when the last fd
+ *			attached to the device lets it go (vtop_attach_lock)
+ * @saved_mask:		the device's DMA mask before ATTACH
+ * @saved_coherent_mask: its coherent DMA mask before ATTACH
  */
 struct vtop_file {
 	struct mm_struct *mm;
@@ -86,6 +102,16 @@ struct vtop_file {
 	struct mutex read_lock;	/* serialises readers */
 	wait_queue_head_t wq;
 	struct page *ev_page;
+
+	struct list_head attach_node;
+	struct rw_semaphore dma_rwsem;
+	spinlock_t dma_lock;	/* guards @mapped and @nr_mapped */
+	struct list_head mapped;
+	u32 nr_mapped;
+	bool revoked;
+	bool mask_saved;
+	u64 saved_mask;
+	u64 saved_coherent_mask;
 };
 
 /**
@@ -114,6 +140,8 @@ struct vtop_file {
  * @ev_seq:	vf->seq of its invalidation (under ev_lock)
  * @ev_node:	in vf->ev_queue while its record is queued
  * @inv_node:	in vf->inv_list while live and invalidated
+ * @dma_node:	in vf->mapped while @sgt is mapped for @dev
+ * @dma_mapped:	@sgt is mapped (under vf->dma_lock and vf->dma_rwsem)
  */
 struct vtop_region {
 	u64 vaddr;
@@ -135,6 +163,8 @@ struct vtop_region {
 	u64 ev_seq;
 	struct list_head ev_node;
 	struct list_head inv_node;
+	struct list_head dma_node;
+	bool dma_mapped;
 };
 
 /* The handle of the pin at @index of @vf: never 0, unique per fd. */
@@ -163,6 +193,7 @@ bool vtop_region_read_retry(struct vtop_region *reg, unsigned long seq,
 			    unsigned long gen);
 void vtop_region_go_live(struct vtop_region *reg);
 void vtop_region_forget(struct vtop_region *reg);
+void vtop_region_revoked(struct vtop_region *reg);
 void vtop_events_info(struct vtop_file *vf, struct vtop_info *info);
 long vtop_ioctl_get_invalidated(struct vtop_file *vf, void __user *uarg);
 ssize_t vtop_read(struct file *file, char __user *buf, size_t count,
@@ -176,6 +207,9 @@ void vtop_dma_unmap(struct vtop_region *reg);
 long vtop_ioctl_attach(struct vtop_file *vf, void __user *uarg);
 long vtop_ioctl_detach(struct vtop_file *vf, void __user *uarg);
 void vtop_detach_release(struct vtop_file *vf);
+void vtop_dma_open(struct vtop_file *vf);
+int vtop_dma_init(void);
+void vtop_dma_exit(void);
 
 /* vtop_main.c: copy in an argument struct under the size/flags rule. */
 int vtop_copy_args(void *karg, size_t ksize, const void __user *uarg);

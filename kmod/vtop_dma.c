@@ -4,23 +4,56 @@
  * later PIN on that fd is also mapped for the device with the DMA API and
  * reports IOVAs. DETACH (or release) drops the device again.
  *
- * Policy: the device must be driven by uio_pci_generic or vfio-pci, the
- * drivers that hand a device to user space and never use the DMA API for it
- * themselves; module parameter attach_any_driver lifts the restriction.
- * Such a driver leaves the device's DMA mask at the PCI default of 32 bits,
- * which would bounce every page above 4 GiB through swiotlb; the user-space
- * driver is the real driver here, so ATTACH widens the mask to 64 bits, the
- * same assumption physical mode makes. A mapping that would still bounce is
- * refused, because a bounce buffer is useless for long-lived DMA.
+ * Policy: the device must be driven by uio_pci_generic, which hands it to
+ * user space and never uses the DMA API for it itself; module parameter
+ * attach_any_driver (set at load time only) lifts the restriction.
+ * uio_pci_generic keeps the device's IOMMU group claimed for the kernel's
+ * DMA domain (iommu_device_use_default_domain() at probe), so VFIO and
+ * iommufd cannot take the group over while vtop maps through that domain.
+ * vfio-pci is refused: it lets user space switch the device's domain under
+ * vtop's mappings.
+ *
+ * Such a driver leaves the device's DMA mask at the PCI default of 32
+ * bits, which would bounce every page above 4 GiB through swiotlb; the
+ * user-space driver is the real driver here, so ATTACH widens the mask to
+ * 64 bits, the same assumption physical mode makes. The previous mask is
+ * restored when the last fd attached to the device lets it go (DETACH,
+ * release, revocation) or ATTACH fails. A mapping that would still bounce
+ * is refused, because a bounce buffer is useless for long-lived DMA.
+ *
+ * ATTACH refuses what it cannot make safe:
+ *  - a lazy (DMA-FQ) IOMMU domain: dma_unmap_*() there only queues the
+ *    IOTLB invalidation, and UNPIN would hand pages back to the kernel
+ *    while the device can still reach them (-EOPNOTSUPP; boot with
+ *    iommu.strict=1 or set the group's type to "DMA");
+ *  - a device that is not DMA-coherent: mappings skip CPU cache
+ *    maintenance (DMA_ATTR_SKIP_CPU_SYNC), correct only for coherent
+ *    devices (-EOPNOTSUPP; never on x86).
+ *
+ * Revocation: a bus notifier watches the attached devices. When the driver
+ * is unbound, another one is bound or the device is deleted (hot-unplug,
+ * sysfs remove), every mapping of every fd attached to it is unmapped
+ * before the operation goes on, the fds are marked revoked (PIN fails with
+ * -ENODEV) and each live pin gets a VTOP_EVENT_REVOKED record. The pins
+ * stay pinned until UNPIN or release, which then leave the device alone.
+ *
+ * Locking: device_lock, then vtop_attach_lock, then vf->lock (ATTACH);
+ * vtop_attach_lock, then vf->dma_rwsem (revocation, write), then
+ * vf->dma_lock (a spinlock, the mapped list and nr_mapped). PIN and UNPIN
+ * hold dma_rwsem for read while they map or unmap, with no other vtop lock.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/device.h>
+#include <linux/dma-map-ops.h>
 #include <linux/dma-mapping.h>
 #include <linux/iommu.h>
 #include <linux/minmax.h>
 #include <linux/mm.h>
+#include <linux/mutex.h>
+#include <linux/notifier.h>
 #include <linux/pci.h>
+#include <linux/rwsem.h>
 #include <linux/scatterlist.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
@@ -29,8 +62,11 @@
 
 static const char * const vtop_attach_drivers[] = {
 	"uio_pci_generic",
-	"vfio-pci",
 };
+
+/* Every attached fd (vtop_file.attach_node), revoked ones included. */
+static LIST_HEAD(vtop_attached);
+static DEFINE_MUTEX(vtop_attach_lock);
 
 static enum dma_data_direction vtop_dma_dir(const struct vtop_region *reg)
 {
@@ -46,35 +82,99 @@ static bool vtop_dev_translated(struct device *dev)
 }
 
 /*
- * Check a fresh mapping: it covers exactly the pinned bytes, and without
- * IOMMU translation no entry went through a bounce buffer.
+ * Check a fresh mapping: it covers exactly the pinned bytes, no entry
+ * crosses the device's segment boundary, and without IOMMU translation no
+ * entry went through a bounce buffer.
  */
 static int vtop_dma_check(struct vtop_region *reg)
 {
+	unsigned long boundary = dma_get_seg_boundary(reg->dev);
 	bool translated = vtop_dev_translated(reg->dev);
 	struct scatterlist *sg;
 	u64 total = 0;
 	unsigned int i;
 
 	for_each_sgtable_dma_sg(&reg->sgt, sg, i) {
-		if (!IS_ALIGNED(sg_dma_address(sg), PAGE_SIZE) ||
+		dma_addr_t addr = sg_dma_address(sg);
+
+		if (!IS_ALIGNED(addr, PAGE_SIZE) ||
 		    !IS_ALIGNED(sg_dma_len(sg), PAGE_SIZE))
 			return -EIO;
-		if (!translated && dma_need_sync(reg->dev, sg_dma_address(sg)))
+		if ((addr & ~(dma_addr_t)boundary) !=
+		    ((addr + sg_dma_len(sg) - 1) & ~(dma_addr_t)boundary))
+			return -EIO;
+		if (!translated && dma_need_sync(reg->dev, addr))
 			return -EIO;
 		total += sg_dma_len(sg);
 	}
 	return total == reg->length ? 0 : -EIO;
 }
 
+/*
+ * Build the scatterlist of @reg: runs of physically contiguous pages, each
+ * entry at most @max_seg bytes and never crossing the device's segment
+ * boundary (dma_get_seg_boundary()) in physical address space, which is the
+ * DMA address space without an IOMMU.
+ */
+static int vtop_build_sgt(struct vtop_region *reg, unsigned int max_seg)
+{
+	unsigned long boundary = dma_get_seg_boundary(reg->dev);
+	struct scatterlist *sg = NULL;
+	unsigned int nents = 0, pass;
+	unsigned long i;
+	int ret;
+
+	/* Pass 0 counts the entries, pass 1 fills them in. */
+	for (pass = 0; pass < 2; pass++) {
+		phys_addr_t start = 0, end = 0;
+		unsigned long first = 0;
+
+		if (pass) {
+			ret = sg_alloc_table(&reg->sgt, nents, GFP_KERNEL);
+			if (ret)
+				return ret;
+			sg = reg->sgt.sgl;
+		}
+		nents = 0;
+		for (i = 0; i <= reg->npages; i++) {
+			phys_addr_t p = 0;
+
+			if (i < reg->npages) {
+				p = page_to_phys(reg->pages[i]);
+				if (i && p == end && end - start < max_seg &&
+				    (start & ~(phys_addr_t)boundary) ==
+				    ((p + PAGE_SIZE - 1) &
+				     ~(phys_addr_t)boundary)) {
+					end += PAGE_SIZE;
+					continue;
+				}
+			}
+			if (i) {
+				if (pass) {
+					sg_set_page(sg, reg->pages[first],
+						    end - start, 0);
+					sg = sg_next(sg);
+				}
+				nents++;
+			}
+			start = p;
+			end = p + PAGE_SIZE;
+			first = i;
+		}
+	}
+	return 0;
+}
+
 /**
  * vtop_dma_map() - map the pinned pages of @reg for @reg->dev
  * @reg: a pin whose pages are all pinned
  *
- * Return: 0, or a negative errno with nothing mapped.
+ * Return: 0, -ENODEV when the fd's device was revoked, or another negative
+ * errno; nothing is mapped on failure.
  */
 int vtop_dma_map(struct vtop_region *reg)
 {
+	struct vtop_file *vf = reg->vf;
 	unsigned int max_seg;
 	int ret;
 
@@ -90,21 +190,27 @@ int vtop_dma_map(struct vtop_region *reg)
 			dma_get_max_seg_size(reg->dev));
 	max_seg = max_t(unsigned int, round_down(max_seg, PAGE_SIZE),
 			PAGE_SIZE);
-	ret = sg_alloc_table_from_pages_segment(&reg->sgt, reg->pages,
-						reg->npages, 0, reg->length,
-						max_seg, GFP_KERNEL);
+
+	down_read(&vf->dma_rwsem);
+	if (vf->revoked) {
+		ret = -ENODEV;
+		goto unlock;
+	}
+	ret = vtop_build_sgt(reg, max_seg);
 	if (ret)
-		return ret;
+		goto unlock;
 
 	/*
 	 * DMA_ATTR_SKIP_CPU_SYNC: the pins are long-term DMA buffers that the
 	 * user-space driver shares with its device for as long as they live,
 	 * so keeping the CPU's view coherent is the user's job, as with VFIO;
-	 * there is no single moment for the kernel to sync at. It loses
-	 * nothing: vtop_dma_check() refuses with -EIO any mapping that would
-	 * need a sync or a bounce buffer. It also lets two writable pins of
-	 * the same memory map the same pages twice, which the DMA API (and
-	 * DMA_API_DEBUG's cacheline tracking) allows only without CPU syncs.
+	 * there is no single moment for the kernel to sync at. That is only
+	 * correct for a DMA-coherent device, which ATTACH insists on, and for
+	 * a mapping that needs no bounce buffer, which vtop_dma_check()
+	 * insists on (-EIO); an IOMMU maps whole pages without bouncing. It
+	 * also lets two writable pins of the same memory map the same pages
+	 * twice, which the DMA API (and DMA_API_DEBUG's cacheline tracking)
+	 * allows only without CPU syncs.
 	 */
 	ret = dma_map_sgtable(reg->dev, &reg->sgt, vtop_dma_dir(reg),
 			      DMA_ATTR_SKIP_CPU_SYNC);
@@ -114,6 +220,13 @@ int vtop_dma_map(struct vtop_region *reg)
 	ret = vtop_dma_check(reg);
 	if (ret)
 		goto unmap;
+
+	spin_lock(&vf->dma_lock);
+	reg->dma_mapped = true;
+	list_add_tail(&reg->dma_node, &vf->mapped);
+	vf->nr_mapped++;
+	spin_unlock(&vf->dma_lock);
+	up_read(&vf->dma_rwsem);
 	return 0;
 
 unmap:
@@ -121,17 +234,32 @@ unmap:
 			  DMA_ATTR_SKIP_CPU_SYNC);
 free_table:
 	sg_free_table(&reg->sgt);
+unlock:
+	up_read(&vf->dma_rwsem);
 	return ret;
 }
 
 /*
  * Undo vtop_dma_map(); must come before the pages are unpinned. No CPU
- * sync here either (see vtop_dma_map()).
+ * sync here either (see vtop_dma_map()). A mapping revoked meanwhile is
+ * gone already: the device is not touched. The mapping counts in
+ * vf->nr_mapped, which keeps DETACH away, until the unmap has finished.
  */
 void vtop_dma_unmap(struct vtop_region *reg)
 {
-	dma_unmap_sgtable(reg->dev, &reg->sgt, vtop_dma_dir(reg),
-			  DMA_ATTR_SKIP_CPU_SYNC);
+	struct vtop_file *vf = reg->vf;
+
+	down_read(&vf->dma_rwsem);
+	if (reg->dma_mapped) {
+		dma_unmap_sgtable(reg->dev, &reg->sgt, vtop_dma_dir(reg),
+				  DMA_ATTR_SKIP_CPU_SYNC);
+		spin_lock(&vf->dma_lock);
+		reg->dma_mapped = false;
+		list_del_init(&reg->dma_node);
+		vf->nr_mapped--;
+		spin_unlock(&vf->dma_lock);
+	}
+	up_read(&vf->dma_rwsem);
 	sg_free_table(&reg->sgt);
 }
 
@@ -149,11 +277,78 @@ static bool vtop_user_space_driver(struct pci_dev *pdev)
 	return false;
 }
 
+/* Any attached fd of @pdev other than @self? Under vtop_attach_lock. */
+static struct vtop_file *vtop_other_attached(struct pci_dev *pdev,
+					     struct vtop_file *self)
+{
+	struct vtop_file *vf;
+
+	lockdep_assert_held(&vtop_attach_lock);
+	list_for_each_entry(vf, &vtop_attached, attach_node)
+		if (vf != self && vf->pdev == pdev && vf->mask_saved)
+			return vf;
+	return NULL;
+}
+
+/*
+ * @vf lets its device go (already off the list): give the device its DMA
+ * mask back unless another fd still holds it widened. Under
+ * vtop_attach_lock.
+ */
+static void vtop_restore_mask(struct vtop_file *vf)
+{
+	struct device *dev = &vf->pdev->dev;
+
+	lockdep_assert_held(&vtop_attach_lock);
+	if (!vf->mask_saved)
+		return;
+	vf->mask_saved = false;
+	if (vtop_other_attached(vf->pdev, vf))
+		return;
+	if (dma_set_mask(dev, vf->saved_mask) ||
+	    dma_set_coherent_mask(dev, vf->saved_coherent_mask))
+		pci_warn(vf->pdev, "vtop: cannot restore the DMA mask\n");
+}
+
+/* Is the fd busy (pins, a PIN in flight, a mapping not yet torn down)? */
+static bool vtop_busy(struct vtop_file *vf)
+{
+	bool busy;
+
+	lockdep_assert_held(&vf->lock);
+	spin_lock(&vf->dma_lock);
+	busy = vf->nr_pins || vf->nr_inflight || vf->nr_mapped;
+	spin_unlock(&vf->dma_lock);
+	return busy;
+}
+
+/*
+ * Why ATTACH cannot use @pdev, or 0. Called with the device lock held, so
+ * the driver and the group's domain do not change underneath.
+ */
+static int vtop_attach_check(struct pci_dev *pdev, bool *user_driver)
+{
+	struct iommu_domain *domain;
+
+	if (!device_is_registered(&pdev->dev))
+		return -ENODEV;
+	*user_driver = vtop_user_space_driver(pdev);
+	if (!*user_driver && !READ_ONCE(attach_any_driver))
+		return -EPERM;
+	if (!dev_is_dma_coherent(&pdev->dev))
+		return -EOPNOTSUPP;
+	domain = iommu_get_domain_for_dev(&pdev->dev);
+	if (domain && domain->type == IOMMU_DOMAIN_DMA_FQ)
+		return -EOPNOTSUPP;
+	return 0;
+}
+
 long vtop_ioctl_attach(struct vtop_file *vf, void __user *uarg)
 {
 	struct vtop_attach arg;
 	struct pci_dev *pdev;
-	bool allowed, user_driver;
+	struct vtop_file *other;
+	bool user_driver;
 	int ret;
 
 	ret = vtop_copy_args(&arg, sizeof(arg), uarg);
@@ -162,45 +357,74 @@ long vtop_ioctl_attach(struct vtop_file *vf, void __user *uarg)
 	if (arg.flags || arg.pci_bdf > 0xffff)
 		return -EINVAL;
 
+	/* Busy first: a refused ATTACH changes nothing, the mask included. */
+	mutex_lock(&vf->lock);
+	ret = vf->pdev || vtop_busy(vf) ? -EBUSY : 0;
+	mutex_unlock(&vf->lock);
+	if (ret)
+		return ret;
+
 	pdev = pci_get_domain_bus_and_slot(arg.pci_domain, arg.pci_bdf >> 8,
 					   arg.pci_bdf & 0xff);
 	if (!pdev)
 		return -ENODEV;
 
-	/* The device lock keeps the driver from changing under the check. */
-	device_lock(&pdev->dev);
-	user_driver = vtop_user_space_driver(pdev);
-	allowed = user_driver || READ_ONCE(attach_any_driver);
-	/* Never touch the DMA mask of a device a kernel driver owns. */
-	if (allowed && (user_driver || !pdev->dev.driver) &&
-	    dma_get_mask(&pdev->dev) < DMA_BIT_MASK(64) &&
-	    dma_set_mask_and_coherent(&pdev->dev, DMA_BIT_MASK(64)))
-		pci_info(pdev, "vtop: cannot set a 64-bit DMA mask\n");
-	device_unlock(&pdev->dev);
-	if (!allowed) {
-		ret = -EPERM;
+	/*
+	 * The device lock keeps the driver from changing until the fd is on
+	 * the list the bus notifier revokes from. Interruptible: an unbind
+	 * can hold it for as long as another descriptor stays open.
+	 */
+	ret = device_lock_interruptible(&pdev->dev);
+	if (ret)
 		goto put_dev;
-	}
+	ret = vtop_attach_check(pdev, &user_driver);
+	if (ret)
+		goto unlock_dev;
 
+	mutex_lock(&vtop_attach_lock);
 	mutex_lock(&vf->lock);
-	if (vf->pdev || vf->nr_pins || vf->nr_inflight) {
-		mutex_unlock(&vf->lock);
+	if (vf->pdev || vtop_busy(vf)) {
 		ret = -EBUSY;
-		goto put_dev;
+		goto unlock;
+	}
+	/* Never touch the DMA mask of a device a kernel driver owns. */
+	other = vtop_other_attached(pdev, vf);
+	if (other) {
+		vf->saved_mask = other->saved_mask;
+		vf->saved_coherent_mask = other->saved_coherent_mask;
+		vf->mask_saved = true;
+	} else if ((user_driver || !pdev->dev.driver) &&
+		   dma_get_mask(&pdev->dev) < DMA_BIT_MASK(64)) {
+		vf->saved_mask = dma_get_mask(&pdev->dev);
+		vf->saved_coherent_mask = pdev->dev.coherent_dma_mask;
+		if (dma_set_mask_and_coherent(&pdev->dev, DMA_BIT_MASK(64))) {
+			pci_info(pdev, "vtop: cannot set a 64-bit DMA mask\n");
+			/* dma_set_mask() changes nothing when it fails. */
+			dma_set_coherent_mask(&pdev->dev,
+					      vf->saved_coherent_mask);
+		} else {
+			vf->mask_saved = true;
+		}
 	}
 	vf->pdev = pdev;
+	vf->revoked = false;
+	list_add_tail(&vf->attach_node, &vtop_attached);
+	ret = 0;
+unlock:
 	mutex_unlock(&vf->lock);
-	return 0;
-
+	mutex_unlock(&vtop_attach_lock);
+unlock_dev:
+	device_unlock(&pdev->dev);
 put_dev:
-	pci_dev_put(pdev);
+	if (ret)
+		pci_dev_put(pdev);
 	return ret;
 }
 
 long vtop_ioctl_detach(struct vtop_file *vf, void __user *uarg)
 {
 	struct vtop_detach arg;
-	struct pci_dev *pdev;
+	struct pci_dev *pdev = NULL;
 	int ret;
 
 	ret = vtop_copy_args(&arg, sizeof(arg), uarg);
@@ -209,24 +433,119 @@ long vtop_ioctl_detach(struct vtop_file *vf, void __user *uarg)
 	if (arg.flags)
 		return -EINVAL;
 
+	mutex_lock(&vtop_attach_lock);
 	mutex_lock(&vf->lock);
-	pdev = vf->pdev;
-	if (!pdev)
+	if (!vf->pdev) {
 		ret = -ENXIO;
-	else if (vf->nr_pins || vf->nr_inflight)
+	} else if (vtop_busy(vf)) {
+		/* Also while an UNPIN still unmaps: it uses the device. */
 		ret = -EBUSY;
-	else
+	} else {
+		list_del_init(&vf->attach_node);
+		vtop_restore_mask(vf);
+		pdev = vf->pdev;
 		vf->pdev = NULL;
+		vf->revoked = false;
+	}
 	mutex_unlock(&vf->lock);
+	mutex_unlock(&vtop_attach_lock);
 
-	if (!ret)
-		pci_dev_put(pdev);
+	pci_dev_put(pdev);
 	return ret;
 }
 
 /* Drop the device of a file being released, after its pins are gone. */
 void vtop_detach_release(struct vtop_file *vf)
 {
+	if (!vf->pdev)
+		return;
+	mutex_lock(&vtop_attach_lock);
+	list_del_init(&vf->attach_node);
+	vtop_restore_mask(vf);
+	mutex_unlock(&vtop_attach_lock);
+	WARN_ON_ONCE(vf->nr_mapped);
 	pci_dev_put(vf->pdev);
 	vf->pdev = NULL;
+}
+
+/* Set up the attach state of a new file. */
+void vtop_dma_open(struct vtop_file *vf)
+{
+	INIT_LIST_HEAD(&vf->attach_node);
+	init_rwsem(&vf->dma_rwsem);
+	spin_lock_init(&vf->dma_lock);
+	INIT_LIST_HEAD(&vf->mapped);
+}
+
+/*
+ * Unmap every mapping of @vf while its device can still take it, and mark
+ * the fd revoked. Under vtop_attach_lock.
+ */
+static void vtop_revoke(struct vtop_file *vf)
+{
+	struct vtop_region *reg, *tmp;
+	unsigned int n = 0;
+
+	down_write(&vf->dma_rwsem);
+	vf->revoked = true;
+	list_for_each_entry_safe(reg, tmp, &vf->mapped, dma_node) {
+		dma_unmap_sgtable(reg->dev, &reg->sgt, vtop_dma_dir(reg),
+				  DMA_ATTR_SKIP_CPU_SYNC);
+		spin_lock(&vf->dma_lock);
+		reg->dma_mapped = false;
+		list_del_init(&reg->dma_node);
+		vf->nr_mapped--;
+		spin_unlock(&vf->dma_lock);
+		vtop_region_revoked(reg);
+		n++;
+	}
+	up_write(&vf->dma_rwsem);
+	pci_info(vf->pdev, "vtop: device going away: %u mapping(s) revoked\n",
+		 n);
+}
+
+static int vtop_bus_notify(struct notifier_block *nb, unsigned long action,
+			   void *data)
+{
+	struct device *dev = data;
+	struct vtop_file *vf;
+	bool found = false;
+
+	switch (action) {
+	case BUS_NOTIFY_BIND_DRIVER:
+	case BUS_NOTIFY_UNBIND_DRIVER:
+	case BUS_NOTIFY_DEL_DEVICE:
+		break;
+	default:
+		return NOTIFY_DONE;
+	}
+
+	mutex_lock(&vtop_attach_lock);
+	list_for_each_entry(vf, &vtop_attached, attach_node) {
+		if (&vf->pdev->dev != dev || vf->revoked)
+			continue;
+		vtop_revoke(vf);
+		found = true;
+	}
+	/* The next driver starts with the mask the device had. */
+	if (found)
+		list_for_each_entry(vf, &vtop_attached, attach_node)
+			if (&vf->pdev->dev == dev)
+				vtop_restore_mask(vf);
+	mutex_unlock(&vtop_attach_lock);
+	return NOTIFY_DONE;
+}
+
+static struct notifier_block vtop_pci_nb = {
+	.notifier_call = vtop_bus_notify,
+};
+
+int vtop_dma_init(void)
+{
+	return bus_register_notifier(&pci_bus_type, &vtop_pci_nb);
+}
+
+void vtop_dma_exit(void)
+{
+	bus_unregister_notifier(&pci_bus_type, &vtop_pci_nb);
 }

@@ -289,6 +289,31 @@ void vtop_region_forget(struct vtop_region *reg)
 	spin_unlock(&vf->ev_lock);
 }
 
+/*
+ * The device @reg was mapped for is going away and the mapping was
+ * revoked: report it as an invalidation with VTOP_EVENT_REVOKED, unless it
+ * was invalidated already (a pin not yet live is only marked; one UNPIN
+ * took is not reported). Any context.
+ */
+void vtop_region_revoked(struct vtop_region *reg)
+{
+	struct vtop_file *vf = reg->vf;
+	bool posted = false;
+
+	spin_lock(&vf->ev_lock);
+	if (!reg->ev_reason) {
+		reg->ev_reason = VTOP_EVENT_REVOKED;
+		if (reg->live) {
+			vtop_post(vf, reg);
+			posted = true;
+		}
+	}
+	spin_unlock(&vf->ev_lock);
+
+	if (posted)
+		vtop_wake_readers(vf);
+}
+
 /* The event state of a new file: 0, or -ENOMEM. */
 int vtop_events_open(struct vtop_file *vf)
 {

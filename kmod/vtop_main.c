@@ -41,9 +41,9 @@ MODULE_PARM_DESC(max_pin_bytes_per_fd,
 		 "Bytes allowed pinned through one open file, 0 for no cap but RLIMIT_MEMLOCK (default 0); PIN beyond it fails with ENOMEM");
 
 bool attach_any_driver;
-module_param(attach_any_driver, bool, 0644);
+module_param(attach_any_driver, bool, 0444);
 MODULE_PARM_DESC(attach_any_driver,
-		 "Let ATTACH take a PCI device with no driver or any kernel driver, not only uio_pci_generic or vfio-pci (default N)");
+		 "Let ATTACH take a PCI device with no driver or any kernel driver, not only uio_pci_generic (default N; set at load time only)");
 
 static atomic_t vtop_file_ids = ATOMIC_INIT(0);
 
@@ -168,6 +168,7 @@ static int vtop_open(struct inode *inode, struct file *file)
 	}
 
 	mutex_init(&vf->lock);
+	vtop_dma_open(vf);
 	vf->pins = RB_ROOT;
 	vf->id = (u32)atomic_inc_return(&vtop_file_ids);
 	mmgrab(current->mm);
@@ -260,14 +261,19 @@ static int __init vtop_init(void)
 	int ret;
 
 	vtop_stats_init();
+	ret = vtop_dma_init();
+	if (ret)
+		goto err_remove_stats;
 	ret = misc_register(&vtop_misc);
 	if (ret) {
 		pr_err("cannot register /dev/%s: %d\n", VTOP_DEVICE_NAME, ret);
-		goto err_remove_stats;
+		goto err_dma_exit;
 	}
 	pr_info("version %s loaded\n", VTOP_VERSION);
 	return 0;
 
+err_dma_exit:
+	vtop_dma_exit();
 err_remove_stats:
 	vtop_stats_exit();
 	return ret;
@@ -276,6 +282,7 @@ err_remove_stats:
 static void __exit vtop_exit(void)
 {
 	misc_deregister(&vtop_misc);
+	vtop_dma_exit();
 	vtop_stats_exit();
 }
 

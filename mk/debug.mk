@@ -46,6 +46,7 @@ $(FUZZ_BIN): $(FUZZ_DEPS)
 # One guest with an IOMMU and an NVMe controller (bound to uio_pci_generic
 # by guest.sh, so that ATTACH is swept too): the suite, then the fuzzer,
 # both under the in-guest runner (tools/debug-kernel/guest.sh).
+# iommu.strict=1: ATTACH refuses lazy (DMA-FQ) IOMMU domains (issue 11).
 # no5lvl: with 5-level paging (TCG's -cpu max has LA57), an interrupt that
 # lands while identify_cpu() has cleared boot_cpu_data's feature bits makes
 # KASAN take direct-map addresses for 4-level ones and report a bogus
@@ -53,7 +54,7 @@ $(FUZZ_BIN): $(FUZZ_DEPS)
 check-debug:
 	$(DEBUG_KERNEL_SH) >/dev/null
 	$(TOP)/tools/vm/run.sh --kernel debug --mem 2G --iommu --nvme \
-		--timeout $(DEBUG_VM_TIMEOUT) --append no5lvl \
+		--timeout $(DEBUG_VM_TIMEOUT) --append "no5lvl iommu.strict=1" \
 		--add $(TOP)/tools/debug-kernel/guest.sh $(DEBUG_VM_ARGS) \
 		-- /add/guest.sh $(DEBUG_STRESS_SECONDS) \
 		$(DEBUG_FUZZ_ITERATIONS) $(DEBUG_TEST_TIMEOUT) $(DEBUG_FUZZ_SEED)

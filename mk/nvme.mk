@@ -21,16 +21,22 @@
 #     THP, hugetlb); with events off (test-only flag) the OLD data comes
 #     back and vtop-nvme fails
 #   6 IOMMU, attached: the same as 5 through the IOMMU, no DMAR fault
+#   7 IOMMU (lazy by default), attached-mode hardening (issue 11):
+#     vtop-nvme-attach: lazy domain refused, DMA mask restored, DETACH
+#     vs UNPIN race (traced), vfio-pci refused, unbind and remove with
+#     live pins revoked, rescan and ATTACH again
+# 3, 4 and 6 boot with iommu.strict=1: ATTACH refuses lazy domains.
 # 3 and 4 are skipped (exit 4) while the module lacks VTOP_FEATURE_ATTACH,
 # 5 and 6 while libvtop has no invalidation events.
 
 NVME_BIN := $(BUILD)/bin/vtop-nvme
 NVME_DETACH_BIN := $(BUILD)/bin/vtop-nvme-detach
+NVME_ATTACH_BIN := $(BUILD)/bin/vtop-nvme-attach
 NVME_SRCS := $(wildcard $(TOP)/examples/nvme/*.c)
 NVME_HDRS := $(wildcard $(TOP)/examples/nvme/*.h)
 NVME_CFLAGS := -std=c11 -Wall -Wextra -Werror -O2 -g -I$(TOP)/include
 NVME_KERNELS ?= 6.1 6.12
-NVME_SCENARIOS ?= 1 2 3 4 5 6
+NVME_SCENARIOS ?= 1 2 3 4 5 6 7
 
 .PHONY: nvme-example nvme-check
 all: nvme-example
@@ -38,7 +44,7 @@ GUEST_BINS_TARGETS += nvme-example
 CHECK_NVME := nvme-check
 
 nvme-example: lib
-	$(MAKE) -C $(TOP) $(NVME_BIN) $(NVME_DETACH_BIN)
+	$(MAKE) -C $(TOP) $(NVME_BIN) $(NVME_DETACH_BIN) $(NVME_ATTACH_BIN)
 
 $(NVME_BIN): $(NVME_SRCS) $(NVME_HDRS) $(TOP)/include/vtop.h \
 		$(TOP)/include/uapi/linux/vtop.h \
@@ -50,6 +56,10 @@ $(NVME_BIN): $(NVME_SRCS) $(NVME_HDRS) $(TOP)/include/vtop.h \
 $(NVME_DETACH_BIN): $(TOP)/selftests/nvme/detach.c $(TOP)/include/uapi/linux/vtop.h
 	@mkdir -p $(@D)
 	$(CC) $(NVME_CFLAGS) -o $@ $<
+
+$(NVME_ATTACH_BIN): $(TOP)/selftests/nvme/attach.c $(TOP)/include/uapi/linux/vtop.h
+	@mkdir -p $(@D)
+	$(CC) $(NVME_CFLAGS) -pthread -o $@ $<
 
 nvme-check:
 	$(TOP)/scripts/deps.sh rig $(addprefix k,$(NVME_KERNELS))

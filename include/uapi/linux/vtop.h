@@ -185,6 +185,8 @@ struct vtop_segment {
  *            "Invalidation events") while it was being pinned, in each of
  *            8 rounds of pinning; nothing is pinned, the call may be
  *            repeated
+ *   -ENODEV  attached fd whose device was unbound or removed (revoked,
+ *            see struct vtop_attach)
  *   -EIO     attached fd: the device could reach the pages only through a
  *            bounce buffer (swiotlb), useless for long-lived DMA, or the
  *            DMA API failed to map them
@@ -266,22 +268,44 @@ struct vtop_get_segs {
  * unmap before they unpin. The fd holds a reference to the device until
  * DETACH or release.
  *
- * The device must be bound to uio_pci_generic or vfio-pci, which hand it
- * to user space. These leave the device's DMA mask at the PCI default of
- * 32 bits; the user-space driver being the real driver, ATTACH sets a
- * 64-bit mask on a device bound to one of them (or to no driver), as
- * physical mode assumes a 64-bit capable device too. With vfio-pci, the
- * IOVAs are those of the kernel's DMA domain: do not also attach the
- * device to a VFIO container or iommufd.
+ * The device must be bound to uio_pci_generic, which hands it to user
+ * space and keeps its IOMMU group claimed for the kernel's DMA domain, so
+ * VFIO and iommufd cannot take the group over while the fd maps through
+ * that domain. vfio-pci is refused: VFIO could switch the device's domain
+ * under the mappings. uio_pci_generic leaves the device's DMA mask at the
+ * PCI default of 32 bits; the user-space driver being the real driver,
+ * ATTACH sets a 64-bit mask on a device bound to it (or to no driver), as
+ * physical mode assumes a 64-bit capable device too. The previous mask is
+ * restored when the last fd attached to the device lets it go (DETACH,
+ * release, or revocation); a failed ATTACH changes no mask.
+ *
+ * IOMMU invalidation must be strict: with a lazy (flush queue, "DMA-FQ")
+ * domain an unmap only queues the IOTLB flush, and the device could keep
+ * reaching pages the kernel has reused after UNPIN. Debian's kernels
+ * default to lazy (CONFIG_IOMMU_DEFAULT_DMA_LAZY): boot with
+ * iommu.strict=1, or unbind every driver of the device's IOMMU group, write
+ * "DMA" to /sys/kernel/iommu_groups/N/type and bind again.
+ *
+ * Revocation: when the device's driver is unbound, another driver is
+ * bound, or the device is removed (hot-unplug, sysfs remove), every
+ * mapping of the fd is unmapped before that goes on, each live pin is
+ * reported invalidated with VTOP_EVENT_REVOKED, and every later PIN fails
+ * with -ENODEV. The pins stay pinned: UNPIN and release succeed without
+ * touching the device, then DETACH (or close) lets it go, and a new
+ * ATTACH can take the device again once it is back.
  *
  * Return: 0, a common error, or
  *   -EINVAL  @pci_bdf above 0xffff
- *   -EBUSY   the fd has live pins (or a PIN in progress), or is attached
- *            already
+ *   -EBUSY   the fd has live pins (or a PIN in progress, or an UNPIN still
+ *            unmapping), or is attached already
  *   -ENODEV  no such PCI device
  *   -EPERM   the device has no driver or a driver other than
- *            uio_pci_generic or vfio-pci (module parameter
- *            attach_any_driver relaxes this)
+ *            uio_pci_generic (module parameter attach_any_driver, set at
+ *            load time, relaxes this)
+ *   -EOPNOTSUPP  the device's IOMMU domain invalidates lazily (DMA-FQ, see
+ *            above), or the device is not DMA-coherent
+ *   -EINTR   a signal arrived while ATTACH waited for the device lock (held
+ *            by an unbind, for instance)
  */
 struct vtop_attach {
 	__u32 size;
@@ -296,8 +320,13 @@ struct vtop_attach {
  * @flags:	must be 0
  *
  * Return: 0, a common error, or
- *   -EBUSY   the fd has live pins (or a PIN in progress)
+ *   -EBUSY   the fd has live pins (or a PIN in progress), or an UNPIN is
+ *            still unmapping a pin: DETACH succeeds only once no mapping
+ *            of the fd is left
  *   -ENXIO   the fd is not attached
+ *
+ * A revoked fd (see struct vtop_attach) is detached the same way, once its
+ * pins are unpinned.
  */
 struct vtop_detach {
 	__u32 size;
@@ -393,6 +422,9 @@ struct vtop_detach {
 #define VTOP_EVENT_OTHER	3	/* migration and other notifications */
 #define VTOP_EVENT_OVERFLOW	4	/* records were not queued: use
 					 * VTOP_IOC_GET_INVALIDATED
+					 */
+#define VTOP_EVENT_REVOKED	5	/* attached fd: the device was unbound
+					 * or removed, its mapping is gone
 					 */
 
 /**
