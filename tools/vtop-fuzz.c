@@ -85,7 +85,7 @@ static const char *const cmd_name[C_NR] = {
 /* errnos the header documents per command (beyond the common ones) */
 static const int common_errnos[] = { EFAULT, EINVAL, E2BIG };
 static const int pin_errnos[] = {
-	EOPNOTSUPP, ENOBUFS, ENOMEM, ENOSPC, EINTR, EIO,
+	EOPNOTSUPP, ENOBUFS, ENOMEM, ENOSPC, EINTR, EIO, EOVERFLOW,
 };
 static const int unpin_errnos[] = { ENOENT };
 static const int get_segs_errnos[] = { ENOENT, ENOBUFS };

@@ -65,6 +65,17 @@ enum {
 #define VTOP_FEATURE_READONLY	(1ULL << 2)	/* VTOP_PIN_READONLY */
 #define VTOP_FEATURE_ATTACH	(1ULL << 3)	/* ATTACH, DETACH (IOVA mode) */
 #define VTOP_FEATURE_EVENTS	(1ULL << 4)	/* invalidation events, below */
+#define VTOP_FEATURE_PIN_MAX	(1ULL << 6)	/* VTOP_PIN_MAX_PAGES */
+
+/*
+ * The most base pages (vtop_info.page_size) one PIN may cover, when
+ * VTOP_FEATURE_PIN_MAX is set: 2^25, 128 GiB with 4 KiB pages. A longer
+ * PIN fails with -EOVERFLOW before anything is allocated or pinned. A
+ * later module may raise it (and will announce that with a new feature
+ * bit); an older one had no fixed limit but failed to allocate its
+ * bookkeeping beyond about 1 TiB (-ENOMEM).
+ */
+#define VTOP_PIN_MAX_PAGES	(1U << 25)
 
 /* Address modes reported in vtop_info.mode. */
 #define VTOP_MODE_PHYS		0	/* CPU physical addresses */
@@ -166,6 +177,18 @@ struct vtop_segment {
  * pinned_vm against RLIMIT_MEMLOCK unless the caller has CAP_IPC_LOCK.
  * Any failure leaves nothing pinned or charged.
  *
+ * Bookkeeping: the module keeps a page pointer per base page of the pin
+ * and its segments, charged to the caller's memory cgroup. RLIMIT_MEMLOCK
+ * (and the per-fd limits) are checked before any of it is allocated, so a
+ * PIN over the limit costs no memory whether or not the range is mapped.
+ * One pin covers at most VTOP_PIN_MAX_PAGES base pages (128 GiB with
+ * 4 KiB pages): longer is -EOVERFLOW, before anything is allocated or
+ * pinned; pin a larger buffer in several pins.
+ *
+ * The order of the checks: arguments (-EINVAL), the per-fd pin count
+ * (-ENOSPC) and bytes (-ENOMEM), RLIMIT_MEMLOCK (-ENOMEM), the length
+ * limit (-EOVERFLOW), then the pages (-EFAULT, ...).
+ *
  * Return: 0, a common error, or
  *   -EINVAL  unaligned @vaddr or @length, @length 0, wrap-around, range
  *            beyond the user address space (the kernel's TASK_SIZE: on
@@ -177,6 +200,7 @@ struct vtop_segment {
  *   -ENOBUFS @nr_segs is too small; @nr_segs is set to the number needed
  *   -ENOMEM  RLIMIT_MEMLOCK or the per-fd byte limit would be exceeded, or
  *            out of kernel memory
+ *   -EOVERFLOW @length is above VTOP_PIN_MAX_PAGES base pages
  *   -ENOSPC  the per-fd pin count limit is reached
  *   -EINTR   a fatal signal arrived while pinning, or a signal arrived
  *            while PIN pinned the range again after an invalidation (a
