@@ -23,11 +23,11 @@
 
 struct pci_dev;
 
-/* Module parameters (vtop_main.c), read with READ_ONCE(). */
-extern unsigned int max_pins_per_fd;
-extern unsigned long max_pin_bytes_per_fd;
+/* Module parameters (vtop_main.c, vtop_events.c), read with READ_ONCE(). */
+extern unsigned int vtop_max_pins_per_fd;
+extern unsigned long vtop_max_pin_bytes_per_fd;
 extern bool attach_any_driver;
-extern unsigned int max_queued_events;
+extern unsigned int vtop_max_queued_events;
 
 /*
  * VTOP_PIN_MAX_PAGES (uapi): a pin keeps a page pointer per page and, at

@@ -302,13 +302,13 @@ static void vtop_insert(struct vtop_file *vf, struct vtop_region *reg)
 static int vtop_reserve(struct vtop_file *vf, struct vtop_region *reg,
 			enum vtop_fail *cause)
 {
-	u64 max_bytes = READ_ONCE(max_pin_bytes_per_fd);
+	u64 max_bytes = READ_ONCE(vtop_max_pin_bytes_per_fd);
 	u32 index;
 	u64 bytes;
 
 	lockdep_assert_held(&vf->lock);
 
-	if ((u64)vf->nr_pins + vf->nr_inflight >= READ_ONCE(max_pins_per_fd))
+	if ((u64)vf->nr_pins + vf->nr_inflight >= READ_ONCE(vtop_max_pins_per_fd))
 		return -ENOSPC;
 	if (max_bytes &&
 	    (check_add_overflow(vf->pinned_bytes + vf->inflight_bytes,

@@ -602,4 +602,130 @@ TEST(mixed_page_sizes)
 	VT_EXPECT_NO_LEAK(base);
 }
 
+/*
+ * page_shift describes the folio, not the mapping's alignment (uapi
+ * header, struct vtop_segment): a pin that starts inside a THP gets a
+ * segment of page_shift 21 that starts 4 KiB past a 2 MiB boundary; a THP
+ * moved by mremap() to an address 4 KiB past a 2 MiB boundary is mapped
+ * by PTEs and still reports 21, with a virtual address of 4 KiB alignment;
+ * and on kernels with multi-size THP a 64 KiB folio reports 16.
+ */
+TEST(page_shift_is_the_folio)
+{
+	struct vtop_segment segs[8];
+	struct vt_snap base;
+	char *thp, *hole, *moved;
+	uint32_t nr;
+	uint64_t h;
+	int fd, ret;
+
+	VT_OPEN_OR_SKIP(fd);
+	ASSERT_EQ(0, vt_snap(&base));
+	ret = vt_buf_alloc(VT_KIND_THP, 2 * MiB, (void **)&thp);
+	if (ret == -EOPNOTSUPP)
+		SKIP(return, "no THP");
+	ASSERT_EQ(0, ret);
+
+	/* edge folio: two pages from inside the THP */
+	nr = 8;
+	ASSERT_EQ(0, vt_pin(fd, thp + VT_PAGE_SIZE, 2 * VT_PAGE_SIZE, 0, segs,
+			    &nr, &h));
+	ASSERT_EQ(1U, nr);
+	EXPECT_EQ(VT_HPAGE_SHIFT, segs[0].page_shift);
+	EXPECT_EQ((uintptr_t)thp + VT_PAGE_SIZE, segs[0].vaddr);
+	EXPECT_EQ(2 * VT_PAGE_SIZE, segs[0].len);
+	EXPECT_EQ(VT_PAGE_SIZE, segs[0].dma_addr % VT_HPAGE_SIZE);
+	VT_EXPECT_SEGS(segs, nr, thp + VT_PAGE_SIZE, 2 * VT_PAGE_SIZE);
+	ASSERT_EQ(0, vt_unpin(fd, h));
+
+	/* PTE-mapped THP: moved to an address not 2 MiB aligned */
+	hole = mmap(NULL, 4 * MiB, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS,
+		    -1, 0);
+	ASSERT_NE(MAP_FAILED, hole);
+	moved = (char *)(((uintptr_t)hole + VT_HPAGE_SIZE - 1) &
+			 ~(VT_HPAGE_SIZE - 1)) + VT_PAGE_SIZE;
+	moved = mremap(thp, 2 * MiB, 2 * MiB, MREMAP_MAYMOVE | MREMAP_FIXED,
+		       moved);
+	ASSERT_NE(MAP_FAILED, moved);
+	ASSERT_EQ(0, vt_range_is_thp(moved, 2 * MiB))
+		TH_LOG("the folio was split by the move");
+	nr = 8;
+	ASSERT_EQ(0, vt_pin(fd, moved, 2 * MiB, 0, segs, &nr, &h));
+	ASSERT_EQ(1U, nr);
+	EXPECT_EQ(VT_HPAGE_SHIFT, segs[0].page_shift);
+	EXPECT_EQ((uintptr_t)moved, segs[0].vaddr);
+	EXPECT_EQ(VT_PAGE_SIZE, segs[0].vaddr % VT_HPAGE_SIZE);
+	EXPECT_EQ(0ULL, segs[0].dma_addr % VT_HPAGE_SIZE);
+	EXPECT_EQ(2 * MiB, segs[0].len);
+	VT_EXPECT_SEGS(segs, nr, moved, 2 * MiB);
+	ASSERT_EQ(0, vt_unpin(fd, h));
+	munmap(hole, 4 * MiB);
+	munmap(moved, 2 * MiB);
+	close(fd);
+	VT_EXPECT_NO_LEAK(base);
+}
+
+#define MTHP_KNOB "/sys/kernel/mm/transparent_hugepage/hugepages-64kB/enabled"
+
+FIXTURE(mthp) {
+	char saved[64];
+};
+
+FIXTURE_SETUP(mthp)
+{
+	char buf[256], *open, *close;
+
+	self->saved[0] = 0;
+	if (vt_read_file(MTHP_KNOB, buf, sizeof(buf)) < 0)
+		SKIP(return, "no multi-size THP (kernel before 6.8)");
+	open = strchr(buf, '[');
+	close = open ? strchr(open, ']') : NULL;
+	ASSERT_NE(NULL, close);
+	*close = 0;
+	snprintf(self->saved, sizeof(self->saved), "%s", open + 1);
+}
+
+FIXTURE_TEARDOWN_PARENT(mthp)
+{
+	if (self->saved[0])
+		EXPECT_EQ(0, vt_write_file(MTHP_KNOB, self->saved));
+}
+
+/* 64 KiB folios (mTHP, 6.8+): page_shift 16 */
+TEST_F(mthp, page_shift_16)
+{
+	const size_t len = 256 * 1024;
+	struct vtop_segment segs[64];
+	struct vt_snap base;
+	uint32_t nr = 64, i, n16 = 0;
+	char *raw, *p;
+	uint64_t h;
+	size_t off;
+	int fd;
+
+	VT_OPEN_OR_SKIP(fd);
+	ASSERT_EQ(0, vt_write_file(MTHP_KNOB, "always"));
+	ASSERT_EQ(0, vt_snap(&base));
+	/* 256 KiB, 64 KiB aligned: room for 64 KiB folios, none of 2 MiB */
+	raw = mmap(NULL, len + 64 * 1024, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, raw);
+	p = (char *)(((uintptr_t)raw + 0xffff) & ~(uintptr_t)0xffff);
+	munmap(raw, p - raw);
+	munmap(p + len, raw + len + 64 * 1024 - (p + len));
+	madvise(p, len, MADV_HUGEPAGE);
+	for (off = 0; off < len; off += VT_PAGE_SIZE)
+		p[off] = 1;
+	ASSERT_EQ(0, vt_pin(fd, p, len, 0, segs, &nr, &h));
+	VT_EXPECT_SEGS(segs, nr, p, len);
+	for (i = 0; i < nr; i++)
+		n16 += segs[i].page_shift == 16;
+	ASSERT_EQ(0, vt_unpin(fd, h));
+	munmap(p, len);
+	close(fd);
+	VT_EXPECT_NO_LEAK(base);
+	if (!n16)
+		SKIP(return, "the kernel gave no 64 KiB folio");
+}
+
 TEST_HARNESS_MAIN

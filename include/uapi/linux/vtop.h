@@ -149,6 +149,20 @@ struct vtop_info {
  *
  * Consecutive pages whose DMA addresses are contiguous and whose page_shift
  * is equal are merged into one segment, so a 2 MiB hugepage is one segment.
+ *
+ * @page_shift describes the folio (the physically contiguous allocation)
+ * behind the pages, not how the range is mapped or aligned. A segment with
+ * page_shift 21 need not start on a 2 MiB boundary, in virtual or in DMA
+ * address space, nor be 2 MiB long: a pin that starts or ends inside a
+ * THP or hugepage gets the part of it inside the range (edge folios); a
+ * THP mapped by page table entries rather than one PMD (after mremap() to
+ * an address not 2 MiB aligned, or after mprotect() of part of it) keeps
+ * its folio size while its virtual address has any 4 KiB alignment; and
+ * kernels with multi-size THP (6.8 and later, "mTHP") report the folio's
+ * order, e.g. 16 for a 64 KiB folio, any order from 13 to 20 that the
+ * system enables. What holds for every segment: @vaddr, @dma_addr and @len
+ * are multiples of the base page size, and every page of the segment lies
+ * in a folio of 1 << @page_shift bytes that is physically contiguous.
  */
 struct vtop_segment {
 	__u64 vaddr;
