@@ -111,7 +111,8 @@ static long vtop_ioctl_info(struct vtop_file *vf, void __user *uarg)
 	info.module_version = VTOP_MODULE_VERSION;
 	info.features = VTOP_FEATURE_PIN | VTOP_FEATURE_GET_SEGS |
 			VTOP_FEATURE_READONLY | VTOP_FEATURE_ATTACH |
-			VTOP_FEATURE_EVENTS | VTOP_FEATURE_PIN_MAX;
+			VTOP_FEATURE_EVENTS | VTOP_FEATURE_PARTIAL |
+			VTOP_FEATURE_PIN_MAX;
 	info.caps = VTOP_CAP_PHYS_ADDRS;
 	if (ipc_lock)
 		info.caps |= VTOP_CAP_IPC_LOCK;

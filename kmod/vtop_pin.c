@@ -611,14 +611,15 @@ static long vtop_do_pin(struct vtop_file *vf, void __user *uarg,
 {
 	struct vtop_pin arg;
 	struct vtop_region *reg;
-	u32 needed;
+	u32 needed, copy;
 	u64 end;
 	int ret;
 
 	ret = vtop_copy_args(&arg, sizeof(arg), uarg);
 	if (ret)
 		return ret;
-	if ((arg.flags & ~VTOP_PIN_READONLY) || arg.__reserved)
+	if ((arg.flags & ~(VTOP_PIN_READONLY | VTOP_PIN_PARTIAL)) ||
+	    arg.__reserved)
 		return -EINVAL;
 	if (!arg.length || !PAGE_ALIGNED(arg.vaddr) ||
 	    !PAGE_ALIGNED(arg.length) ||
@@ -697,7 +698,7 @@ static long vtop_do_pin(struct vtop_file *vf, void __user *uarg,
 	}
 
 	needed = vtop_build_segs(reg, NULL);
-	if (needed > arg.nr_segs) {
+	if (needed > arg.nr_segs && !(arg.flags & VTOP_PIN_PARTIAL)) {
 		arg.nr_segs = needed;
 		arg.handle = 0;
 		ret = copy_to_user(uarg, &arg, sizeof(arg)) ? -EFAULT : -ENOBUFS;
@@ -711,8 +712,10 @@ static long vtop_do_pin(struct vtop_file *vf, void __user *uarg,
 	}
 	reg->nr_segs = vtop_build_segs(reg, reg->segs);
 
-	if (copy_to_user(u64_to_user_ptr(arg.segs), reg->segs,
-			 (size_t)needed * sizeof(*reg->segs))) {
+	/* With VTOP_PIN_PARTIAL, what fits; GET_SEGS gives the rest. */
+	copy = min(needed, arg.nr_segs);
+	if (copy && copy_to_user(u64_to_user_ptr(arg.segs), reg->segs,
+				 (size_t)copy * sizeof(*reg->segs))) {
 		ret = -EFAULT;
 		goto free_segs;
 	}
@@ -884,14 +887,14 @@ long vtop_ioctl_get_segs(struct vtop_file *vf, void __user *uarg)
 	struct vtop_get_segs arg;
 	struct vtop_segment *out = NULL;
 	struct vtop_region *reg;
-	u32 index, needed;
+	u32 index, needed, copy = 0;
 	u64 length, end;
 	int ret;
 
 	ret = vtop_copy_args(&arg, sizeof(arg), uarg);
 	if (ret)
 		return ret;
-	if (arg.flags || arg.__reserved)
+	if ((arg.flags & ~VTOP_GET_SEGS_PARTIAL) || arg.__reserved)
 		return -EINVAL;
 	if (!vtop_handle_index(vf, arg.handle, &index))
 		return -ENOENT;
@@ -915,24 +918,29 @@ long vtop_ioctl_get_segs(struct vtop_file *vf, void __user *uarg)
 		goto unlock;
 	}
 	needed = vtop_clip_segs(reg, arg.offset, end, NULL, 0);
-	if (needed <= arg.nr_segs) {
+	if (needed <= arg.nr_segs)
+		copy = needed;
+	else if (arg.flags & VTOP_GET_SEGS_PARTIAL)
+		copy = arg.nr_segs;
+	if (copy) {
 		/* Copied out after the lock is dropped. */
-		out = kvmalloc_array(needed, sizeof(*out),
+		out = kvmalloc_array(copy, sizeof(*out),
 				     GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 		if (!out) {
 			ret = -ENOMEM;
 			goto unlock;
 		}
-		vtop_clip_segs(reg, arg.offset, end, out, needed);
+		vtop_clip_segs(reg, arg.offset, end, out, copy);
 	}
 	mutex_unlock(&vf->lock);
 
 	if (out && copy_to_user(u64_to_user_ptr(arg.segs), out,
-				(size_t)needed * sizeof(*out))) {
+				(size_t)copy * sizeof(*out))) {
 		ret = -EFAULT;
 		goto free_out;
 	}
-	ret = out ? 0 : -ENOBUFS;
+	ret = needed <= arg.nr_segs || (arg.flags & VTOP_GET_SEGS_PARTIAL) ?
+	      0 : -ENOBUFS;
 	arg.nr_segs = needed;
 	if (copy_to_user(uarg, &arg, sizeof(arg)))
 		ret = -EFAULT;

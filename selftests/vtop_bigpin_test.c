@@ -112,23 +112,55 @@ static int soft_lockup_logged(void)
 
 TEST_F(bigpin, no_soft_lockup)
 {
-	struct vtop_segment seg;
+	uint64_t pages = self->len / VT_PAGE_SIZE, h, off = 0;
+	struct vtop_segment segs[256];
+	struct vtop_get_segs g;
 	struct vtop_pin p = {
 		.size = sizeof(p), .flags = VTOP_PIN_READONLY,
 		.vaddr = (uintptr_t)self->area, .length = self->len,
-		.segs = (uintptr_t)&seg, .nr_segs = 0,
 	};
+	uint32_t total, seen = 0;
+	struct vtop_info info;
 
 	ASSERT_EQ(0, soft_lockup_logged());
-	/*
-	 * No room for a segment: the module pins every page, builds (counts)
-	 * the segments, unpins every page and fails with -ENOBUFS, the
-	 * count set. READONLY: nothing to dirty at the unpin.
-	 */
-	EXPECT_EQ(-ENOBUFS, vt_ioctl(self->fd, VTOP_IOC_PIN, &p));
-	TH_LOG("%llu pages in %u segments",
-	       (unsigned long long)(self->len / VT_PAGE_SIZE), p.nr_segs);
-	EXPECT_LE(self->len / CHUNK, p.nr_segs);
+	ASSERT_EQ(0, vt_info(self->fd, &info));
+	/* the module that has PARTIAL has the cond_resched() calls too */
+	if (info.features & VTOP_FEATURE_PARTIAL)
+		p.flags |= VTOP_PIN_PARTIAL;
+	else
+		TH_LOG("module without VTOP_PIN_PARTIAL: -ENOBUFS expected");
+	/* the pages stay pinned (READONLY: nothing to dirty at UNPIN) */
+	p.segs = (uintptr_t)segs;
+	p.nr_segs = 0;
+	if (!(p.flags & VTOP_PIN_PARTIAL)) {
+		EXPECT_EQ(-ENOBUFS, vt_ioctl(self->fd, VTOP_IOC_PIN, &p));
+		EXPECT_EQ(0, soft_lockup_logged());
+		return;
+	}
+	ASSERT_EQ(0, vt_ioctl(self->fd, VTOP_IOC_PIN, &p));
+	h = p.handle;
+	total = p.nr_segs;
+	TH_LOG("%llu pages in %u segments", (unsigned long long)pages, total);
+	EXPECT_LE(self->len / CHUNK, total);
+
+	/* the whole list, 256 at a time */
+	while (off < self->len) {
+		g = (struct vtop_get_segs){
+			.size = sizeof(g), .flags = VTOP_GET_SEGS_PARTIAL,
+			.handle = h, .offset = off,
+			.segs = (uintptr_t)segs, .nr_segs = 256,
+		};
+		ASSERT_EQ(0, vt_ioctl(self->fd, VTOP_IOC_GET_SEGS, &g));
+		ASSERT_EQ(total - seen, g.nr_segs);
+		seen += g.nr_segs < 256 ? g.nr_segs : 256;
+		off = segs[(g.nr_segs < 256 ? g.nr_segs : 256) - 1].vaddr +
+		      segs[(g.nr_segs < 256 ? g.nr_segs : 256) - 1].len -
+		      (uintptr_t)self->area;
+	}
+	EXPECT_EQ(total, seen);
+	ASSERT_EQ(0, vt_info(self->fd, &info));
+	EXPECT_EQ(self->len, info.pinned_bytes);
+	ASSERT_EQ(0, vt_unpin(self->fd, h));
 	EXPECT_EQ(0, soft_lockup_logged());
 }
 
