@@ -6,6 +6,8 @@
 #define _VTOP_INTERNAL_H
 
 #include <linux/atomic.h>
+#include <linux/build_bug.h>
+#include <linux/limits.h>
 #include <linux/list.h>
 #include <linux/mm_types.h>
 #include <linux/mmu_notifier.h>
@@ -22,11 +24,19 @@
 
 struct pci_dev;
 
-/* Module parameters (vtop_main.c), read with READ_ONCE(). */
-extern unsigned int max_pins_per_fd;
-extern unsigned long max_pin_bytes_per_fd;
+/* Module parameters (vtop_main.c, vtop_events.c), read with READ_ONCE(). */
+extern unsigned int vtop_max_pins_per_fd;
+extern unsigned long vtop_max_pin_bytes_per_fd;
 extern bool attach_any_driver;
-extern unsigned int max_queued_events;
+extern unsigned int vtop_max_queued_events;
+
+/*
+ * VTOP_PIN_MAX_PAGES (uapi): a pin keeps a page pointer per page and, at
+ * worst, a segment per page; each array must stay within kvmalloc()'s
+ * INT_MAX bytes.
+ */
+static_assert(VTOP_PIN_MAX_PAGES *
+	      (sizeof(struct page *) + sizeof(struct vtop_segment)) <= INT_MAX);
 
 /**
  * struct vtop_file - state of one open file description of /dev/vtop

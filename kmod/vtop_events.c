@@ -41,8 +41,8 @@
 
 #include "vtop.h"
 
-unsigned int max_queued_events = 1024;
-module_param(max_queued_events, uint, 0644);
+unsigned int vtop_max_queued_events = 1024;
+module_param_named(max_queued_events, vtop_max_queued_events, uint, 0644);
 MODULE_PARM_DESC(max_queued_events,
 		 "Event records queued per open file (default 1024); beyond it an invalidation is reported by one overflow record and VTOP_IOC_GET_INVALIDATED");
 
@@ -103,7 +103,7 @@ static void vtop_post(struct vtop_file *vf, struct vtop_region *reg)
 	atomic64_inc(&vtop_stats.invalidated_pins);
 	atomic64_add(reg->length, &vtop_stats.invalidated_bytes);
 
-	if (vf->nr_queued < READ_ONCE(max_queued_events)) {
+	if (vf->nr_queued < READ_ONCE(vtop_max_queued_events)) {
 		list_add_tail(&reg->ev_node, &vf->ev_queue);
 		vf->nr_queued++;
 	} else {

@@ -30,13 +30,14 @@
 	((VTOP_VERSION_MAJOR << 16) | (VTOP_VERSION_MINOR << 8) | \
 	 VTOP_VERSION_PATCH)
 
-unsigned int max_pins_per_fd = 65535;
-module_param(max_pins_per_fd, uint, 0644);
+unsigned int vtop_max_pins_per_fd = 65535;
+module_param_named(max_pins_per_fd, vtop_max_pins_per_fd, uint, 0644);
 MODULE_PARM_DESC(max_pins_per_fd,
 		 "Live pins allowed on one open file (default 65535); PIN beyond it fails with ENOSPC");
 
-unsigned long max_pin_bytes_per_fd;
-module_param(max_pin_bytes_per_fd, ulong, 0644);
+unsigned long vtop_max_pin_bytes_per_fd;
+module_param_named(max_pin_bytes_per_fd, vtop_max_pin_bytes_per_fd, ulong,
+		   0644);
 MODULE_PARM_DESC(max_pin_bytes_per_fd,
 		 "Bytes allowed pinned through one open file, 0 for no cap but RLIMIT_MEMLOCK (default 0); PIN beyond it fails with ENOMEM");
 
@@ -110,13 +111,14 @@ static long vtop_ioctl_info(struct vtop_file *vf, void __user *uarg)
 	info.module_version = VTOP_MODULE_VERSION;
 	info.features = VTOP_FEATURE_PIN | VTOP_FEATURE_GET_SEGS |
 			VTOP_FEATURE_READONLY | VTOP_FEATURE_ATTACH |
-			VTOP_FEATURE_EVENTS;
+			VTOP_FEATURE_EVENTS | VTOP_FEATURE_PARTIAL |
+			VTOP_FEATURE_PIN_MAX;
 	info.caps = VTOP_CAP_PHYS_ADDRS;
 	if (ipc_lock)
 		info.caps |= VTOP_CAP_IPC_LOCK;
 	info.page_size = PAGE_SIZE;
-	info.max_pins = READ_ONCE(max_pins_per_fd);
-	info.max_pin_bytes = READ_ONCE(max_pin_bytes_per_fd);
+	info.max_pins = READ_ONCE(vtop_max_pins_per_fd);
+	info.max_pin_bytes = READ_ONCE(vtop_max_pin_bytes_per_fd);
 	if (ipc_lock || memlock == RLIM_INFINITY)
 		info.memlock_limit = ~0ULL;
 	else

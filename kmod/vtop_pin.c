@@ -40,6 +40,26 @@
 /* Most pages unpinned per unpin_user_page_range_dirty_lock() call. */
 #define VTOP_UNPIN_RUN_MAX	BIT(20)
 
+/*
+ * Pages a loop over the pages of a pin handles between two cond_resched()
+ * calls: a 16 GiB pin has 4M pages, and PIN, the segment build and UNPIN
+ * must not hold the CPU for all of them on a kernel without preemption.
+ */
+#define VTOP_RESCHED_PAGES	4096
+
+/*
+ * Count @nr more pages (or segments) of work in *@done and give the CPU
+ * away once VTOP_RESCHED_PAGES have been done since the last time.
+ */
+static void vtop_resched(unsigned long *done, unsigned long nr)
+{
+	*done += nr;
+	if (*done >= VTOP_RESCHED_PAGES) {
+		*done = 0;
+		cond_resched();
+	}
+}
+
 /**
  * vtop_pin_batch() - pin one batch of pages
  * @start:	user address of the first page
@@ -148,7 +168,7 @@ static u32 vtop_build_segs(const struct vtop_region *reg,
 	struct vtop_addr_cursor c = { .sg = reg->dev ? reg->sgt.sgl : NULL };
 	struct vtop_segment cur = { 0 };
 	struct vtop_folio_cache fc;
-	unsigned long i = 0;
+	unsigned long i = 0, work = 0;
 	u32 n = 0;
 
 	vtop_folio_cache_init(&fc);
@@ -183,6 +203,7 @@ static u32 vtop_build_segs(const struct vtop_region *reg,
 			cur.page_shift = shift;
 		}
 		i += nr;
+		vtop_resched(&work, nr);
 	}
 	if (segs)
 		segs[n] = cur;
@@ -203,6 +224,16 @@ static int vtop_charge(struct mm_struct *mm, unsigned long npages)
 		return -ENOMEM;
 	}
 	return 0;
+}
+
+/* Would charging @npages to @mm exceed RLIMIT_MEMLOCK? Charges nothing. */
+static bool vtop_over_memlock(struct mm_struct *mm, unsigned long npages)
+{
+	unsigned long limit = rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
+	u64 pinned = atomic64_read(&mm->pinned_vm);
+
+	return (npages > limit || pinned > limit - npages) &&
+	       !capable(CAP_IPC_LOCK);
 }
 
 static void vtop_uncharge(struct mm_struct *mm, unsigned long npages)
@@ -271,13 +302,13 @@ static void vtop_insert(struct vtop_file *vf, struct vtop_region *reg)
 static int vtop_reserve(struct vtop_file *vf, struct vtop_region *reg,
 			enum vtop_fail *cause)
 {
-	u64 max_bytes = READ_ONCE(max_pin_bytes_per_fd);
+	u64 max_bytes = READ_ONCE(vtop_max_pin_bytes_per_fd);
 	u32 index;
 	u64 bytes;
 
 	lockdep_assert_held(&vf->lock);
 
-	if ((u64)vf->nr_pins + vf->nr_inflight >= READ_ONCE(max_pins_per_fd))
+	if ((u64)vf->nr_pins + vf->nr_inflight >= READ_ONCE(vtop_max_pins_per_fd))
 		return -ENOSPC;
 	if (max_bytes &&
 	    (check_add_overflow(vf->pinned_bytes + vf->inflight_bytes,
@@ -398,13 +429,14 @@ static int vtop_check_writable_file(const struct vtop_region *reg)
 {
 	struct vtop_folio_cache fc;
 	struct folio *last = NULL;
-	unsigned long i;
+	unsigned long i, work = 0;
 
 	vtop_folio_cache_init(&fc);
 	for (i = 0; i < reg->npages; i++) {
 		struct folio *folio = vtop_folio_cached(&fc, reg->pages[i]);
 		struct address_space *mapping;
 
+		vtop_resched(&work, 1);
 		/* Each folio passes or fails as a whole: check it once. */
 		if (folio == last)
 			continue;
@@ -439,6 +471,8 @@ static void vtop_unpin_run(struct page **pages, unsigned long nr, bool dirty)
 		unpin_user_page_range_dirty_lock(pages[0], step, dirty);
 		pages += step;
 		nr -= step;
+		if (nr)
+			cond_resched();
 	}
 }
 
@@ -450,7 +484,7 @@ static void vtop_unpin_run(struct page **pages, unsigned long nr, bool dirty)
 static void vtop_unpin_pages(struct page **pages, unsigned long npages,
 			     bool dirty)
 {
-	unsigned long i = 0;
+	unsigned long i = 0, work = 0;
 
 	while (i < npages) {
 		unsigned long pfn = page_to_pfn(pages[i]);
@@ -460,6 +494,7 @@ static void vtop_unpin_pages(struct page **pages, unsigned long npages,
 			nr++;
 		vtop_unpin_run(pages + i, nr, dirty);
 		i += nr;
+		vtop_resched(&work, nr);
 	}
 }
 
@@ -472,6 +507,7 @@ static void vtop_unpin_pages(struct page **pages, unsigned long npages,
  */
 static void vtop_region_unpin(const struct vtop_region *reg)
 {
+	unsigned long work = 0;
 	u32 s;
 
 	if (reg->dev) {
@@ -484,6 +520,7 @@ static void vtop_region_unpin(const struct vtop_region *reg)
 		vtop_unpin_run(reg->pages +
 			       ((seg->vaddr - reg->vaddr) >> PAGE_SHIFT),
 			       seg->len >> PAGE_SHIFT, reg->writable);
+		vtop_resched(&work, seg->len >> PAGE_SHIFT);
 	}
 }
 
@@ -513,6 +550,8 @@ static int vtop_pin_pages(struct vtop_region *reg)
 			goto unpin;
 		}
 		done += ret;
+		/* GUP-fast does not reschedule, and a batch is 512 pages. */
+		cond_resched();
 	}
 #ifdef VTOP_NEED_RO_UNSHARE
 	if (!reg->writable) {
@@ -572,21 +611,22 @@ static long vtop_do_pin(struct vtop_file *vf, void __user *uarg,
 {
 	struct vtop_pin arg;
 	struct vtop_region *reg;
-	u32 needed;
+	u32 needed, copy;
 	u64 end;
 	int ret;
 
 	ret = vtop_copy_args(&arg, sizeof(arg), uarg);
 	if (ret)
 		return ret;
-	if ((arg.flags & ~VTOP_PIN_READONLY) || arg.__reserved)
+	if ((arg.flags & ~(VTOP_PIN_READONLY | VTOP_PIN_PARTIAL)) ||
+	    arg.__reserved)
 		return -EINVAL;
 	if (!arg.length || !PAGE_ALIGNED(arg.vaddr) ||
 	    !PAGE_ALIGNED(arg.length) ||
 	    check_add_overflow(arg.vaddr, arg.length, &end) || end > TASK_SIZE)
 		return -EINVAL;
 
-	reg = kzalloc(sizeof(*reg), GFP_KERNEL);
+	reg = kzalloc(sizeof(*reg), GFP_KERNEL_ACCOUNT);
 	if (!reg)
 		return -ENOMEM;
 	reg->vaddr = arg.vaddr;
@@ -601,17 +641,40 @@ static long vtop_do_pin(struct vtop_file *vf, void __user *uarg,
 	if (ret)
 		goto free_reg;
 
-	reg->pages = kvmalloc_array(reg->npages, sizeof(*reg->pages),
-				    GFP_KERNEL | __GFP_NOWARN);
-	if (!reg->pages) {
-		ret = -ENOMEM;
+	/*
+	 * The bookkeeping of one pin (a page pointer per page, and at worst
+	 * a segment per page) stays below INT_MAX bytes, what kvmalloc()
+	 * allows: a longer range fails here, before anything is allocated
+	 * or pinned, rather than after pinning it all. RLIMIT_MEMLOCK is
+	 * still the first answer, but such a range is not charged even for
+	 * a moment (CAP_IPC_LOCK would let a charge of any size through,
+	 * and other pinners of the mm would see it).
+	 */
+	if (reg->npages > VTOP_PIN_MAX_PAGES) {
+		if (vtop_over_memlock(vf->mm, reg->npages)) {
+			*cause = VTOP_FAIL_ENOMEM_RLIMIT;
+			ret = -ENOMEM;
+		} else {
+			*cause = VTOP_FAIL_OTHER;
+			ret = -EOVERFLOW;
+		}
 		goto unreserve;
 	}
-
+	/*
+	 * Charge before allocating anything in proportion to the range: a
+	 * PIN over RLIMIT_MEMLOCK costs no memory, mapped range or not.
+	 */
 	ret = vtop_charge(vf->mm, reg->npages);
 	if (ret) {
 		*cause = VTOP_FAIL_ENOMEM_RLIMIT;
-		goto free_pages;
+		goto unreserve;
+	}
+	/* Charged to the caller's memory cgroup, as the pins are. */
+	reg->pages = kvmalloc_array(reg->npages, sizeof(*reg->pages),
+				    GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+	if (!reg->pages) {
+		ret = -ENOMEM;
+		goto uncharge;
 	}
 
 	/*
@@ -622,7 +685,7 @@ static long vtop_do_pin(struct vtop_file *vf, void __user *uarg,
 	 */
 	ret = vtop_region_watch(reg);
 	if (ret)
-		goto uncharge;
+		goto free_pages;
 
 	ret = vtop_pin_watched(reg);
 	if (ret)
@@ -635,22 +698,24 @@ static long vtop_do_pin(struct vtop_file *vf, void __user *uarg,
 	}
 
 	needed = vtop_build_segs(reg, NULL);
-	if (needed > arg.nr_segs) {
+	if (needed > arg.nr_segs && !(arg.flags & VTOP_PIN_PARTIAL)) {
 		arg.nr_segs = needed;
 		arg.handle = 0;
 		ret = copy_to_user(uarg, &arg, sizeof(arg)) ? -EFAULT : -ENOBUFS;
 		goto dma_unmap;
 	}
 	reg->segs = kvmalloc_array(needed, sizeof(*reg->segs),
-				   GFP_KERNEL | __GFP_NOWARN);
+				   GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 	if (!reg->segs) {
 		ret = -ENOMEM;
 		goto dma_unmap;
 	}
 	reg->nr_segs = vtop_build_segs(reg, reg->segs);
 
-	if (copy_to_user(u64_to_user_ptr(arg.segs), reg->segs,
-			 (size_t)needed * sizeof(*reg->segs))) {
+	/* With VTOP_PIN_PARTIAL, what fits; GET_SEGS gives the rest. */
+	copy = min(needed, arg.nr_segs);
+	if (copy && copy_to_user(u64_to_user_ptr(arg.segs), reg->segs,
+				 (size_t)copy * sizeof(*reg->segs))) {
 		ret = -EFAULT;
 		goto free_segs;
 	}
@@ -674,10 +739,10 @@ unpin:
 unwatch:
 	/* Never live: a callback until here only marked it. */
 	vtop_region_unwatch(reg);
-uncharge:
-	vtop_uncharge(vf->mm, reg->npages);
 free_pages:
 	kvfree(reg->pages);
+uncharge:
+	vtop_uncharge(vf->mm, reg->npages);
 unreserve:
 	vtop_unreserve(vf, reg);
 free_reg:
@@ -786,31 +851,33 @@ static u32 vtop_first_seg(const struct vtop_region *reg, u64 offset)
 }
 
 /*
- * Copy the segments of [offset, end) of @reg, clipped, into @out (which has
- * room for @cap entries, or is NULL to count). Return the number needed.
+ * Copy the first @cap segments of [offset, end) of @reg, clipped, into @out
+ * (or none with @out NULL). Return how many the sub-range has: the
+ * segments cover the pin in order, so that is a difference of two indexes
+ * and costs no walk, whatever the sub-range (a caller paging through a pin
+ * with offset and length 0 asks for the count of the whole rest).
  */
 static u32 vtop_clip_segs(const struct vtop_region *reg, u64 offset, u64 end,
 			  struct vtop_segment *out, u32 cap)
 {
-	u32 i, n = 0;
+	u32 first = vtop_first_seg(reg, offset);
+	u32 n = vtop_first_seg(reg, end - 1) - first + 1;
+	unsigned long work = 0;
+	u32 i;
 
-	for (i = vtop_first_seg(reg, offset); i < reg->nr_segs; i++) {
-		const struct vtop_segment *s = &reg->segs[i];
+	for (i = 0; out && i < min(n, cap); i++) {
+		const struct vtop_segment *s = &reg->segs[first + i];
 		u64 s_off = s->vaddr - reg->vaddr;
-		u64 lo, hi;
+		u64 lo = max(s_off, offset);
+		u64 hi = min(s_off + s->len, end);
 
-		if (s_off >= end)
-			break;
-		lo = max(s_off, offset);
-		hi = min(s_off + s->len, end);
-		if (out && n < cap) {
-			out[n].vaddr = reg->vaddr + lo;
-			out[n].dma_addr = s->dma_addr + (lo - s_off);
-			out[n].len = hi - lo;
-			out[n].page_shift = s->page_shift;
-			out[n].__reserved = 0;
-		}
-		n++;
+		out[i].vaddr = reg->vaddr + lo;
+		out[i].dma_addr = s->dma_addr + (lo - s_off);
+		out[i].len = hi - lo;
+		out[i].page_shift = s->page_shift;
+		out[i].__reserved = 0;
+		/* Under vf->lock, a mutex: sleeping is allowed. */
+		vtop_resched(&work, 1);
 	}
 	return n;
 }
@@ -820,14 +887,14 @@ long vtop_ioctl_get_segs(struct vtop_file *vf, void __user *uarg)
 	struct vtop_get_segs arg;
 	struct vtop_segment *out = NULL;
 	struct vtop_region *reg;
-	u32 index, needed;
+	u32 index, needed, copy = 0;
 	u64 length, end;
 	int ret;
 
 	ret = vtop_copy_args(&arg, sizeof(arg), uarg);
 	if (ret)
 		return ret;
-	if (arg.flags || arg.__reserved)
+	if ((arg.flags & ~VTOP_GET_SEGS_PARTIAL) || arg.__reserved)
 		return -EINVAL;
 	if (!vtop_handle_index(vf, arg.handle, &index))
 		return -ENOENT;
@@ -851,24 +918,29 @@ long vtop_ioctl_get_segs(struct vtop_file *vf, void __user *uarg)
 		goto unlock;
 	}
 	needed = vtop_clip_segs(reg, arg.offset, end, NULL, 0);
-	if (needed <= arg.nr_segs) {
+	if (needed <= arg.nr_segs)
+		copy = needed;
+	else if (arg.flags & VTOP_GET_SEGS_PARTIAL)
+		copy = arg.nr_segs;
+	if (copy) {
 		/* Copied out after the lock is dropped. */
-		out = kvmalloc_array(needed, sizeof(*out),
-				     GFP_KERNEL | __GFP_NOWARN);
+		out = kvmalloc_array(copy, sizeof(*out),
+				     GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 		if (!out) {
 			ret = -ENOMEM;
 			goto unlock;
 		}
-		vtop_clip_segs(reg, arg.offset, end, out, needed);
+		vtop_clip_segs(reg, arg.offset, end, out, copy);
 	}
 	mutex_unlock(&vf->lock);
 
 	if (out && copy_to_user(u64_to_user_ptr(arg.segs), out,
-				(size_t)needed * sizeof(*out))) {
+				(size_t)copy * sizeof(*out))) {
 		ret = -EFAULT;
 		goto free_out;
 	}
-	ret = out ? 0 : -ENOBUFS;
+	ret = needed <= arg.nr_segs || (arg.flags & VTOP_GET_SEGS_PARTIAL) ?
+	      0 : -ENOBUFS;
 	arg.nr_segs = needed;
 	if (copy_to_user(uarg, &arg, sizeof(arg)))
 		ret = -EFAULT;

@@ -11,94 +11,39 @@
 
 #include "internal.h"
 
+/*
+ * Segments the first ioctl of a pin has room for, and the most one
+ * GET_SEGS call asks for. A pin with more gets an array of exactly its
+ * segment count (32 bytes a segment, not a page), which the caller frees
+ * once the segments are in its maps: nothing grows with the largest
+ * registration ever made.
+ */
+#define CHUNK_SEGS	64U
+#define PAGE_SEGS	65536U
+
 struct kmod_backend {
 	int fd;
 	char path[256];
-	/* The pins' segment array, kept between pins (under vtop__lock). */
-	struct vtop_segment *scratch;
-	uint32_t scratch_cap;
+	/* VTOP_FEATURE_PARTIAL: PIN and GET_SEGS page through short arrays */
+	bool partial;
+	/* The first segments of every pin (under vtop__lock). */
+	struct vtop_segment chunk[CHUNK_SEGS];
 	/* VTOP_FEATURE_EVENTS: the event page, or NULL */
 	const struct vtop_event_page *page;
 };
 
-/*
- * A pin needs at most one segment per 4 KiB page, and the kernel reports
- * -ENOBUFS only after pinning (and then unpinning) everything: a short
- * array doubles the cost of the registration. So the kernel writes into a
- * scratch array with room for the worst case, grown when a larger range
- * comes and kept: it is zeroed once, when allocated, never per pin (32
- * bytes per 4 KiB page would cost as much as pinning hugetlb memory). The
- * caller borrows the segments written (the result is valid until the next
- * pin, and every pin runs under vtop__lock). Only if the worst
- * case cannot be allocated (a huge range, strict overcommit) does the pin
- * start with SMALL_SEGS and grow on -ENOBUFS, as before.
- */
-#define SMALL_SEGS	64U
-
-static struct vtop_segment *get_scratch(struct kmod_backend *kb,
-					uint64_t pages, uint32_t *cap)
+static int pin_error(struct kmod_backend *kb, int err, uint64_t va,
+		     uint64_t len)
 {
-	uint32_t want = pages < UINT32_MAX ? (uint32_t)pages : UINT32_MAX;
-	struct vtop_segment *segs;
-
-	if (want > kb->scratch_cap) {
-		segs = vtop_calloc(want, sizeof(*segs));
-		if (!segs && want > SMALL_SEGS && kb->scratch_cap < SMALL_SEGS) {
-			want = SMALL_SEGS;
-			segs = vtop_calloc(want, sizeof(*segs));
-		}
-		if (segs) {
-			free(kb->scratch);
-			kb->scratch = segs;
-			kb->scratch_cap = want;
-		}
-	}
-	*cap = kb->scratch_cap < want ? kb->scratch_cap : want;
-	return kb->scratch;
-}
-
-static int kb_pin(void *ctx, uint64_t va, uint64_t len,
-		  struct vtop_pin_result *res)
-{
-	struct kmod_backend *kb = ctx;
-	uint64_t pages = len >> VTOP_SHIFT_4K;
-	struct vtop_segment *segs;
-	uint32_t cap;
-	int tries, err;
-
-	segs = get_scratch(kb, pages, &cap);
-	/* The segments needed can change between tries (the pages are
-	 * unpinned after -ENOBUFS), so allow a few. */
-	for (tries = 1;; tries++) {
-		struct vtop_pin p = {
-			.size = sizeof(p), .flags = res->flags,
-			.vaddr = va, .length = len,
-			.segs = (uintptr_t)segs, .nr_segs = cap,
-		};
-
-		if (!segs || !cap)
-			return vtop__err(-ENOMEM, "out of memory for %llu segments",
-					(unsigned long long)pages);
-		if (!ioctl(kb->fd, VTOP_IOC_PIN, &p)) {
-			res->segs = segs;
-			res->borrowed = true;
-			res->handle = p.handle;
-			res->nr_segs = p.nr_segs;
-			return 0;
-		}
-		err = errno;
-		if (err != ENOBUFS || p.nr_segs <= cap || tries == 4)
-			break;
-		segs = get_scratch(kb, p.nr_segs, &cap);
-		if (cap < p.nr_segs)
-			segs = NULL;
-	}
 	switch (err) {
 	case EFAULT:
 		return vtop__err(-err, "pin 0x%llx+0x%llx: not all of it is mapped, writable, ordinary memory",
 				(unsigned long long)va, (unsigned long long)len);
 	case ENOMEM:
 		return vtop__err(-err, "pin 0x%llx+0x%llx: RLIMIT_MEMLOCK (ulimit -l) or the module's max_pin_bytes would be exceeded, or the kernel is out of memory",
+				(unsigned long long)va, (unsigned long long)len);
+	case EOVERFLOW:
+		return vtop__err(-err, "pin 0x%llx+0x%llx: longer than the module pins at once (VTOP_PIN_MAX_PAGES pages): register it in parts",
 				(unsigned long long)va, (unsigned long long)len);
 	case ENOSPC:
 		return vtop__err(-err, "pin: the module's per-descriptor pin limit (max_pins) is reached");
@@ -112,6 +57,154 @@ static int kb_pin(void *ctx, uint64_t va, uint64_t len,
 		return vtop__err(-err, "VTOP_IOC_PIN 0x%llx+0x%llx failed",
 				(unsigned long long)va, (unsigned long long)len);
 	}
+}
+
+static int pin_ioctl(struct kmod_backend *kb, uint32_t flags, uint64_t va,
+		     uint64_t len, struct vtop_segment *segs, uint32_t *nr,
+		     uint64_t *handle)
+{
+	struct vtop_pin p = {
+		.size = sizeof(p), .flags = flags, .vaddr = va, .length = len,
+		.segs = (uintptr_t)segs, .nr_segs = *nr,
+	};
+	int err = ioctl(kb->fd, VTOP_IOC_PIN, &p) ? errno : 0;
+
+	if (!err || err == ENOBUFS)
+		*nr = p.nr_segs;
+	*handle = p.handle;
+	return err;
+}
+
+/*
+ * The segments of pin @handle of [va, va + len) after the first @got
+ * ones, into @segs (room for @total), PAGE_SEGS per GET_SEGS call.
+ */
+static int get_rest(struct kmod_backend *kb, uint64_t handle, uint64_t va,
+		    uint64_t len, struct vtop_segment *segs, uint32_t got,
+		    uint32_t total)
+{
+	while (got < total) {
+		const struct vtop_segment *last = &segs[got - 1];
+		struct vtop_get_segs g = {
+			.size = sizeof(g), .flags = VTOP_GET_SEGS_PARTIAL,
+			.handle = handle,
+			.offset = last->vaddr + last->len - va,
+			.segs = (uintptr_t)(segs + got),
+			.nr_segs = total - got < PAGE_SEGS ? total - got :
+				   PAGE_SEGS,
+		};
+		uint32_t asked = g.nr_segs;
+
+		if (g.offset >= len || ioctl(kb->fd, VTOP_IOC_GET_SEGS, &g))
+			return vtop__err(g.offset >= len ? -EIO : -errno,
+					"VTOP_IOC_GET_SEGS of pin 0x%llx+0x%llx at 0x%llx failed",
+					(unsigned long long)va,
+					(unsigned long long)len,
+					(unsigned long long)g.offset);
+		/* A live pin's segments never change. */
+		if (g.nr_segs != total - got)
+			return vtop__err(-EIO, "GET_SEGS of pin 0x%llx+0x%llx: %u segments left, PIN said %u",
+					(unsigned long long)va,
+					(unsigned long long)len, g.nr_segs,
+					total - got);
+		got += asked;
+	}
+	return 0;
+}
+
+/*
+ * Pin with a short array (VTOP_PIN_PARTIAL): the first CHUNK_SEGS
+ * segments come with the PIN, the rest, if any, by GET_SEGS into an array
+ * of the pin's exact size. Nothing is pinned twice.
+ */
+static int pin_partial(struct kmod_backend *kb, uint64_t va, uint64_t len,
+		       struct vtop_pin_result *res)
+{
+	uint32_t nr = CHUNK_SEGS, got;
+	struct vtop_segment *segs;
+	uint64_t handle;
+	int err, rc;
+
+	err = pin_ioctl(kb, VTOP_PIN_PARTIAL | res->flags, va, len, kb->chunk, &nr,
+			&handle);
+	if (err)
+		return pin_error(kb, err, va, len);
+	res->handle = handle;
+	if (nr <= CHUNK_SEGS) {
+		res->segs = kb->chunk;
+		res->borrowed = true;
+		res->nr_segs = nr;
+		return 0;
+	}
+	segs = vtop_calloc(nr, sizeof(*segs));
+	if (!segs) {
+		rc = vtop__err(-ENOMEM, "out of memory for %u segments", nr);
+		goto unpin;
+	}
+	memcpy(segs, kb->chunk, sizeof(kb->chunk));
+	got = CHUNK_SEGS;
+	rc = get_rest(kb, handle, va, len, segs, got, nr);
+	if (rc) {
+		free(segs);
+		goto unpin;
+	}
+	res->segs = segs;
+	res->borrowed = false;
+	res->nr_segs = nr;
+	return 0;
+unpin:
+	{
+		struct vtop_unpin u = { .size = sizeof(u), .handle = handle };
+
+		ioctl(kb->fd, VTOP_IOC_UNPIN, &u);
+	}
+	return rc;
+}
+
+/*
+ * A module without VTOP_PIN_PARTIAL: a short array is -ENOBUFS after the
+ * whole range was pinned and released again, with the count needed;
+ * retry with an array of that size (the count may change in between, as
+ * the pages may: allow a few tries).
+ */
+static int pin_retry(struct kmod_backend *kb, uint64_t va, uint64_t len,
+		     struct vtop_pin_result *res)
+{
+	struct vtop_segment *segs = kb->chunk, *big = NULL;
+	uint32_t cap = CHUNK_SEGS, nr;
+	uint64_t handle;
+	int tries, err;
+
+	for (tries = 1;; tries++) {
+		nr = cap;
+		err = pin_ioctl(kb, res->flags, va, len, segs, &nr, &handle);
+		if (!err)
+			break;
+		if (err != ENOBUFS || nr <= cap || tries == 4) {
+			free(big);
+			return pin_error(kb, err, va, len);
+		}
+		free(big);
+		cap = nr;
+		segs = big = vtop_calloc(cap, sizeof(*big));
+		if (!big)
+			return vtop__err(-ENOMEM, "out of memory for %u segments",
+					cap);
+	}
+	res->handle = handle;
+	res->segs = segs;
+	res->borrowed = !big;
+	res->nr_segs = nr;
+	return 0;
+}
+
+static int kb_pin(void *ctx, uint64_t va, uint64_t len,
+		  struct vtop_pin_result *res)
+{
+	struct kmod_backend *kb = ctx;
+
+	return kb->partial ? pin_partial(kb, va, len, res) :
+			     pin_retry(kb, va, len, res);
 }
 
 static int kb_unpin(void *ctx, uint64_t handle)
@@ -224,7 +317,6 @@ static void kb_close(void *ctx)
 	if (kb->page)
 		munmap((void *)kb->page, VTOP_SIZE_4K);
 	close(kb->fd);
-	free(kb->scratch);
 	free(kb);
 }
 
@@ -336,6 +428,7 @@ int vtop__backend_kmod_open(const struct vtop_env_opts *opts,
 			      info.page_size);
 		goto err;
 	}
+	kb->partial = info.features & VTOP_FEATURE_PARTIAL;
 	if (info.features & VTOP_FEATURE_EVENTS) {
 		void *pg = mmap(NULL, VTOP_SIZE_4K, PROT_READ, MAP_SHARED,
 				kb->fd, 0);

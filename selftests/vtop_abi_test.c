@@ -23,7 +23,8 @@
 
 #define KNOWN_FEATURES	(VTOP_FEATURE_PIN | VTOP_FEATURE_GET_SEGS | \
 			 VTOP_FEATURE_READONLY | VTOP_FEATURE_ATTACH | \
-			 VTOP_FEATURE_EVENTS)
+			 VTOP_FEATURE_EVENTS | VTOP_FEATURE_PARTIAL | \
+			 VTOP_FEATURE_PIN_MAX)
 #define BUF_PAGES	4
 /* room for any argument struct plus a tail */
 #define ARG_MAX		256
@@ -529,7 +530,11 @@ TEST_F(abi, unknown_flags)
 		if (!have_cmd(self, c))
 			continue;
 		for (bit = 0; bit < 32; bit++) {
-			if (c == C_PIN && (1U << bit) == VTOP_PIN_READONLY)
+			if (c == C_PIN && ((1U << bit) & (VTOP_PIN_READONLY |
+							   VTOP_PIN_PARTIAL)))
+				continue;
+			if (c == C_GET_SEGS &&
+			    (1U << bit) == VTOP_GET_SEGS_PARTIAL)
 				continue;
 			fill_arg(self, c, arg);
 			((uint32_t *)arg)[1] = 1U << bit;

@@ -186,8 +186,8 @@ TEST_F(bad, unmapped_late)
 /*
  * Ranges far larger than memory, whose first pages are mapped: refused
  * with -EFAULT (the hole after them) or -ENOMEM (no room to track that
- * many pages), never a partial pin, and no kernel warning (the rig checks
- * the log).
+ * many pages), or -EOVERFLOW beyond VTOP_PIN_MAX_PAGES pages, never a
+ * partial pin, and no kernel warning (the rig checks the log).
  */
 TEST_F(bad, huge_lengths)
 {
@@ -208,9 +208,15 @@ TEST_F(bad, huge_lengths)
 	for (i = 0; i < sizeof(len) / sizeof(len[0]); i++) {
 		nr = LONG_PAGES;
 		ret = vt_pin(self->fd, at, len[i], 0, self->segs, &nr, NULL);
-		EXPECT_TRUE(ret == -EFAULT || ret == -ENOMEM)
-			TH_LOG("length 0x%llx: %d", (unsigned long long)len[i],
-			       ret);
+		if (len[i] / VT_PAGE_SIZE > VTOP_PIN_MAX_PAGES) {
+			EXPECT_EQ(-EOVERFLOW, ret)
+				TH_LOG("length 0x%llx",
+				       (unsigned long long)len[i]);
+		} else {
+			EXPECT_TRUE(ret == -EFAULT || ret == -ENOMEM)
+				TH_LOG("length 0x%llx: %d",
+				       (unsigned long long)len[i], ret);
+		}
 		VT_EXPECT_NO_LEAK(self->base);
 	}
 	EXPECT_PIN_FAILS(-EFAULT, at + NPAGES * VT_PAGE_SIZE, 1ULL << 30, 0);

@@ -9,6 +9,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -181,6 +182,172 @@ TEST(memlock_bypassed_with_cap_ipc_lock)
 	close(fd);
 	VT_EXPECT_NO_LEAK(base);
 	munmap(a, LEN);
+}
+
+/* ---- bookkeeping is charged before it is allocated -------------------- */
+
+#define GiB	(1ULL << 30)
+#define TiB	(1ULL << 40)
+#define NTHREADS	8
+#define ROUNDS		32
+
+/* a hole of @len bytes in the address space: mapped, then unmapped */
+static void *va_hole(uint64_t len)
+{
+	void *p = mmap(NULL, len, PROT_NONE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	if (p == MAP_FAILED)
+		return NULL;
+	munmap(p, len);
+	return p;
+}
+
+struct flood {
+	int fd;
+	void *addr;
+	uint64_t len;
+	int unexpected;		/* results other than -ENOMEM */
+	int last;
+};
+
+static void *flood_thread(void *arg)
+{
+	struct flood *f = arg;
+	int i, ret;
+
+	for (i = 0; i < ROUNDS; i++) {
+		uint32_t nr = 0;
+
+		ret = vt_pin(f->fd, f->addr, f->len, 0, NULL, &nr, NULL);
+		if (ret != -ENOMEM) {
+			f->unexpected++;
+			f->last = ret;
+		}
+	}
+	return NULL;
+}
+
+static volatile int sampling;
+
+/* the highest VmallocUsed seen while the flood ran */
+static void *vmalloc_sampler(void *arg)
+{
+	uint64_t *peak = arg, kb;
+
+	while (sampling)
+		if (!vt_meminfo_kb("VmallocUsed", &kb) && kb > *peak)
+			*peak = kb;
+	return NULL;
+}
+
+/*
+ * RLIMIT_MEMLOCK 64 KiB, no CAP_IPC_LOCK: 8 threads PIN 16 GiB and 1 TiB
+ * of address space that is not even mapped, over and over. Every PIN fails
+ * with -ENOMEM before the module allocates its page array (32 MiB of
+ * vmalloc for 16 GiB): VmallocUsed stays where it was. On a module that
+ * allocates before it checks the limit each of these PINs first
+ * vmallocs the array, and the sampler sees it.
+ */
+TEST(memlock_checked_before_allocating)
+{
+	const uint64_t lens[] = { 16 * GiB, TiB };
+	struct flood fl[NTHREADS];
+	pthread_t th[NTHREADS], sampler;
+	uint64_t base_kb, peak_kb;
+	struct vt_snap snap;
+	unsigned int l, i;
+	int fd;
+
+	VT_OPEN_OR_SKIP(fd);
+	ASSERT_EQ(0, vt_cap_drop(CAP_IPC_LOCK));
+	ASSERT_EQ(0, vt_snap(&snap));
+	ASSERT_EQ(0, set_memlock(snap.vmpin_kb * 1024 + 64 * 1024));
+
+	for (l = 0; l < sizeof(lens) / sizeof(lens[0]); l++) {
+		void *hole = va_hole(lens[l]);
+
+		ASSERT_NE(NULL, hole);
+		ASSERT_EQ(0, vt_meminfo_kb("VmallocUsed", &base_kb));
+		peak_kb = base_kb;
+		sampling = 1;
+		ASSERT_EQ(0, pthread_create(&sampler, NULL, vmalloc_sampler,
+					    &peak_kb));
+		for (i = 0; i < NTHREADS; i++) {
+			fl[i] = (struct flood){ .fd = fd, .addr = hole,
+						.len = lens[l] };
+			ASSERT_EQ(0, pthread_create(&th[i], NULL,
+						    flood_thread, &fl[i]));
+		}
+		for (i = 0; i < NTHREADS; i++) {
+			ASSERT_EQ(0, pthread_join(th[i], NULL));
+			EXPECT_EQ(0, fl[i].unexpected)
+				TH_LOG("%llu GiB: thread %u got %d",
+				       (unsigned long long)(lens[l] / GiB), i,
+				       fl[i].last);
+		}
+		sampling = 0;
+		ASSERT_EQ(0, pthread_join(sampler, NULL));
+		/* one page array of the 16 GiB PIN alone is 32 MiB */
+		EXPECT_GT(base_kb + 8 * 1024, peak_kb)
+			TH_LOG("%llu GiB: VmallocUsed %llu kB -> peak %llu kB",
+			       (unsigned long long)(lens[l] / GiB),
+			       (unsigned long long)base_kb,
+			       (unsigned long long)peak_kb);
+	}
+	expect_state(_metadata, fd, &snap, 0, 0);
+	close(fd);
+	VT_EXPECT_NO_LEAK(snap);
+}
+
+/*
+ * With CAP_IPC_LOCK (no RLIMIT_MEMLOCK to stop it) a PIN whose bookkeeping
+ * would pass INT_MAX bytes: 1 TiB of hugetlb address space (reserved, not
+ * faulted in), and one page over VTOP_PIN_MAX_PAGES. It fails with
+ * -EOVERFLOW up front: nothing pinned, charged or allocated.
+ */
+TEST(pin_too_long_fails_up_front)
+{
+	uint64_t max_len = (uint64_t)VTOP_PIN_MAX_PAGES * VT_PAGE_SIZE;
+	uint64_t base_kb, now_kb;
+	struct vtop_info info;
+	struct vt_snap snap;
+	uint32_t nr = 0;
+	void *huge, *hole;
+	int fd;
+
+	VT_OPEN_OR_SKIP(fd);
+	if (vt_cap_effective(CAP_IPC_LOCK) != 1)
+		SKIP(return, "no CAP_IPC_LOCK");
+	ASSERT_EQ(0, vt_info(fd, &info));
+	ASSERT_EQ(VTOP_FEATURE_PIN_MAX, info.features & VTOP_FEATURE_PIN_MAX);
+	ASSERT_EQ(0, vt_snap(&snap));
+	ASSERT_EQ(0, vt_meminfo_kb("VmallocUsed", &base_kb));
+
+	huge = mmap(NULL, TiB, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | MAP_NORESERVE,
+		    -1, 0);
+	if (huge != MAP_FAILED) {
+		EXPECT_EQ(-EOVERFLOW, vt_pin(fd, huge, TiB, 0, NULL, &nr,
+					     NULL));
+		expect_state(_metadata, fd, &snap, 0, 0);
+		munmap(huge, TiB);
+	} else {
+		TH_LOG("no 1 TiB hugetlb mapping (%s): address space only",
+		       strerror(errno));
+	}
+	/* a hole long enough for both: the end stays below TASK_SIZE */
+	hole = va_hole(TiB);
+	ASSERT_NE(NULL, hole);
+	EXPECT_EQ(-EOVERFLOW, vt_pin(fd, hole, max_len + VT_PAGE_SIZE, 0,
+				     NULL, &nr, NULL));
+	EXPECT_EQ(-EOVERFLOW, vt_pin(fd, hole, TiB, VTOP_PIN_READONLY, NULL,
+				     &nr, NULL));
+	expect_state(_metadata, fd, &snap, 0, 0);
+	ASSERT_EQ(0, vt_meminfo_kb("VmallocUsed", &now_kb));
+	EXPECT_GT(base_kb + 8 * 1024, now_kb);
+	close(fd);
+	VT_EXPECT_NO_LEAK(snap);
 }
 
 /* ---- per-fd limits (module parameters) ----------------------------------- */

@@ -346,6 +346,181 @@ TEST_F(pin, enobufs)
 	free(segs);
 }
 
+/* PIN and GET_SEGS with the PARTIAL flags: raw ioctls, every field out */
+static int pin_partial(int fd, const void *addr, size_t len,
+		       struct vtop_segment *segs, uint32_t *nr, uint64_t *h)
+{
+	struct vtop_pin p = {
+		.size = sizeof(p), .flags = VTOP_PIN_PARTIAL,
+		.vaddr = (uintptr_t)addr, .length = len,
+		.segs = (uintptr_t)segs, .nr_segs = *nr,
+	};
+	int ret = vt_ioctl(fd, VTOP_IOC_PIN, &p);
+
+	*nr = p.nr_segs;
+	*h = p.handle;
+	return ret;
+}
+
+static int get_segs_partial(int fd, uint64_t h, uint64_t off, uint64_t len,
+			    struct vtop_segment *segs, uint32_t *nr)
+{
+	struct vtop_get_segs g = {
+		.size = sizeof(g), .flags = VTOP_GET_SEGS_PARTIAL,
+		.handle = h, .offset = off, .length = len,
+		.segs = (uintptr_t)segs, .nr_segs = *nr,
+	};
+	int ret = vt_ioctl(fd, VTOP_IOC_GET_SEGS, &g);
+
+	*nr = g.nr_segs;
+	return ret;
+}
+
+static bool have_partial(int fd)
+{
+	struct vtop_info info;
+
+	return !vt_info(fd, &info) && (info.features & VTOP_FEATURE_PARTIAL);
+}
+
+/*
+ * VTOP_PIN_PARTIAL: a segment array too short (even empty) pins anyway,
+ * writes what fits and returns the total; GET_SEGS with
+ * VTOP_GET_SEGS_PARTIAL pages through the rest in chunks of any size,
+ * and the pages put together are the list a big enough array gets.
+ */
+TEST_F(pin, partial_paging)
+{
+	const uint32_t chunks[] = { 0, 1, 3 };
+	struct vtop_segment *full, *all, *chunk;
+	uint32_t total, nr, got, c, k;
+	uint64_t h, base = (uintptr_t)self->buf;
+
+	ASSERT_EQ(0, vt_pin_alloc(self->fd, self->buf, self->len, 0, &full,
+				  &total, &h));
+	ASSERT_EQ(0, vt_unpin(self->fd, h));
+	ASSERT_TRUE(have_partial(self->fd));
+	all = calloc(total + 1, sizeof(*all));
+	chunk = calloc(total + 8, sizeof(*chunk));
+	ASSERT_NE(NULL, all);
+	ASSERT_NE(NULL, chunk);
+
+	for (c = 0; c < sizeof(chunks) / sizeof(chunks[0]); c++) {
+		uint64_t off;
+
+		memset(chunk, 0xa5, (total + 8) * sizeof(*chunk));
+		nr = chunks[c];
+		h = 0;
+		ASSERT_EQ(0, pin_partial(self->fd, self->buf, self->len,
+					 chunks[c] ? chunk : NULL, &nr, &h))
+			TH_LOG("chunk %u", chunks[c]);
+		EXPECT_NE(0ULL, (unsigned long long)h);
+		expect_pinned(_metadata, self, 1, self->len);
+		/* the total may differ from the first pin's (new pages) */
+		got = nr < chunks[c] ? nr : chunks[c];
+		memcpy(all, chunk, got * sizeof(*all));
+		/* nothing written past the capacity */
+		EXPECT_EQ(0xa5, ((unsigned char *)&chunk[chunks[c]])[0]);
+		total = nr;
+		all = realloc(all, (total + 1) * sizeof(*all));
+		ASSERT_NE(NULL, all);
+
+		/* the rest, a chunk at a time */
+		off = got ? all[got - 1].vaddr + all[got - 1].len - base : 0;
+		while (off < self->len) {
+			uint32_t cap = chunks[c] ? chunks[c] : 2;
+
+			nr = cap;
+			ASSERT_EQ(0, get_segs_partial(self->fd, h, off, 0,
+						      chunk, &nr));
+			ASSERT_LE(1U, nr);
+			/* the sub-range has as many as the whole has left */
+			ASSERT_EQ(total - got, nr) TH_LOG("offset 0x%llx",
+						   (unsigned long long)off);
+			k = nr < cap ? nr : cap;
+			memcpy(all + got, chunk, k * sizeof(*all));
+			got += k;
+			off = all[got - 1].vaddr + all[got - 1].len - base;
+		}
+		ASSERT_EQ(total, got);
+		VT_EXPECT_SEGS(all, got, self->buf, self->len);
+		expect_maximal(_metadata, all, got);
+		if (c == 0 && total == got)
+			EXPECT_EQ(0, memcmp(full, all, got * sizeof(*all)));
+
+		/* an empty array: the count, nothing written, no error */
+		nr = 0;
+		EXPECT_EQ(0, get_segs_partial(self->fd, h, 0, 0, NULL, &nr));
+		EXPECT_EQ(total, nr);
+		/* the errors are those of GET_SEGS */
+		nr = 1;
+		EXPECT_EQ(-ENOENT, get_segs_partial(self->fd, h + 1, 0, 0,
+						    chunk, &nr));
+		EXPECT_EQ(-ENOENT, get_segs_partial(self->fd, 0, 0, 0,
+						    chunk, &nr));
+		EXPECT_EQ(-EINVAL, get_segs_partial(self->fd, h, self->len, 0,
+						    chunk, &nr));
+		EXPECT_EQ(-EINVAL, get_segs_partial(self->fd, h,
+						    VT_PAGE_SIZE / 2, 0,
+						    chunk, &nr));
+		EXPECT_EQ(-EINVAL, get_segs_partial(self->fd, h, 0,
+						    self->len + VT_PAGE_SIZE,
+						    chunk, &nr));
+		/* an unwritable array with room for one: -EFAULT, still pinned */
+		nr = 1;
+		EXPECT_EQ(-EFAULT, get_segs_partial(self->fd, h, 0, 0,
+						    (void *)8, &nr));
+		expect_pinned(_metadata, self, 1, self->len);
+		ASSERT_EQ(0, vt_unpin(self->fd, h));
+		nr = 1;
+		EXPECT_EQ(-ENOENT, get_segs_partial(self->fd, h, 0, 0, chunk,
+						    &nr));
+		expect_pinned(_metadata, self, 0, 0);
+	}
+
+	/* PIN_PARTIAL whose array cannot be written: -EFAULT, nothing kept */
+	nr = 1;
+	EXPECT_EQ(-EFAULT, pin_partial(self->fd, self->buf, self->len,
+				       (void *)8, &nr, &h));
+	expect_pinned(_metadata, self, 0, 0);
+	free(full);
+	free(all);
+	free(chunk);
+}
+
+/*
+ * The kernel rewrites @size to min(size, known) on return (documented in
+ * the uapi header): a larger struct with a zero tail comes back with the
+ * size the module knows, and that value works for the next call.
+ */
+TEST_F(pin, size_written_back)
+{
+	struct {
+		struct vtop_pin p;
+		uint64_t tail[2];
+	} big;
+	struct vtop_segment segs[2];
+	uint64_t h;
+
+	memset(&big, 0, sizeof(big));
+	big.p.size = sizeof(big);
+	big.p.flags = VTOP_PIN_PARTIAL;
+	big.p.vaddr = (uintptr_t)self->buf;
+	big.p.length = VT_PAGE_SIZE;
+	big.p.segs = (uintptr_t)segs;
+	big.p.nr_segs = 2;
+	ASSERT_EQ(0, vt_ioctl(self->fd, VTOP_IOC_PIN, &big));
+	EXPECT_EQ(sizeof(struct vtop_pin), big.p.size);
+	EXPECT_EQ(0ULL, big.tail[0]);
+	EXPECT_EQ(0ULL, big.tail[1]);
+	h = big.p.handle;
+	/* the same struct again, size as returned */
+	big.p.handle = 0;
+	ASSERT_EQ(0, vt_ioctl(self->fd, VTOP_IOC_PIN, &big.p));
+	ASSERT_EQ(0, vt_unpin(self->fd, big.p.handle));
+	ASSERT_EQ(0, vt_unpin(self->fd, h));
+}
+
 /* the pinned pages stay put: writing them moves nothing */
 TEST_F(pin, stable_after_write)
 {
@@ -600,6 +775,132 @@ TEST(mixed_page_sizes)
 	close(fd);
 	munmap(area, 3 * VT_HPAGE_SIZE);
 	VT_EXPECT_NO_LEAK(base);
+}
+
+/*
+ * page_shift describes the folio, not the mapping's alignment (uapi
+ * header, struct vtop_segment): a pin that starts inside a THP gets a
+ * segment of page_shift 21 that starts 4 KiB past a 2 MiB boundary; a THP
+ * moved by mremap() to an address 4 KiB past a 2 MiB boundary is mapped
+ * by PTEs and still reports 21, with a virtual address of 4 KiB alignment;
+ * and on kernels with multi-size THP a 64 KiB folio reports 16.
+ */
+TEST(page_shift_is_the_folio)
+{
+	struct vtop_segment segs[8];
+	struct vt_snap base;
+	char *thp, *hole, *moved;
+	uint32_t nr;
+	uint64_t h;
+	int fd, ret;
+
+	VT_OPEN_OR_SKIP(fd);
+	ASSERT_EQ(0, vt_snap(&base));
+	ret = vt_buf_alloc(VT_KIND_THP, 2 * MiB, (void **)&thp);
+	if (ret == -EOPNOTSUPP)
+		SKIP(return, "no THP");
+	ASSERT_EQ(0, ret);
+
+	/* edge folio: two pages from inside the THP */
+	nr = 8;
+	ASSERT_EQ(0, vt_pin(fd, thp + VT_PAGE_SIZE, 2 * VT_PAGE_SIZE, 0, segs,
+			    &nr, &h));
+	ASSERT_EQ(1U, nr);
+	EXPECT_EQ(VT_HPAGE_SHIFT, segs[0].page_shift);
+	EXPECT_EQ((uintptr_t)thp + VT_PAGE_SIZE, segs[0].vaddr);
+	EXPECT_EQ(2 * VT_PAGE_SIZE, segs[0].len);
+	EXPECT_EQ(VT_PAGE_SIZE, segs[0].dma_addr % VT_HPAGE_SIZE);
+	VT_EXPECT_SEGS(segs, nr, thp + VT_PAGE_SIZE, 2 * VT_PAGE_SIZE);
+	ASSERT_EQ(0, vt_unpin(fd, h));
+
+	/* PTE-mapped THP: moved to an address not 2 MiB aligned */
+	hole = mmap(NULL, 4 * MiB, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS,
+		    -1, 0);
+	ASSERT_NE(MAP_FAILED, hole);
+	moved = (char *)(((uintptr_t)hole + VT_HPAGE_SIZE - 1) &
+			 ~(VT_HPAGE_SIZE - 1)) + VT_PAGE_SIZE;
+	moved = mremap(thp, 2 * MiB, 2 * MiB, MREMAP_MAYMOVE | MREMAP_FIXED,
+		       moved);
+	ASSERT_NE(MAP_FAILED, moved);
+	ASSERT_EQ(0, vt_range_is_thp(moved, 2 * MiB))
+		TH_LOG("the folio was split by the move");
+	nr = 8;
+	ASSERT_EQ(0, vt_pin(fd, moved, 2 * MiB, 0, segs, &nr, &h));
+	ASSERT_EQ(1U, nr);
+	EXPECT_EQ(VT_HPAGE_SHIFT, segs[0].page_shift);
+	EXPECT_EQ((uintptr_t)moved, segs[0].vaddr);
+	EXPECT_EQ(VT_PAGE_SIZE, segs[0].vaddr % VT_HPAGE_SIZE);
+	EXPECT_EQ(0ULL, segs[0].dma_addr % VT_HPAGE_SIZE);
+	EXPECT_EQ(2 * MiB, segs[0].len);
+	VT_EXPECT_SEGS(segs, nr, moved, 2 * MiB);
+	ASSERT_EQ(0, vt_unpin(fd, h));
+	munmap(hole, 4 * MiB);
+	munmap(moved, 2 * MiB);
+	close(fd);
+	VT_EXPECT_NO_LEAK(base);
+}
+
+#define MTHP_KNOB "/sys/kernel/mm/transparent_hugepage/hugepages-64kB/enabled"
+
+FIXTURE(mthp) {
+	char saved[64];
+};
+
+FIXTURE_SETUP(mthp)
+{
+	char buf[256], *open, *close;
+
+	self->saved[0] = 0;
+	if (vt_read_file(MTHP_KNOB, buf, sizeof(buf)) < 0)
+		SKIP(return, "no multi-size THP (kernel before 6.8)");
+	open = strchr(buf, '[');
+	close = open ? strchr(open, ']') : NULL;
+	ASSERT_NE(NULL, close);
+	*close = 0;
+	snprintf(self->saved, sizeof(self->saved), "%s", open + 1);
+}
+
+FIXTURE_TEARDOWN_PARENT(mthp)
+{
+	if (self->saved[0])
+		EXPECT_EQ(0, vt_write_file(MTHP_KNOB, self->saved));
+}
+
+/* 64 KiB folios (mTHP, 6.8+): page_shift 16 */
+TEST_F(mthp, page_shift_16)
+{
+	const size_t len = 256 * 1024;
+	struct vtop_segment segs[64];
+	struct vt_snap base;
+	uint32_t nr = 64, i, n16 = 0;
+	char *raw, *p;
+	uint64_t h;
+	size_t off;
+	int fd;
+
+	VT_OPEN_OR_SKIP(fd);
+	ASSERT_EQ(0, vt_write_file(MTHP_KNOB, "always"));
+	ASSERT_EQ(0, vt_snap(&base));
+	/* 256 KiB, 64 KiB aligned: room for 64 KiB folios, none of 2 MiB */
+	raw = mmap(NULL, len + 64 * 1024, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, raw);
+	p = (char *)(((uintptr_t)raw + 0xffff) & ~(uintptr_t)0xffff);
+	munmap(raw, p - raw);
+	munmap(p + len, raw + len + 64 * 1024 - (p + len));
+	madvise(p, len, MADV_HUGEPAGE);
+	for (off = 0; off < len; off += VT_PAGE_SIZE)
+		p[off] = 1;
+	ASSERT_EQ(0, vt_pin(fd, p, len, 0, segs, &nr, &h));
+	VT_EXPECT_SEGS(segs, nr, p, len);
+	for (i = 0; i < nr; i++)
+		n16 += segs[i].page_shift == 16;
+	ASSERT_EQ(0, vt_unpin(fd, h));
+	munmap(p, len);
+	close(fd);
+	VT_EXPECT_NO_LEAK(base);
+	if (!n16)
+		SKIP(return, "the kernel gave no 64 KiB folio");
 }
 
 TEST_HARNESS_MAIN

@@ -85,7 +85,7 @@ static const char *const cmd_name[C_NR] = {
 /* errnos the header documents per command (beyond the common ones) */
 static const int common_errnos[] = { EFAULT, EINVAL, E2BIG };
 static const int pin_errnos[] = {
-	EOPNOTSUPP, ENOBUFS, ENOMEM, ENOSPC, EINTR, EIO,
+	EOPNOTSUPP, ENOBUFS, ENOMEM, ENOSPC, EINTR, EIO, EOVERFLOW,
 };
 static const int unpin_errnos[] = { ENOENT };
 static const int get_segs_errnos[] = { ENOENT, ENOBUFS };
@@ -973,7 +973,7 @@ static void one(void)
 		break;
 	case C_PIN: {
 		static const uint32_t flag_vals[] = {
-			0, 0, 0, VTOP_PIN_READONLY, 2, 0x80000000U,
+			0, 0, 0, VTOP_PIN_READONLY, 4, 0x80000000U,
 		};
 		uint32_t flags = flag_vals[rnd() % (sane ? 4 : 6)];
 
@@ -1140,7 +1140,8 @@ static void one(void)
 				expect_exact(&ex, 0, "INFO");
 			break;
 		case C_PIN:
-			if ((a.pin.flags & ~VTOP_PIN_READONLY) ||
+			if ((a.pin.flags & ~(VTOP_PIN_READONLY |
+					      VTOP_PIN_PARTIAL)) ||
 			    a.pin.__reserved) {
 				expect_exact(&ex, EINVAL, "PIN flags/reserved");
 			} else if (cls == A_INVALID) {
@@ -1171,7 +1172,8 @@ static void one(void)
 					     "UNPIN not live");
 			break;
 		case C_GET_SEGS:
-			if (a.gs.flags || a.gs.__reserved) {
+			if ((a.gs.flags & ~VTOP_GET_SEGS_PARTIAL) ||
+			    a.gs.__reserved) {
 				expect_exact(&ex, EINVAL, "GET_SEGS flags");
 			} else if (handle_live) {
 				struct live *l = find_live(f, a.gs.handle);
@@ -1197,8 +1199,13 @@ static void one(void)
 				/* ENOENT, or EINVAL for a bad range */
 				ex.no_success = true;
 			}
-			/* a read-only array: EFAULT or ENOBUFS, never success */
-			if (a.gs.segs == (uintptr_t)segro)
+			/*
+			 * A read-only array: EFAULT or ENOBUFS, never success
+			 * (but PARTIAL with no room writes no segment).
+			 */
+			if (a.gs.segs == (uintptr_t)segro &&
+			    !((a.gs.flags & VTOP_GET_SEGS_PARTIAL) &&
+			      !a.gs.nr_segs))
 				ex.no_success = true;
 			break;
 		case C_GET_INV: {

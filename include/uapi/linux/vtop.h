@@ -22,6 +22,11 @@
  *     zero (-E2BIG otherwise) and are ignored.
  *   - Output is written back for min(@size, known size) bytes. Output fields
  *     the kernel does not fill are zeroed.
+ *   - On return @size holds min(@size, known size): the kernel rewrites it,
+ *     so a caller learns how much of its struct the kernel filled (INFO
+ *     with a larger struct reports the size the running module knows).
+ *     The value is a valid @size for the next call, so a struct may be
+ *     reused without setting @size again.
  *   - Unknown bits in @flags and non-zero reserved fields: -EINVAL.
  *   - Unknown commands: -ENOTTY.
  * New behaviour comes as new flags (rejected by older kernels), new fields at
@@ -65,6 +70,20 @@ enum {
 #define VTOP_FEATURE_READONLY	(1ULL << 2)	/* VTOP_PIN_READONLY */
 #define VTOP_FEATURE_ATTACH	(1ULL << 3)	/* ATTACH, DETACH (IOVA mode) */
 #define VTOP_FEATURE_EVENTS	(1ULL << 4)	/* invalidation events, below */
+#define VTOP_FEATURE_PARTIAL	(1ULL << 5)	/* VTOP_PIN_PARTIAL,
+						 * VTOP_GET_SEGS_PARTIAL
+						 */
+#define VTOP_FEATURE_PIN_MAX	(1ULL << 6)	/* VTOP_PIN_MAX_PAGES */
+
+/*
+ * The most base pages (vtop_info.page_size) one PIN may cover, when
+ * VTOP_FEATURE_PIN_MAX is set: 2^25, 128 GiB with 4 KiB pages. A longer
+ * PIN fails with -EOVERFLOW before anything is allocated or pinned. A
+ * later module may raise it (and will announce that with a new feature
+ * bit); an older one had no fixed limit but failed to allocate its
+ * bookkeeping beyond about 1 TiB (-ENOMEM).
+ */
+#define VTOP_PIN_MAX_PAGES	(1U << 25)
 
 /* Address modes reported in vtop_info.mode. */
 #define VTOP_MODE_PHYS		0	/* CPU physical addresses */
@@ -138,6 +157,20 @@ struct vtop_info {
  *
  * Consecutive pages whose DMA addresses are contiguous and whose page_shift
  * is equal are merged into one segment, so a 2 MiB hugepage is one segment.
+ *
+ * @page_shift describes the folio (the physically contiguous allocation)
+ * behind the pages, not how the range is mapped or aligned. A segment with
+ * page_shift 21 need not start on a 2 MiB boundary, in virtual or in DMA
+ * address space, nor be 2 MiB long: a pin that starts or ends inside a
+ * THP or hugepage gets the part of it inside the range (edge folios); a
+ * THP mapped by page table entries rather than one PMD (after mremap() to
+ * an address not 2 MiB aligned, or after mprotect() of part of it) keeps
+ * its folio size while its virtual address has any 4 KiB alignment; and
+ * kernels with multi-size THP (6.8 and later, "mTHP") report the folio's
+ * order, e.g. 16 for a 64 KiB folio, any order from 13 to 20 that the
+ * system enables. What holds for every segment: @vaddr, @dma_addr and @len
+ * are multiples of the base page size, and every page of the segment lies
+ * in a folio of 1 << @page_shift bytes that is physically contiguous.
  */
 struct vtop_segment {
 	__u64 vaddr;
@@ -156,7 +189,9 @@ struct vtop_segment {
  *		must not exceed the user address space (TASK_SIZE)
  * @segs:	user pointer to an array of @nr_segs struct vtop_segment
  * @nr_segs:	in: capacity of @segs; out: segments written, or the number
- *		needed when the call fails with -ENOBUFS
+ *		needed when the call fails with -ENOBUFS; with
+ *		VTOP_PIN_PARTIAL, the total number of segments of the pin
+ *		(min(capacity, total) were written)
  * @__reserved:	must be 0
  * @handle:	out: names the pin in UNPIN and GET_SEGS; never 0
  *
@@ -166,6 +201,26 @@ struct vtop_segment {
  * pinned_vm against RLIMIT_MEMLOCK unless the caller has CAP_IPC_LOCK.
  * Any failure leaves nothing pinned or charged.
  *
+ * With VTOP_PIN_PARTIAL (VTOP_FEATURE_PARTIAL) a segment array too small
+ * for the pin is no error: PIN pins, writes the first @nr_segs segments
+ * (none when @nr_segs is 0; @segs is then not touched), sets @nr_segs to
+ * the total and returns the handle; GET_SEGS with VTOP_GET_SEGS_PARTIAL
+ * pages through the rest. Without it PIN keeps the first behaviour: the
+ * whole range is pinned, found too big for the array and released again
+ * (-ENOBUFS), and the count may differ on the retry.
+ *
+ * Bookkeeping: the module keeps a page pointer per base page of the pin
+ * and its segments, charged to the caller's memory cgroup. RLIMIT_MEMLOCK
+ * (and the per-fd limits) are checked before any of it is allocated, so a
+ * PIN over the limit costs no memory whether or not the range is mapped.
+ * One pin covers at most VTOP_PIN_MAX_PAGES base pages (128 GiB with
+ * 4 KiB pages): longer is -EOVERFLOW, before anything is allocated or
+ * pinned; pin a larger buffer in several pins.
+ *
+ * The order of the checks: arguments (-EINVAL), the per-fd pin count
+ * (-ENOSPC) and bytes (-ENOMEM), RLIMIT_MEMLOCK (-ENOMEM), the length
+ * limit (-EOVERFLOW), then the pages (-EFAULT, ...).
+ *
  * Return: 0, a common error, or
  *   -EINVAL  unaligned @vaddr or @length, @length 0, wrap-around, range
  *            beyond the user address space (the kernel's TASK_SIZE: on
@@ -174,9 +229,11 @@ struct vtop_segment {
  *   -EFAULT  a page in the range is not mapped, PROT_NONE, not writable
  *            without VTOP_PIN_READONLY, or VM_IO/VM_PFNMAP; @segs not writable
  *   -EOPNOTSUPP  the mapping refuses long-term pins (fsdax)
- *   -ENOBUFS @nr_segs is too small; @nr_segs is set to the number needed
+ *   -ENOBUFS @nr_segs is too small (without VTOP_PIN_PARTIAL); @nr_segs
+ *            is set to the number needed
  *   -ENOMEM  RLIMIT_MEMLOCK or the per-fd byte limit would be exceeded, or
  *            out of kernel memory
+ *   -EOVERFLOW @length is above VTOP_PIN_MAX_PAGES base pages
  *   -ENOSPC  the per-fd pin count limit is reached
  *   -EINTR   a fatal signal arrived while pinning, or a signal arrived
  *            while PIN pinned the range again after an invalidation (a
@@ -196,6 +253,7 @@ struct vtop_pin {
 	__u32 size;
 	__u32 flags;
 #define VTOP_PIN_READONLY	(1U << 0)	/* the device only reads */
+#define VTOP_PIN_PARTIAL	(1U << 1)	/* a short @segs is no error */
 	__u64 vaddr;
 	__u64 length;
 	__u64 segs;
@@ -226,26 +284,38 @@ struct vtop_unpin {
 /**
  * struct vtop_get_segs - VTOP_IOC_GET_SEGS: re-read the segments of a pin
  * @size:	sizeof(struct vtop_get_segs)
- * @flags:	must be 0
+ * @flags:	VTOP_GET_SEGS_* flags
  * @handle:	as returned by PIN on this fd
  * @offset:	start of the sub-range, in bytes from the pin's vaddr; page
  *		aligned
  * @length:	bytes, page aligned; 0 means "to the end of the pin"
  * @segs:	user pointer to an array of @nr_segs struct vtop_segment
- * @nr_segs:	in: capacity; out: segments written, or needed on -ENOBUFS
+ * @nr_segs:	in: capacity; out: segments written, or needed on -ENOBUFS;
+ *		with VTOP_GET_SEGS_PARTIAL the number of segments of the
+ *		sub-range (min(capacity, that) were written)
  * @__reserved:	must be 0
  *
  * Segments are clipped to the sub-range. Nothing is pinned again.
+ *
+ * With VTOP_GET_SEGS_PARTIAL (VTOP_FEATURE_PARTIAL) a short array is no
+ * error: the first @nr_segs segments of the sub-range are written and
+ * @nr_segs is set to how many the sub-range has. To page through a pin,
+ * start at @offset 0 (or after the segments PIN returned) with @length 0
+ * and continue at the end of the last segment written, minus the pin's
+ * vaddr, until it reaches the pin's length. A segment boundary is the
+ * same whichever sub-range starts there, so the pages fit together.
  *
  * Return: 0, a common error, or
  *   -ENOENT  no such pin on this fd
  *   -EINVAL  unaligned @offset or @length, or the sub-range is not inside
  *            the pin
- *   -ENOBUFS @nr_segs too small; @nr_segs is set to the number needed
+ *   -ENOBUFS @nr_segs too small (without VTOP_GET_SEGS_PARTIAL); @nr_segs
+ *            is set to the number needed
  */
 struct vtop_get_segs {
 	__u32 size;
 	__u32 flags;
+#define VTOP_GET_SEGS_PARTIAL	(1U << 0)	/* a short @segs is no error */
 	__u64 handle;
 	__u64 offset;
 	__u64 length;
