@@ -28,6 +28,10 @@
 #   bench       rig and gnuplot (the report's plot); kernels come from
 #               BENCH_KERNELS (mk/bench.mk adds their k groups)
 #   fresh       debootstrap and git (make fresh-check)
+#   man         mandoc (make man-check: mandoc -Tlint of man/)
+#   caps        libcap2-bin (setcap/getcap, packed into a guest by make
+#               caps-check)
+#   deb         base, man and the Debian packaging tools (make deb)
 set -euo pipefail
 
 pkgs_base="gcc make libc6-dev pkg-config libkmod-dev kmod binutils"
@@ -40,6 +44,9 @@ pkgs_dkms="dkms"
 pkgs_debug="flex bison bc perl libelf-dev libssl-dev"
 pkgs_bench="gnuplot-nox"
 pkgs_fresh="debootstrap git"
+pkgs_man="mandoc"
+pkgs_caps="libcap2-bin"
+pkgs_deb="debhelper dh-dkms dpkg-dev fakeroot lintian"
 
 list=0
 if [ "${1:-}" = --list ]; then
@@ -67,6 +74,9 @@ add() {
 		debug) add rig; want="$want $pkgs_debug" ;;
 		bench) add rig; want="$want $pkgs_bench" ;;
 		fresh) want="$want $pkgs_fresh" ;;
+		man) want="$want $pkgs_man" ;;
+		caps) want="$want $pkgs_caps" ;;
+		deb) add base man; want="$want $pkgs_deb" ;;
 		*) echo "deps.sh: unknown group '$g'" >&2; exit 2 ;;
 		esac
 	done
