@@ -32,4 +32,5 @@ install-man:
 
 install: install-man
 
-CHECK_MAN := man-check
+# deferred: pkg.mk and deb.mk add their steps to CHECK_PKG
+CHECK_MAN = man-check $(CHECK_PKG)

@@ -42,4 +42,4 @@ install-udev:
 			udevadm trigger --subsystem-match=misc --sysname-match=vtop || true; fi; \
 	fi
 
-CHECK_MAN += cli-check pkg-guest-check
+CHECK_PKG += cli-check pkg-guest-check
