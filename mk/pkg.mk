@@ -9,6 +9,8 @@
 #                         pins against a live pin, and the group/capability
 #                         model as non-root users, setcap included
 #                         (selftests/cli/guest_test.sh)
+#   make install-tools    the vtop CLI into $(DESTDIR)$(SBINDIR) (part of
+#                         make install)
 #   make install-udev     data/60-vtop.rules into $(UDEVRULESDIR), the
 #                         sysusers.d file into $(SYSUSERSDIR), and, unless
 #                         DESTDIR is set, the vtop group (groupadd --system)
@@ -16,8 +18,9 @@
 PKG_KERNELS ?= 6.1 6.12
 UDEVRULESDIR ?= /etc/udev/rules.d
 SYSUSERSDIR ?= /etc/sysusers.d
+SBINDIR ?= $(PREFIX)/sbin
 
-.PHONY: cli-check pkg-guest-check install-udev
+.PHONY: cli-check pkg-guest-check install-udev install-tools
 
 cli-check: deps-base
 	$(MAKE) -C $(TOP) tools
@@ -31,6 +34,12 @@ pkg-guest-check:
 			--add $(TOP)/data/60-vtop.rules \
 			--add "$$(command -v setcap)" -- /add/guest_test.sh; \
 	done
+
+install-tools: deps-base tools
+	install -d $(DESTDIR)$(SBINDIR)
+	install -m 0755 $(BUILD)/bin/vtop $(DESTDIR)$(SBINDIR)/vtop
+
+install: install-tools
 
 install-udev:
 	install -d $(DESTDIR)$(UDEVRULESDIR) $(DESTDIR)$(SYSUSERSDIR)
