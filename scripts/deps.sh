@@ -31,7 +31,8 @@
 #   man         mandoc (make man-check: mandoc -Tlint of man/)
 #   caps        libcap2-bin (setcap/getcap, packed into a guest by make
 #               caps-check)
-#   deb         base, man and the Debian packaging tools (make deb)
+#   deb         base, man and the Debian packaging tools (make deb;
+#               build-essential: dpkg-buildpackage checks for it)
 set -euo pipefail
 
 pkgs_base="gcc make libc6-dev pkg-config libkmod-dev kmod binutils"
@@ -46,7 +47,7 @@ pkgs_bench="gnuplot-nox"
 pkgs_fresh="debootstrap git"
 pkgs_man="mandoc"
 pkgs_caps="libcap2-bin"
-pkgs_deb="debhelper dh-dkms dpkg-dev fakeroot lintian"
+pkgs_deb="build-essential debhelper dh-dkms dpkg-dev fakeroot lintian"
 
 list=0
 if [ "${1:-}" = --list ]; then
