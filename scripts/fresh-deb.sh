@@ -20,6 +20,7 @@ set -euo pipefail
 
 cd "$(dirname "$0")/.."
 say() { echo "fresh-deb: $*"; }
+trap 'say "FAIL: line $LINENO: $BASH_COMMAND"' ERR
 
 say "make deb"
 make deb
@@ -38,9 +39,9 @@ getent group vtop >/dev/null && say "group vtop exists"
 
 ko612=""
 for k in 6.1 6.12; do
-	rel=$(tools/vm/kernels.sh resolve "$k" | head -n 1)
+	rel=$(tools/vm/kernels.sh resolve "$k" | sed -n 1p)
 	st=$(dkms status -m vtop -k "$rel" 2>&1 || true)
-	ko=$(find "/lib/modules/$rel/updates/dkms" -name 'vtop.ko*' 2>/dev/null | head -n 1)
+	ko=$(find "/lib/modules/$rel/updates/dkms" -name 'vtop.ko*' 2>/dev/null | sed -n 1p)
 	if [[ $st == *": installed"* ]] && [ -n "$ko" ]; then
 		say "dkms built vtop for $k ($rel): $ko"
 	else
@@ -55,8 +56,9 @@ cp examples/register.c "$tmp/"
 (cd "$tmp" && cc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -o vtop-pkg-register \
 	register.c $(pkg-config --cflags --libs libvtop))
 say "compiled examples/register.c with: $(pkg-config --cflags --libs libvtop)"
-ldd "$tmp/vtop-pkg-register" | grep -q '/usr/lib/x86_64-linux-gnu/libvtop.so' &&
+if ldd "$tmp/vtop-pkg-register" | grep '/usr/lib/x86_64-linux-gnu/libvtop.so' >/dev/null; then
 	say "it links the packaged libvtop.so"
+fi
 
 [ -n "$ko612" ] || { say "no DKMS-built module for 6.12: no guest run"; exit 1; }
 mkdir -p "$tmp/build"
