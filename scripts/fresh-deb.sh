@@ -56,7 +56,11 @@ cp examples/register.c "$tmp/"
 (cd "$tmp" && cc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -o vtop-pkg-register \
 	register.c $(pkg-config --cflags --libs libvtop))
 say "compiled examples/register.c with: $(pkg-config --cflags --libs libvtop)"
-if ldd "$tmp/vtop-pkg-register" | grep '/usr/lib/x86_64-linux-gnu/libvtop.so' >/dev/null; then
+# The library the loader picks, and the package that owns it.
+lib=$(ldd "$tmp/vtop-pkg-register" | sed -nE 's/^[[:space:]]*libvtop\.so\.[0-9]+ => ([^ ]+) .*/\1/p')
+owner=$( [ -n "$lib" ] && dpkg -S "$(readlink -f "$lib")" 2>/dev/null | cut -d: -f1 || true)
+say "libvtop.so the loader picks: ${lib:-none} (package ${owner:-none})"
+if [ "$owner" = "libvtop$(cat libvtop/SOVERSION)" ]; then
 	say "it links the packaged libvtop.so"
 fi
 
