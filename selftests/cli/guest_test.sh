@@ -73,6 +73,20 @@ t "pins --json: the holder is gone" sh -c \
 t "stats --json: live pins back" sh -c \
 	"$VTOP stats --json | grep -q '\"live_pins\": $live0,'"
 
+# A descriptor held by two processes (inherited) is listed under each.
+sh -c 'exec 7<>/dev/vtop; sleep 60 & echo "$$ $!" >'$T/pair'; wait' &
+spid=$!
+i=0
+while [ ! -s $T/pair ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+read -r p1 p2 <$T/pair
+$VTOP pins >$T/pins3.txt
+f1=$(awk -v p="$p1" '$1 == p && $2 == 7 { print $3 }' $T/pins3.txt)
+f2=$(awk -v p="$p2" '$1 == p && $2 == 7 { print $3 }' $T/pins3.txt)
+t "pins: an inherited fd is listed under both processes, one file id" \
+	test -n "$f1" -a "$f1" = "$f2"
+kill $p2 2>/dev/null
+wait $spid
+
 # --- group and capability (data/60-vtop.rules) ----------------------------------
 # Users: svc in group vtop, other not; no password needed from root's su.
 echo 'vtop:x:990:svc' >>/etc/group
