@@ -34,7 +34,7 @@ all:
 # its own (make runs a recipe rule's prerequisites before those added by
 # other rules), first in the rule's own list otherwise (mk/lib.mk).
 # `make deps` installs every group (what `make check` needs).
-DEPS_ALL := base vm checkpatch dkms debug bench fresh rdma abi
+DEPS_ALL := base vm checkpatch dkms debug bench fresh rdma abi man caps deb
 deps:
 	$(TOP)/scripts/deps.sh $(DEPS_ALL)
 
@@ -60,7 +60,8 @@ include $(sort $(wildcard $(TOP)/mk/*.mk))
 # fresh-check is last: it tests the committed HEAD (not the working tree the
 # other steps test) and needs the Debian mirror, so the steps that judge the
 # tree itself report first and a mirror outage cannot hide their results.
-CHECK_STEPS = $(CHECK_KMOD) $(CHECK_HOST) $(CHECK_VM) $(CHECK_NVME) $(CHECK_RDMA) \
+CHECK_STEPS = $(CHECK_KMOD) $(CHECK_HOST) $(CHECK_MAN) $(CHECK_VM) $(CHECK_NVME) \
+	      $(CHECK_RDMA) \
 	      $(CHECK_BENCH) $(CHECK_DEBUG) $(CHECK_FRESH)
 
 check: deps

@@ -1,12 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * vtop: global counters, shown in /sys/kernel/debug/vtop/stats.
+ * vtop: global counters, shown in /sys/kernel/debug/vtop/stats, and the
+ * live pins of every open file, in /sys/kernel/debug/vtop/pins.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/debugfs.h>
 #include <linux/errno.h>
+#include <linux/fdtable.h>
+#include <linux/file.h>
+#include <linux/mm.h>
+#include <linux/rcupdate.h>
+#include <linux/sched/signal.h>
+#include <linux/sched/task.h>
 #include <linux/seq_file.h>
+#include <linux/slab.h>
 
 #include "vtop.h"
 
@@ -88,12 +96,142 @@ static int vtop_stats_show(struct seq_file *m, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(vtop_stats);
 
+/*
+ * /sys/kernel/debug/vtop/pins: the module keeps no list of its files, so
+ * the file walks every process's descriptor table (as /proc/PID/fd does)
+ * and takes a reference to each vtop file it finds, under the task and
+ * file-table spinlocks only; the pins are then read under each file's own
+ * mutex, with no spinlock held. A file held by several processes (passed or
+ * inherited) is listed under each of them.
+ */
+struct vtop_fd_ref {
+	struct file *file;
+	pid_t pid;
+	unsigned int fd;
+	char comm[TASK_COMM_LEN];
+};
+
+struct vtop_fd_walk {
+	struct vtop_fd_ref *refs;
+	unsigned int nr;
+	unsigned int cap;
+	unsigned int found;	/* refs wanted, past @cap too */
+	struct task_struct *task;
+};
+
+/* iterate_fd() callback, under the task lock and files->file_lock. */
+static int vtop_fd_collect(const void *arg, struct file *file, unsigned int fd)
+{
+	struct vtop_fd_walk *w = *(struct vtop_fd_walk * const *)arg;
+	struct vtop_fd_ref *ref;
+
+	if (!file->f_op || file->f_op->owner != THIS_MODULE)
+		return 0;
+	if (w->found++ >= w->cap)
+		return 0;
+	ref = &w->refs[w->nr++];
+	ref->file = get_file(file);
+	ref->pid = task_tgid_nr(w->task);
+	ref->fd = fd;
+	/* What get_task_comm() does; the task lock is held already. */
+	strscpy(ref->comm, w->task->comm, sizeof(ref->comm));
+	return 0;
+}
+
+static void vtop_fd_walk(struct vtop_fd_walk *w)
+{
+	struct vtop_fd_walk *wp = w;
+	struct task_struct *p;
+
+	w->nr = 0;
+	w->found = 0;
+	rcu_read_lock();
+	for_each_process(p) {
+		task_lock(p);
+		w->task = p;
+		iterate_fd(p->files, 0, vtop_fd_collect, &wp);
+		task_unlock(p);
+	}
+	rcu_read_unlock();
+}
+
+static void vtop_fd_put_all(struct vtop_fd_walk *w)
+{
+	unsigned int i;
+
+	for (i = 0; i < w->nr; i++)
+		fput(w->refs[i].file);
+	w->nr = 0;
+}
+
+static void vtop_pins_show_file(struct seq_file *m, const struct vtop_fd_ref *ref)
+{
+	struct vtop_file *vf = ref->file->private_data;
+	struct vtop_region *reg;
+	struct rb_node *n;
+	bool invalidated;
+
+	mutex_lock(&vf->lock);
+	/*
+	 * comm last: it may hold spaces and runs to the end of the line; a
+	 * newline or backslash in it is written as \ooo.
+	 */
+	seq_printf(m, "fd pid=%d fd=%u file=%u mode=%s nr_pins=%u pinned_bytes=%llu comm=",
+		   ref->pid, ref->fd, vf->id, vf->pdev ? "iova" : "phys",
+		   vf->nr_pins, (unsigned long long)vf->pinned_bytes);
+	seq_escape(m, ref->comm, "\n\\");
+	seq_putc(m, '\n');
+	for (n = rb_first(&vf->pins); n; n = rb_next(n)) {
+		reg = rb_entry(n, struct vtop_region, node);
+		if (!reg->live)
+			continue;
+		spin_lock(&vf->ev_lock);
+		invalidated = reg->ev_reason != 0;
+		spin_unlock(&vf->ev_lock);
+		seq_printf(m, "pin pid=%d fd=%u handle=0x%llx vaddr=0x%llx length=%llu segs=%u writable=%d invalidated=%d\n",
+			   ref->pid, ref->fd,
+			   (unsigned long long)vtop_handle(vf, reg->index),
+			   (unsigned long long)reg->vaddr,
+			   (unsigned long long)reg->length, reg->nr_segs,
+			   reg->writable, invalidated);
+	}
+	mutex_unlock(&vf->lock);
+}
+
+static int vtop_pins_show(struct seq_file *m, void *unused)
+{
+	struct vtop_fd_walk w = { .cap = 64 };
+	unsigned int i;
+
+	for (;;) {
+		w.refs = kvcalloc(w.cap, sizeof(*w.refs), GFP_KERNEL);
+		if (!w.refs)
+			return -ENOMEM;
+		vtop_fd_walk(&w);
+		if (w.found <= w.cap)
+			break;
+		/* More files than room: walk again with enough. */
+		vtop_fd_put_all(&w);
+		kvfree(w.refs);
+		w.cap = w.found + w.found / 2;
+	}
+	for (i = 0; i < w.nr; i++)
+		vtop_pins_show_file(m, &w.refs[i]);
+	vtop_fd_put_all(&w);
+	kvfree(w.refs);
+	return 0;
+}
+DEFINE_SHOW_ATTRIBUTE(vtop_pins);
+
 void vtop_stats_init(void)
 {
 	/* debugfs is optional: failures here only lose the counters file. */
 	vtop_debugfs_dir = debugfs_create_dir(KBUILD_MODNAME, NULL);
 	debugfs_create_file("stats", 0444, vtop_debugfs_dir, NULL,
 			    &vtop_stats_fops);
+	/* Other processes' addresses: for root only. */
+	debugfs_create_file("pins", 0400, vtop_debugfs_dir, NULL,
+			    &vtop_pins_fops);
 }
 
 void vtop_stats_exit(void)

@@ -33,6 +33,11 @@
 #   abi         base, abigail-tools (abidiff: the libvtop ABI baseline) and
 #               gcc-multilib, g++ (vtop.h compiled -m32 and as C++)
 #               (make host-check)
+#   man         mandoc (make man-check: mandoc -Tlint of man/)
+#   caps        libcap2-bin (setcap/getcap, packed into a guest by make
+#               caps-check)
+#   deb         base, man and the Debian packaging tools (make deb;
+#               build-essential: dpkg-buildpackage checks for it)
 set -euo pipefail
 
 pkgs_base="gcc make libc6-dev pkg-config libkmod-dev kmod binutils"
@@ -47,6 +52,9 @@ pkgs_bench="gnuplot-nox"
 pkgs_fresh="debootstrap git"
 pkgs_rdma="libibverbs-dev libibverbs1 ibverbs-providers libnl-3-200 libnl-route-3-200 iproute2"
 pkgs_abi="abigail-tools gcc-multilib g++"
+pkgs_man="mandoc"
+pkgs_caps="libcap2-bin"
+pkgs_deb="build-essential debhelper dh-dkms dpkg-dev fakeroot lintian"
 
 list=0
 if [ "${1:-}" = --list ]; then
@@ -76,6 +84,9 @@ add() {
 		fresh) want="$want $pkgs_fresh" ;;
 		rdma) add rig; want="$want $pkgs_rdma" ;;
 		abi) add base; want="$want $pkgs_abi" ;;
+		man) want="$want $pkgs_man" ;;
+		caps) want="$want $pkgs_caps" ;;
+		deb) add base man; want="$want $pkgs_deb" ;;
 		*) echo "deps.sh: unknown group '$g'" >&2; exit 2 ;;
 		esac
 	done

@@ -8,7 +8,11 @@
 # and `make demo` runs in it as root, as a new user would run it; the
 # project's own scripts (scripts/deps.sh) must install everything else. The
 # check fails when the command fails or when its output lacks the demo's
-# own success lines. Ends with "fresh-check: N passed, N failed".
+# own success lines. Then, in the same root, the Debian packages are built
+# and installed as a user would install them (scripts/fresh-deb.sh: make deb,
+# apt-get install ./...deb, DKMS builds for both guest kernels, a
+# pkg-config-built consumer run in a guest booted with the DKMS-built module);
+# FRESH_PKG=0 leaves that out. Ends with "fresh-check: N passed, N failed".
 #
 # Usage: scripts/fresh-check.sh        (root; called by `make fresh-check`)
 #
@@ -55,7 +59,7 @@ procs_in_root() {
 }
 
 inner() {
-	local root=$1 log=$2 tmo=$3 targets=$4 rc=0
+	local root=$1 log=$2 tmo=$3 targets=$4 pkg=$5 rc=0
 	# shellcheck disable=SC2317 # invoked by the EXIT trap
 	inner_cleanup() {
 		local pids
@@ -91,12 +95,17 @@ inner() {
 	timeout -k 10 "$tmo" chroot "$root" /usr/bin/env -i HOME=/root \
 		LANG=C.UTF-8 TERM=dumb \
 		PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+		FRESH_PKG="$pkg" \
 		/bin/bash -c 'set -e; cd /root/vtop
 			git log -1 --format="fresh-check: testing %h %s"
 			for t in "$@"; do
 				echo "fresh-check: make $t"
 				make "$t"
-			done' fresh-check $targets </dev/null >"$log" 2>&1 || rc=$?
+			done
+			if [ "$FRESH_PKG" = 1 ]; then
+				echo "fresh-check: scripts/fresh-deb.sh"
+				scripts/fresh-deb.sh
+			fi' fresh-check $targets </dev/null >"$log" 2>&1 || rc=$?
 	exit "$rc"
 }
 
@@ -237,17 +246,18 @@ git -C "$root/root/vtop" checkout -q --detach "$head"
 
 # --- make demo in the root ------------------------------------------------------
 targets=${FRESH_TARGETS:-demo}
-msg "make $targets in the root (full output: $log)"
+pkg=${FRESH_PKG:-1}
+msg "make $targets in the root$([ "$pkg" = 1 ] && echo ", then the packages (scripts/fresh-deb.sh)") (full output: $log)"
 t0=$(date +%s)
 rc=0
 # In the background: a signal to this script must not wait for the demo.
 unshare --mount --propagation private -- "$0" --inner "$root" "$log" \
-	"${FRESH_TIMEOUT:-1800}" "$targets" &
+	"${FRESH_TIMEOUT:-1800}" "$targets" "$pkg" &
 upid=$!
 wait "$upid" || rc=$?
 upid=""
 demo_s=$(($(date +%s) - t0))
-grep -E '^(fresh-check:|deps\.sh:|vtop-vm:|=== )' "$log" | sed 's/^/  | /' || true
+grep -E '^(fresh-check:|fresh-deb:|deb-lint:|deps\.sh:|vtop-vm:|=== )' "$log" | sed 's/^/  | /' || true
 
 # --- verdict ----------------------------------------------------------------------
 n=0 failed=0
@@ -287,11 +297,39 @@ demo_checks() {
 	t "guest verdict: vtop-vm: PASS" has '^vtop-vm: PASS \('
 }
 
-t "make $targets exits 0 (status $rc, ${demo_s} s)" test "$rc" = 0
+# The packages' lines (scripts/fresh-deb.sh).
+pkg_checks() {
+	local k
+	t "make deb: lintian reports no error and no unlisted warning" \
+		has '^deb-lint: no errors, only accepted warnings$'
+	for k in vtop-dkms libvtop-dev vtop-tools; do
+		t "apt-get install ./...deb: $k is installed" \
+			has "^fresh-deb: installed: .*\\b$k [0-9]"
+	done
+	t "vtop-tools' postinst created the group vtop" has '^fresh-deb: group vtop exists$'
+	for k in 6.1 6.12; do
+		t "DKMS built and installed vtop.ko for $k" \
+			has "^fresh-deb: dkms built vtop for ${k//./\\.} "
+	done
+	t "examples/register.c compiled with pkg-config --cflags --libs libvtop" \
+		has '^fresh-deb: compiled examples/register.c with: '
+	t "... and linked to the packaged libvtop.so" \
+		has '^fresh-deb: it links the packaged libvtop.so$'
+	t "guest with the DKMS-built module: the consumer map is notified" \
+		awk '/^fresh-deb: guest/ { exit } on && /^consumer map: 0x[0-9a-f]+ -> 0x[0-9a-f]+$/ { f = 1 }
+		     /^vtop-vm: module: \/lib\/modules\/.*\/updates\/dkms\/vtop\.ko/ { on = 1 }
+		     END { exit !f }' "$log"
+	t "guest with the DKMS-built module: vtop-vm PASS" has '^fresh-deb: guest PASS$'
+}
+
+what="make $targets"
+[ "$pkg" = 1 ] && what="$what, then scripts/fresh-deb.sh,"
+t "$what exits 0 (status $rc, ${demo_s} s)" test "$rc" = 0
 t "scripts/deps.sh installed the packages in the root" has '^deps\.sh: installing:'
 case " $targets " in
 *" demo "*) demo_checks ;;
 esac
+[ "$pkg" = 1 ] && pkg_checks
 
 if [ "$failed" != 0 ]; then
 	echo "$prog: ---- last 40 lines of $log ----"

@@ -42,6 +42,8 @@ the guest (default: /vtop/bin/run_tests.sh, the whole selftest suite).
                    "modprobe vtop" works in the guest)
   --no-kmod        rig debugging: neither build nor pack nor load vtop.ko
   --no-build       use the existing build/ outputs, build nothing
+  --ko PATH        load this vtop.ko (.ko, .ko.xz, .ko.zst, .ko.gz; e.g. one
+                   DKMS built) instead of building build/kmod/RELEASE/vtop.ko
   --shell          interactive shell on the console (Ctrl-A X quits QEMU)
   -h, --help       this text
 
@@ -82,6 +84,7 @@ kmod=1
 build=1
 interactive=0
 cmd=()
+ko_path=""
 
 need_arg() { [ $# -ge 2 ] || die "option $1 needs an argument"; }
 
@@ -102,6 +105,7 @@ while [ $# -gt 0 ]; do
 	--no-load) load=0 ;;
 	--no-kmod) kmod=0; load=0 ;;
 	--no-build) build=0 ;;
+	--ko) need_arg "$@"; ko_path=$2; shift ;;
 	--shell) interactive=1 ;;
 	-h|--help) usage; exit 0 ;;
 	--) shift; cmd=("$@"); break ;;
@@ -185,7 +189,20 @@ exec 9>"$BUILD/vm/.build.lock"
 flock 9
 
 ko=$BUILD/kmod/$krel/vtop.ko
-if [ $kmod = 1 ] && [ $build = 1 ]; then
+# --ko: a given module file, decompressed for the guest's insmod.
+if [ -n "$ko_path" ] && [ $kmod = 1 ]; then
+	[ -f "$ko_path" ] || die "--ko $ko_path: no such file"
+	case "$ko_path" in
+	*.ko) cp "$ko_path" "$work/vtop.ko" ;;
+	*.ko.xz) xz -dc "$ko_path" >"$work/vtop.ko" ;;
+	*.ko.zst) zstd -q -dc "$ko_path" >"$work/vtop.ko" ;;
+	*.ko.gz) gzip -dc "$ko_path" >"$work/vtop.ko" ;;
+	*) die "--ko $ko_path: not a .ko file" ;;
+	esac || die "--ko $ko_path: cannot decompress it"
+	ko=$work/vtop.ko
+	msg "module: $ko_path"
+fi
+if [ $kmod = 1 ] && [ $build = 1 ] && [ -z "$ko_path" ]; then
 	[ -x "$TOP/scripts/build-kmod.sh" ] ||
 		die "cannot build the module: scripts/build-kmod.sh missing"
 	msg "building vtop.ko for $krel"
