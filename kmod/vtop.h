@@ -27,7 +27,7 @@ struct pci_dev;
 /* Module parameters (vtop_main.c, vtop_events.c), read with READ_ONCE(). */
 extern unsigned int vtop_max_pins_per_fd;
 extern unsigned long vtop_max_pin_bytes_per_fd;
-extern bool attach_any_driver;
+extern bool vtop_attach_any_driver;
 extern unsigned int vtop_max_queued_events;
 
 /*

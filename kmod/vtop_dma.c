@@ -333,7 +333,7 @@ static int vtop_attach_check(struct pci_dev *pdev, bool *user_driver)
 	if (!device_is_registered(&pdev->dev))
 		return -ENODEV;
 	*user_driver = vtop_user_space_driver(pdev);
-	if (!*user_driver && !READ_ONCE(attach_any_driver))
+	if (!*user_driver && !READ_ONCE(vtop_attach_any_driver))
 		return -EPERM;
 	if (!dev_is_dma_coherent(&pdev->dev))
 		return -EOPNOTSUPP;

@@ -41,8 +41,8 @@ module_param_named(max_pin_bytes_per_fd, vtop_max_pin_bytes_per_fd, ulong,
 MODULE_PARM_DESC(max_pin_bytes_per_fd,
 		 "Bytes allowed pinned through one open file, 0 for no cap but RLIMIT_MEMLOCK (default 0); PIN beyond it fails with ENOMEM");
 
-bool attach_any_driver;
-module_param(attach_any_driver, bool, 0444);
+bool vtop_attach_any_driver;
+module_param_named(attach_any_driver, vtop_attach_any_driver, bool, 0444);
 MODULE_PARM_DESC(attach_any_driver,
 		 "Let ATTACH take a PCI device with no driver or any kernel driver, not only uio_pci_generic (default N; set at load time only)");
 

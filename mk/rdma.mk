@@ -34,8 +34,10 @@ all: rdma-example
 GUEST_BINS_TARGETS += rdma-example
 CHECK_RDMA := rdma-check
 
+# after lib (a sub-make): the binaries depend on the library's file,
+# which has no rule here
 rdma-example: deps-rdma lib
-	$(MAKE) -C $(TOP) $(RDMA_BIN)
+	$(MAKE) -C $(TOP) $(RDMA_BIN) $(RDMA_BENCH_BIN)
 
 $(RDMA_BIN): $(RDMA_SRCS) $(RDMA_HDRS) $(TOP)/include/vtop.h \
 		$(TOP)/include/uapi/linux/vtop.h \
@@ -61,7 +63,6 @@ RDMA_LIB_SRCS := $(TOP)/examples/rdma/mrcache.c $(TOP)/examples/rdma/loop.c
 
 .PHONY: bench-rdma
 bench: bench-rdma
-rdma-example: $(RDMA_BENCH_BIN)
 
 $(RDMA_BENCH_BIN): $(TOP)/bench/rdma.c $(TOP)/bench/common.c \
 		$(TOP)/bench/common.h $(RDMA_LIB_SRCS) $(RDMA_HDRS) \
