@@ -384,10 +384,13 @@ static int attach(struct kmod_backend *kb, const struct vtop_info *info,
 	case -ENODEV:
 		return vtop__err(rc, "attach: no PCI device %s", pci);
 	case -EPERM:
-		return vtop__err(rc, "attach: %s must be bound to uio_pci_generic or vfio-pci (or load vtop with attach_any_driver=1)",
+		return vtop__err(rc, "attach: %s must be bound to uio_pci_generic (or load vtop with attach_any_driver=1)",
 				pci);
 	case -EBUSY:
 		return vtop__err(rc, "attach: the descriptor is busy (attached already, or has pins)");
+	case -EOPNOTSUPP:
+		return vtop__err(rc, "attach: %s has a lazy (DMA-FQ) IOMMU domain or is not DMA-coherent: boot with iommu.strict=1, or set its iommu_group type to DMA",
+				pci);
 	default:
 		return vtop__err(rc, "VTOP_IOC_ATTACH %s failed", pci);
 	}
