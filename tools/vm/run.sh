@@ -273,6 +273,11 @@ if [ -d "$BUILD/bin" ]; then
 fi
 if compgen -G "$BUILD/lib/libvtop.so*" >/dev/null; then
 	cp -a "$BUILD"/lib/libvtop.so* "$root/usr/lib/x86_64-linux-gnu/"
+	# libvtop dlopen()s libkmod.so.2 for VTOP_ENV_LOAD_MODULE: ldd
+	# cannot see it, so carry it (and, below, what it needs) explicitly.
+	kmodlib=$(ldconfig -p | awk '$1 == "libkmod.so.2" && /x86-64/ && !p { p = $NF } END { print p }')
+	[ -n "$kmodlib" ] || die "libkmod.so.2 not found (package libkmod2)"
+	packs+=("$kmodlib")
 fi
 for p in "${adds[@]}"; do
 	[ -e "$p" ] || die "--add $p: no such file or directory"
