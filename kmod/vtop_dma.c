@@ -245,20 +245,28 @@ unlock:
  * gone already: the device is not touched. The mapping counts in
  * vf->nr_mapped, which keeps DETACH away, until the unmap has finished.
  */
+/*
+ * Unmap @reg from its device and take it off the fd's list of mappings.
+ * The caller holds vf->dma_rwsem (read for one region, write to revoke).
+ */
+static void vtop_dma_unmap_one(struct vtop_file *vf, struct vtop_region *reg)
+{
+	dma_unmap_sgtable(reg->dev, &reg->sgt, vtop_dma_dir(reg),
+			  DMA_ATTR_SKIP_CPU_SYNC);
+	spin_lock(&vf->dma_lock);
+	reg->dma_mapped = false;
+	list_del_init(&reg->dma_node);
+	vf->nr_mapped--;
+	spin_unlock(&vf->dma_lock);
+}
+
 void vtop_dma_unmap(struct vtop_region *reg)
 {
 	struct vtop_file *vf = reg->vf;
 
 	down_read(&vf->dma_rwsem);
-	if (reg->dma_mapped) {
-		dma_unmap_sgtable(reg->dev, &reg->sgt, vtop_dma_dir(reg),
-				  DMA_ATTR_SKIP_CPU_SYNC);
-		spin_lock(&vf->dma_lock);
-		reg->dma_mapped = false;
-		list_del_init(&reg->dma_node);
-		vf->nr_mapped--;
-		spin_unlock(&vf->dma_lock);
-	}
+	if (reg->dma_mapped)
+		vtop_dma_unmap_one(vf, reg);
 	up_read(&vf->dma_rwsem);
 	sg_free_table(&reg->sgt);
 }
@@ -489,13 +497,7 @@ static void vtop_revoke(struct vtop_file *vf)
 	down_write(&vf->dma_rwsem);
 	vf->revoked = true;
 	list_for_each_entry_safe(reg, tmp, &vf->mapped, dma_node) {
-		dma_unmap_sgtable(reg->dev, &reg->sgt, vtop_dma_dir(reg),
-				  DMA_ATTR_SKIP_CPU_SYNC);
-		spin_lock(&vf->dma_lock);
-		reg->dma_mapped = false;
-		list_del_init(&reg->dma_node);
-		vf->nr_mapped--;
-		spin_unlock(&vf->dma_lock);
+		vtop_dma_unmap_one(vf, reg);
 		vtop_region_revoked(reg);
 		n++;
 	}

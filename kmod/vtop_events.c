@@ -122,6 +122,23 @@ static void vtop_wake_readers(struct vtop_file *vf)
 }
 
 /*
+ * Record the first invalidation of @reg with @reason, and queue its event
+ * if the pin is live (a pin not yet live is only marked). Under
+ * vf->ev_lock. Returns whether an event was queued (wake the readers).
+ */
+static bool vtop_mark_invalidated(struct vtop_file *vf,
+				  struct vtop_region *reg, u32 reason)
+{
+	if (reg->ev_reason)
+		return false;
+	reg->ev_reason = reason;
+	if (!reg->live)
+		return false;
+	vtop_post(vf, reg);
+	return true;
+}
+
+/*
  * The invalidate callback. It never sleeps, so it does the same whether or
  * not mmu_notifier_range_blockable(range) holds, and always returns true.
  * mmu_interval_set_seq() is called under ev_lock, the lock PIN holds for
@@ -143,14 +160,9 @@ static bool vtop_invalidate(struct mmu_interval_notifier *mni,
 
 	spin_lock(&vf->ev_lock);
 	mmu_interval_set_seq(mni, cur_seq);
-	if (reason)
+	if (reason) {
 		reg->gen++;
-	if (reason && !reg->ev_reason) {
-		reg->ev_reason = reason;
-		if (reg->live) {
-			vtop_post(vf, reg);
-			posted = true;
-		}
+		posted = vtop_mark_invalidated(vf, reg, reason);
 	}
 	spin_unlock(&vf->ev_lock);
 
@@ -298,16 +310,10 @@ void vtop_region_forget(struct vtop_region *reg)
 void vtop_region_revoked(struct vtop_region *reg)
 {
 	struct vtop_file *vf = reg->vf;
-	bool posted = false;
+	bool posted;
 
 	spin_lock(&vf->ev_lock);
-	if (!reg->ev_reason) {
-		reg->ev_reason = VTOP_EVENT_REVOKED;
-		if (reg->live) {
-			vtop_post(vf, reg);
-			posted = true;
-		}
-	}
+	posted = vtop_mark_invalidated(vf, reg, VTOP_EVENT_REVOKED);
 	spin_unlock(&vf->ev_lock);
 
 	if (posted)
