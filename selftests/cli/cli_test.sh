@@ -13,19 +13,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 vtop=${1:-${BUILD:-$here/../../build}/bin/vtop}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-n=0 failed=0
-
-t() {	# t NAME CMD...
-	local name=$1
-	shift
-	n=$((n + 1))
-	if "$@"; then
-		echo "ok $n $name"
-	else
-		echo "not ok $n $name"
-		failed=$((failed + 1))
-	fi
-}
+tap_prefix=
+# shellcheck source=selftests/host/tap.sh
+. "$here/../host/tap.sh"
 # same EXPECTED-FILE ACTUAL-FILE: equal, or show the difference
 same() { diff -u "$1" "$2" >&2; }
 # run EXPECTED-STATUS OUTFILE ARGS...: the CLI's stdout to OUTFILE,
@@ -117,5 +107,5 @@ t "usage: info --json --json is status 2" run 2 "$tmp/out" info --json --json
 t "usage: unknown command is status 2" run 2 "$tmp/out" nope
 t "usage: --help lists every command" bash -c "'$vtop' --help | grep -q 'vtop pins \[--json\]'"
 
-echo "cli_test: $((n - failed)) passed, $failed failed"
-[ "$failed" = 0 ]
+echo "cli_test: $((n - fails)) passed, $fails failed"
+[ "$fails" = 0 ]

@@ -20,19 +20,9 @@ so=$lib/libvtop.so.$sover
 base=$TOP/libvtop/abi/libvtop.so.$sover.abi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-n=0
-fails=0
-t() {
-	local name=$1
-	shift
-	n=$((n + 1))
-	if "$@"; then
-		echo "ok $n abi_baseline.$name"
-	else
-		echo "not ok $n abi_baseline.$name"
-		fails=$((fails + 1))
-	fi
-}
+tap_prefix=abi_baseline
+# shellcheck source=selftests/host/tap.sh
+. "$TOP/selftests/host/tap.sh"
 
 abi_compatible() {
 	local rc
@@ -97,4 +87,4 @@ C
 t header_m32 bash -c "cc -m32 -std=c11 -Wall -Wextra -Werror -I'$TOP/include' -c -o '$tmp/m32.o' '$tmp/m32.c' 2>&1 | sed 's/^/# /'; test \${PIPESTATUS[0]} -eq 0"
 t header_m32_pedantic bash -c "cc -m32 -std=c11 -pedantic -Wall -Wextra -Werror -I'$TOP/include' -c -o '$tmp/m32p.o' '$tmp/m32.c' 2>&1 | sed 's/^/# /'; test \${PIPESTATUS[0]} -eq 0"
 t header_cxx bash -c "c++ -Wall -Wextra -Werror -x c++ -I'$TOP/include' -c -o '$tmp/cxx.o' '$tmp/m32.c' 2>&1 | sed 's/^/# /'; test \${PIPESTATUS[0]} -eq 0"
-exit $((fails > 0))
+tap_exit

@@ -7,20 +7,10 @@
 set -u
 : "${TOP:?}" "${BUILD:?}" "${VERSION:?}"
 lib=$BUILD/lib
-major=${VERSION%%.*}
-n=0
-fails=0
-t() {	# t NAME CMD...: one result line
-	local name=$1
-	shift
-	n=$((n + 1))
-	if "$@"; then
-		echo "ok $n abi.$name"
-	else
-		echo "not ok $n abi.$name"
-		fails=$((fails + 1))
-	fi
-}
+major=$(cat "$TOP/libvtop/SOVERSION")	# the soname version
+tap_prefix=abi
+# shellcheck source=selftests/host/tap.sh
+. "$TOP/selftests/host/tap.sh"
 
 so=$lib/libvtop.so.$major
 # a symbol may be listed in several nodes (a new version of it)
@@ -53,4 +43,4 @@ t no_libkmod_needed bash -c "! readelf -d '$so' | grep -q 'NEEDED.*libkmod'"
 t static_lib_has_api bash -c "nm '$lib/libvtop.a' | grep -q ' T vtop_mem_register$'"
 t pc_version grep -qx "Version: $VERSION" "$lib/libvtop.pc"
 t symlinks bash -c "test \"\$(readlink '$lib/libvtop.so')\" = libvtop.so.$major && test \"\$(readlink '$so')\" = libvtop.so.$VERSION"
-exit $((fails > 0))
+tap_exit

@@ -5,22 +5,12 @@
 # installed files only, found through pkg-config.
 set -u
 : "${TOP:?}" "${BUILD:?}" "${VERSION:?}"
-major=${VERSION%%.*}
+major=$(cat "$TOP/libvtop/SOVERSION")	# the soname version
 dest=$(mktemp -d)
 trap 'rm -rf "$dest"' EXIT
-n=0
-fails=0
-t() {
-	local name=$1
-	shift
-	n=$((n + 1))
-	if "$@"; then
-		echo "ok $n install.$name"
-	else
-		echo "not ok $n install.$name"
-		fails=$((fails + 1))
-	fi
-}
+tap_prefix=install
+# shellcheck source=selftests/host/tap.sh
+. "$TOP/selftests/host/tap.sh"
 
 make -s -C "$TOP/libvtop" install DESTDIR="$dest" PREFIX=/opt/vt \
 	BUILD="$BUILD" >"$dest/log" 2>&1
@@ -101,4 +91,4 @@ t pc_libdir grep -qx 'libdir=/usr/lib/x86_64-linux-gnu' "$pc"
 t pc_includedir grep -qx 'includedir=/usr/include/vt' "$pc"
 t header_in_includedir test -f "$dest/ml/usr/include/vt/vtop.h"
 t pc_no_libkmod bash -c "! grep -q kmod '$pc'"
-exit $((fails > 0))
+tap_exit

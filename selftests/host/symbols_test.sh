@@ -10,19 +10,9 @@
 set -u
 : "${TOP:?}" "${BUILD:?}"
 lib=$BUILD/lib
-n=0
-fails=0
-t() {
-	local name=$1
-	shift
-	n=$((n + 1))
-	if "$@"; then
-		echo "ok $n symbols.$name"
-	else
-		echo "not ok $n symbols.$name"
-		fails=$((fails + 1))
-	fi
-}
+tap_prefix=symbols
+# shellcheck source=selftests/host/tap.sh
+. "$TOP/selftests/host/tap.sh"
 
 api=$(sed -n 's/^[[:space:]]*\(vtop_[a-z0-9_]*\);/\1/p' "$TOP/libvtop/libvtop.map" | sort -u)
 # NAME or NAME@VERSION, one per defined global of the archive
@@ -53,4 +43,4 @@ t no_test_hooks_installed no_hooks
 t so_no_libkmod bash -c "! readelf -d '$lib/libvtop.so' | grep -q 'NEEDED.*libkmod'"
 t so_dlopens_libkmod grep -q 'libkmod.so.2' "$lib/libvtop.so"
 t werror_clearable grep -q '^WERROR ?= -Werror' "$TOP/libvtop/Makefile"
-exit $((fails > 0))
+tap_exit
