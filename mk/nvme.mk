@@ -53,11 +53,13 @@ $(NVME_BIN): $(NVME_SRCS) $(NVME_HDRS) $(TOP)/include/vtop.h \
 	$(CC) $(NVME_CFLAGS) -o $@ $(NVME_SRCS) -L$(BUILD)/lib -lvtop \
 		-Wl,-rpath,'$$ORIGIN/../lib'
 
-$(NVME_DETACH_BIN): $(TOP)/selftests/nvme/detach.c $(TOP)/include/uapi/linux/vtop.h
+$(NVME_DETACH_BIN): $(TOP)/selftests/nvme/detach.c $(TOP)/selftests/nvme/check.h \
+		$(TOP)/include/uapi/linux/vtop.h
 	@mkdir -p $(@D)
 	$(CC) $(NVME_CFLAGS) -o $@ $<
 
-$(NVME_ATTACH_BIN): $(TOP)/selftests/nvme/attach.c $(TOP)/include/uapi/linux/vtop.h
+$(NVME_ATTACH_BIN): $(TOP)/selftests/nvme/attach.c $(TOP)/selftests/nvme/check.h \
+		$(TOP)/include/uapi/linux/vtop.h
 	@mkdir -p $(@D)
 	$(CC) $(NVME_CFLAGS) -pthread -o $@ $<
 

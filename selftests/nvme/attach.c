@@ -52,30 +52,13 @@
 #include <unistd.h>
 
 #include "uapi/linux/vtop.h"
+#include "check.h"
 
 #define PAGE		4096UL
 #define RACE_LEN	(64UL << 20)
 
-static int failures;
 static const char *bdf_str;
 static unsigned int dom, bdf;
-
-static void check(bool ok, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void check(bool ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%s - ", ok ? "ok" : "not ok");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	fflush(stdout);
-	if (!ok)
-		failures++;
-}
 
 static int xioctl(int fd, unsigned long cmd, void *arg)
 {

@@ -28,28 +28,12 @@
 #include <unistd.h>
 
 #include "uapi/linux/vtop.h"
+#include "check.h"
 
 #define PAGE		4096UL
 #define SZ_2M		(2UL << 20)
 #define SMALL_LEN	(16 * PAGE)
 
-static int failures;
-
-static void check(bool ok, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void check(bool ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%s - ", ok ? "ok" : "not ok");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	if (!ok)
-		failures++;
-}
 
 /* ioctl returning 0 or -errno. */
 static int xioctl(int fd, unsigned long cmd, void *arg)
