@@ -352,7 +352,8 @@ static int setup_regions(void)
 	if (!p || mprotect(p + PAGE, PAGE, PROT_NONE))
 		return -errno;
 	argbuf = p;
-	argro = map(PAGE, PROT_READ | PROT_WRITE, 0);
+	/* read-only from the start: ev_buf() may hand it to read() first */
+	argro = map(PAGE, PROT_READ, 0);
 	segbuf = (struct vtop_segment *)map(SEG_CAP * sizeof(*segbuf) + PAGE,
 					   PROT_READ | PROT_WRITE, 0);
 	segro = map(PAGE, PROT_READ, 0);
