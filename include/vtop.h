@@ -837,6 +837,164 @@ void *vtop_dma_zmalloc(size_t size, size_t align, uint64_t *dma_addr);
 int vtop_dma_free(void *buf);
 
 /* ---------------------------------------------------------------------------
+ * Several devices (since 0.5)
+ *
+ * The environment's descriptor gives the default translation (vtop_vtophys()
+ * and the vtophys map): CPU physical addresses, or the IOVAs of the one
+ * device of struct vtop_env_opts.pci_device. A process that drives several
+ * devices behind an IOMMU (two NVMe controllers, each in its own IOMMU
+ * domain) needs each device's own IOVAs: vtop_dev_attach() opens one more
+ * descriptor of the device node per device, attaches it (VTOP_IOC_ATTACH)
+ * and keeps a translation map for it. From then on every registration is
+ * pinned and mapped on the environment's descriptor and on every attached
+ * device's, all or nothing: if any of them fails, the others are undone and
+ * the registration fails with that error (nothing pinned, nothing counted,
+ * no map told). Unregistering, an invalidation (processed or only marked)
+ * and vtop_env_fini() end it on every device. Physical mode is unchanged:
+ * with no device attached, nothing here costs anything.
+ *
+ * RLIMIT_MEMLOCK: the module charges each descriptor's pins separately
+ * (like two RDMA registrations of the same pages), so registering L bytes
+ * with N devices attached charges (N + 1) * L to the process's
+ * RLIMIT_MEMLOCK (nothing with CAP_IPC_LOCK), and the module's per-file
+ * limits (max_pins, max_pin_bytes) apply to each descriptor.
+ *
+ * Contiguity: vtop_dma_malloc() guarantees DMA-contiguity for the default
+ * translation only. An IOMMU maps a pin's pages to one IOVA range, so a
+ * device's translation of such a buffer is normally contiguous as well;
+ * check the size vtop_vtophys_dev() reports.
+ *
+ * Invalidation is watched on the environment's descriptor (all descriptors
+ * pin the same pages, so the kernel invalidates them together); the
+ * devices' own event channels are not read. A device's revocation by the
+ * module (its driver unbound, or the device removed: VTOP_EVENT_REVOKED on
+ * that descriptor) is not reported by the library: detach the device
+ * before unbinding it.
+ *
+ * fork(): a child gets the devices as it gets the environment: their
+ * descriptors are closed, their maps emptied; vtop_vtophys_dev() returns
+ * VTOP_VTOPHYS_ERROR, vtop_dev_attach() -ECHILD; vtop_dev_detach() and
+ * vtop_env_fini() free them without unpinning anything.
+ */
+
+/* An attached device (opaque). */
+struct vtop_dev;
+
+/**
+ * vtop_dev_attach() - translate for one more PCI device
+ * @pci_device: "DDDD:BB:SS.F" or "BB:SS.F" (domain 0), bound to
+ *		uio_pci_generic, with a strict IOMMU domain (see vtop(4),
+ *		VTOP_IOC_ATTACH)
+ * @out: where the device is stored (NULL on failure)
+ *
+ * Initializes the environment if needed (implicitly, as
+ * vtop_mem_register() does), processes pending invalidation events, opens
+ * a new descriptor of the environment's device node and attaches it to
+ * @pci_device. Memory registered already is then pinned and mapped for the
+ * device, every registration, all or nothing: if one fails (RLIMIT_MEMLOCK,
+ * or memory unmapped but not yet reported), everything done for the device
+ * is undone, the descriptor is closed and the error returned. Then every
+ * later registration is mapped for it too. Its addresses come from
+ * vtop_vtophys_dev(), vtop_dev_get_segs() and vtop_dev_vtophys_map(); the
+ * consumer maps' notifications are unchanged (one per registration, for
+ * all devices).
+ *
+ * Returns: 0; -EINVAL for a NULL @out or a malformed @pci_device (nothing
+ * is initialized then); -EEXIST if @pci_device is the environment's own
+ * device (struct vtop_env_opts.pci_device: use vtop_vtophys()) or attached
+ * already; -ENOSPC with 8 devices attached; -EOPNOTSUPP with the pagemap
+ * backend (or a module without VTOP_FEATURE_ATTACH, or a lazy IOMMU
+ * domain); -ENODEV (no such device), -EPERM (not bound to
+ * uio_pci_generic) and the other errors of VTOP_IOC_ATTACH; the pin errors
+ * of vtop_mem_register() when mapping registered memory (-ENOMEM over
+ * RLIMIT_MEMLOCK, -EFAULT...); -ENOMEM; -ECHILD in a fork() child;
+ * -EDEADLK from a callback; an error reading the events.
+ *
+ * Since: 0.5
+ */
+int vtop_dev_attach(const char *pci_device, struct vtop_dev **out);
+
+/**
+ * vtop_dev_detach() - stop translating for a device
+ * @dev: what vtop_dev_attach() gave
+ *
+ * Every registration is unpinned and unmapped for @dev (it stays
+ * registered for the environment and the other devices), its descriptor
+ * is closed and @dev is freed. The device must no longer DMA to registered
+ * memory, and no thread may translate with @dev (vtop_vtophys_dev(), the
+ * map of vtop_dev_vtophys_map()) any more. vtop_env_fini() detaches every
+ * device: @dev is then invalid.
+ *
+ * Returns: 0; -EINVAL if @dev is NULL or not attached (detached already;
+ * nothing is done); -EDEADLK from a callback. Unpin errors are counted in
+ * struct vtop_mem_stats unpin_errors. In a fork() child, @dev is freed
+ * without unpinning (the parent's pins are the parent's).
+ *
+ * Since: 0.5
+ */
+int vtop_dev_detach(struct vtop_dev *dev);
+
+/**
+ * vtop_vtophys_dev() - a device's DMA address of registered memory
+ * @dev: an attached device, or NULL for the default translation
+ * @buf: any address
+ * @size: as for vtop_vtophys()
+ *
+ * vtop_vtophys() for @dev: @dev's IOVA of @buf. With @dev NULL it is
+ * vtop_vtophys(@buf, @size). Checks for events first, as vtop_vtophys()
+ * does; lock-free otherwise.
+ *
+ * Returns the address, or VTOP_VTOPHYS_ERROR if @buf is not registered,
+ * was invalidated, or in a fork() child.
+ *
+ * Since: 0.5
+ */
+uint64_t vtop_vtophys_dev(const struct vtop_dev *dev, const void *buf,
+			  uint64_t *size);
+
+/**
+ * vtop_dev_get_segs() - a device's DMA segments of registered memory
+ * @dev: an attached device, or NULL for the default translation
+ * @vaddr: any address
+ * @len: bytes, > 0
+ * @segs: array of *@nr_segs entries (may be NULL when *@nr_segs is 0)
+ * @nr_segs: in: capacity; out: segments written, or needed on -ENOBUFS
+ *
+ * vtop_mem_get_segs() for @dev (with @dev NULL it is vtop_mem_get_segs()).
+ *
+ * Returns: as vtop_mem_get_segs().
+ *
+ * Since: 0.5
+ */
+int vtop_dev_get_segs(const struct vtop_dev *dev, const void *vaddr,
+		      size_t len, struct vtop_segment *segs,
+		      uint32_t *nr_segs);
+
+/**
+ * vtop_dev_vtophys_map() - a device's map, for vtop_vtophys_lookup()
+ * @dev: an attached device, or NULL (then vtop_vtophys_map())
+ *
+ * vtop_vtophys_lookup(vtop_dev_vtophys_map(@dev), buf) is
+ * vtop_vtophys_dev(@dev, buf, NULL) inlined, with the same caveat about
+ * events as vtop_vtophys_lookup(). The map lives until @dev is detached.
+ *
+ * Returns the map; for NULL @dev, what vtop_vtophys_map() returns.
+ *
+ * Since: 0.5
+ */
+const struct vtop_mem_map *vtop_dev_vtophys_map(const struct vtop_dev *dev);
+
+/**
+ * vtop_dev_name() - the device's PCI address, canonical "DDDD:BB:SS.F"
+ * @dev: an attached device
+ *
+ * Returns the name (valid until @dev is detached), or NULL for NULL @dev.
+ *
+ * Since: 0.5
+ */
+const char *vtop_dev_name(const struct vtop_dev *dev);
+
+/* ---------------------------------------------------------------------------
  * Misc
  */
 

@@ -433,8 +433,9 @@ static int env_init_locked(const struct vtop_env_opts *user, bool implicit)
 				vtop__env.implicit = false;
 			return rc;
 		}
-		if (vtop__mem_nr_regs_locked() || evthread.running)
-			return vtop__err(-EBUSY, "the environment was initialized implicitly (by a call such as vtop_mem_register() or vtop_vtophys_map() before vtop_env_init()) with other options, and memory is registered: call vtop_env_fini() first, or vtop_env_init() before anything else");
+		if (vtop__mem_nr_regs_locked() || evthread.running ||
+		    vtop__nr_devs)
+			return vtop__err(-EBUSY, "the environment was initialized implicitly (by a call such as vtop_mem_register(), vtop_vtophys_map() or vtop_dev_attach() before vtop_env_init()) with other options, and memory is registered or a device attached: call vtop_env_fini() first, or vtop_env_init() before anything else");
 		adopt = true;
 	}
 
@@ -469,6 +470,16 @@ out:
 	owned_free(&cur);
 	owned_free(&saved);
 	return rc;
+}
+
+const char *vtop__env_device_path(void)
+{
+	return cur_opts.valid ? cur_opts.o.device_path : NULL;
+}
+
+const char *vtop__env_pci_device(void)
+{
+	return cur_opts.valid ? cur_opts.o.pci_device : NULL;
 }
 
 int vtop__env_ensure_locked(void)
@@ -554,10 +565,12 @@ void vtop_env_fini(void)
 	if (vtop__env.ready) {
 		if (vtop__env.inherited) {
 			/* The parent's: forget, no callback, no unpin. */
+			vtop__dev_detach_all_locked();
 			vtop__mem_forget_all();
 			vtop__env.ops = NULL;
 		} else {
 			vtop__mem_unregister_all_locked();
+			vtop__dev_detach_all_locked();
 		}
 		env_close_locked();
 		owned_free(&cur_opts);
@@ -661,6 +674,7 @@ static void atfork_child(void)
 	vtop__env.inherited = true;
 	vtop__env.events = false;
 	vtop__mem_fork_child();
+	vtop__dev_fork_child();
 	/* The parent's pins end with the parent: drop the descriptor. */
 	vtop__env.ops->close(vtop__env.ctx);
 	vtop__env.ctx = NULL;

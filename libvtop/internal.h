@@ -190,6 +190,102 @@ int vtop__load_module(const char *module_path);
 /* env.c: parse "DDDD:BB:SS.F" or "BB:SS.F". */
 int vtop__parse_pci(const char *s, uint32_t *domain, uint32_t *bdf);
 
+/* ---- dev.c: devices attached besides the environment's (since 0.5) ---- */
+
+/* At most this many devices attached with vtop_dev_attach() at once. */
+#define VTOP_DEV_MAX	8
+
+/*
+ * One attached device: its own backend descriptor (attached with
+ * VTOP_IOC_ATTACH) and its own translation map (DMA address - virtual
+ * address per page, as the vtophys map). Every registration is pinned on
+ * it too; the handle is the registration's dev_handle[slot].
+ */
+struct vtop_dev {
+	const struct vtop_backend_ops *ops;
+	void *ctx;		/* NULL in a fork() child: closed */
+	struct vtop_mem_map *map;
+	unsigned int slot;
+	uint32_t pci_domain;
+	uint32_t pci_bdf;
+	char name[16];		/* canonical DDDD:BB:SS.F */
+};
+
+/*
+ * The attached devices by slot (NULL: free). Writers hold vtop__lock and
+ * vtop__ev_lock; readers either.
+ */
+extern struct vtop_dev *vtop__devs[VTOP_DEV_MAX];
+extern unsigned int vtop__nr_devs;
+
+/* One registration's pins on every attached device. */
+struct vtop_dev_pins {
+	struct vtop_pin_result res[VTOP_DEV_MAX];
+	bool pinned[VTOP_DEV_MAX];
+};
+
+/*
+ * With vtop__lock: pin [va, va + len) on every attached device, with
+ * VTOP_PIN_* @flags, and check the segments. All or nothing: on failure
+ * nothing stays pinned and the error names the device.
+ */
+int vtop__dev_pin_all(uint64_t va, uint64_t len, uint32_t flags,
+		      struct vtop_dev_pins *p);
+/* With vtop__ev_lock too: fill every device's map; all or nothing. */
+int vtop__dev_fill_all(const struct vtop_dev_pins *p, uint64_t va,
+		       uint64_t len);
+/* Free the segment arrays (the pins stay). */
+void vtop__dev_pins_done(struct vtop_dev_pins *p);
+/* Unpin what vtop__dev_pin_all() pinned (undo), then free the arrays. */
+void vtop__dev_unpin_pins(struct vtop_dev_pins *p);
+/* With vtop__ev_lock: clear [va, va + len) from every device's map. */
+void vtop__dev_clear_all(uint64_t va, uint64_t len);
+/* With vtop__lock: unpin a registration's handles on every device. */
+int vtop__dev_unpin_handles(const uint64_t *handles, uint32_t mask,
+			    uint64_t va, uint64_t len);
+/* With vtop__lock: detach every device (env fini); or, in a fork child, forget them. */
+void vtop__dev_detach_all_locked(void);
+/* Fork child: close every device's descriptor (the parent keeps its pins). */
+void vtop__dev_fork_child(void);
+/* Pin the check_segments() of mem.c: 0 or -EIO. */
+int vtop__check_segments(const struct vtop_pin_result *res, uint64_t va,
+			 uint64_t len, const char *backend);
+/* vtophys.c: fill @map from segments; all or nothing. */
+int vtop__map_fill_segs(struct vtop_mem_map *map,
+			const struct vtop_segment *segs, uint32_t nr,
+			uint64_t *n2m, uint64_t *n4k);
+/* vtophys.c: clear [va, va + len) from a DMA map (allocates nothing). */
+void vtop__map_clear_range(struct vtop_mem_map *map, uint64_t va,
+			   uint64_t len);
+/* vtophys.c: vtop_mem_get_segs() on @map. */
+int vtop__get_segs(const struct vtop_mem_map *map, const void *vaddr,
+		   size_t len, struct vtop_segment *segs, uint32_t *nr_segs);
+/* vtophys.c: a new DMA map (as the vtophys map), or NULL. */
+struct vtop_mem_map *vtop__dma_map_create(void);
+/*
+ * mem.c, with vtop__lock: pin every registration on @d (not yet
+ * published) into its handles at @d->slot and fill @d->map; all or
+ * nothing. Then publish @d in vtop__devs (with vtop__ev_lock).
+ */
+int vtop__mem_attach_dev_locked(struct vtop_dev *d);
+/* mem.c, with vtop__lock: unpublish @d and unpin it from every registration. */
+void vtop__mem_detach_dev_locked(struct vtop_dev *d, bool unpin);
+/* env.c: the device node the environment opened (for a device's descriptor). */
+const char *vtop__env_device_path(void);
+/* env.c: the environment's own PCI device, or NULL. */
+const char *vtop__env_pci_device(void);
+
+#ifdef VTOP_TEST_HOOKS
+/*
+ * Test hook: open a device's backend (instead of the kmod backend) for
+ * vtop_dev_attach(); NULL: the kmod backend (the fake environment then
+ * refuses with -EOPNOTSUPP).
+ */
+extern int (*vtop__dev_open_hook)(const char *bdf,
+				  const struct vtop_backend_ops **ops,
+				  void **ctx);
+#endif
+
 /* ---- env.c / mem.c: global state --------------------------------------- */
 
 /*

@@ -45,6 +45,10 @@ struct vtop_reg {
 	uint64_t n4k;
 	bool invalid;		/* marked: cleared from vtophys, to process */
 	bool dontfork;		/* MADV_DONTFORK was applied */
+	/* its pin on each attached device (vtop__devs[slot]) */
+	uint64_t dev_handle[VTOP_DEV_MAX];
+	uint32_t dev_mask;	/* bit slot: dev_handle[slot] is a live pin */
+	uint32_t pin_flags;	/* VTOP_PIN_* it was pinned with */
 };
 
 static struct {
@@ -346,8 +350,8 @@ static int check_range(uint64_t va, uint64_t len, const char *what)
 	return 0;
 }
 
-static int check_segments(const struct vtop_pin_result *res, uint64_t va,
-			  uint64_t len)
+int vtop__check_segments(const struct vtop_pin_result *res, uint64_t va,
+			 uint64_t len, const char *backend)
 {
 	uint64_t cur = va;
 	uint32_t k;
@@ -359,7 +363,7 @@ static int check_segments(const struct vtop_pin_result *res, uint64_t va,
 		    ((s->len | s->dma_addr) & (VTOP_SIZE_4K - 1)) ||
 		    s->len > va + len - cur || s->page_shift < VTOP_SHIFT_4K)
 			return vtop__err(-EIO, "backend %s returned a bad segment %u (0x%llx+0x%llx) for 0x%llx+0x%llx",
-					vtop__env.ops->name, k,
+					backend, k,
 					(unsigned long long)s->vaddr,
 					(unsigned long long)s->len,
 					(unsigned long long)va,
@@ -368,7 +372,7 @@ static int check_segments(const struct vtop_pin_result *res, uint64_t va,
 	}
 	if (cur != va + len)
 		return vtop__err(-EIO, "backend %s returned segments covering 0x%llx bytes of 0x%llx",
-				vtop__env.ops->name,
+				backend,
 				(unsigned long long)(cur - va),
 				(unsigned long long)len);
 	return 0;
@@ -408,6 +412,7 @@ static void mark_invalid(struct vtop_reg *r)
 	r->invalid = true;
 	nr_marked++;
 	vtop__vtophys_clear(r->va, r->len);
+	vtop__dev_clear_all(r->va, r->len);
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -485,16 +490,29 @@ static int release_reg(struct vtop_reg *r)
 
 	pthread_mutex_lock(&vtop__ev_lock);
 	reg_erase(r);
-	if (r->invalid)
+	if (r->invalid) {
 		nr_marked--;
-	else
+	} else {
 		vtop__vtophys_clear(r->va, r->len);
+		vtop__dev_clear_all(r->va, r->len);
+	}
 	pthread_mutex_unlock(&vtop__ev_lock);
 	rc = vtop__env.ops->unpin(vtop__env.ctx, r->handle);
 	if (rc) {
 		counters.unpin_errors++;
 		vtop__err(rc, "unpinning 0x%llx+0x%llx failed (the registration is gone anyway)",
 			 (unsigned long long)r->va, (unsigned long long)r->len);
+	}
+	/* Every attached device's pin goes too (errors counted). */
+	{
+		int drc = vtop__dev_unpin_handles(r->dev_handle, r->dev_mask,
+						  r->va, r->len);
+
+		if (drc) {
+			counters.unpin_errors++;
+			if (!rc)
+				rc = drc;
+		}
 	}
 	/* An invalidated range is no longer the registered memory. */
 	if (r->dontfork && !r->invalid)
@@ -617,6 +635,8 @@ static uint64_t event_seq(void)
 static int mem_register(void *vaddr, size_t len, uint32_t flags)
 {
 	struct vtop_pin_result res = { 0 };
+	struct vtop_dev_pins dp;
+	bool dev_pinned = false;
 	uint64_t va = (uintptr_t)vaddr, seq;
 	struct vtop_reg *r = NULL, *next;
 	struct vtop_mem_map *m;
@@ -675,16 +695,33 @@ static int mem_register(void *vaddr, size_t len, uint32_t flags)
 	rc = vtop__env.ops->pin(vtop__env.ctx, va, len, &res);
 	if (rc)
 		goto unlock;
-	rc = check_segments(&res, va, len);
+	rc = vtop__check_segments(&res, va, len, vtop__env.ops->name);
 	if (rc)
 		goto unpin;
+	/* Every attached device pins and maps it too, or none does. */
+	rc = vtop__dev_pin_all(va, len, res.flags, &dp);
+	if (rc)
+		goto unpin;
+	dev_pinned = true;
 
 	pthread_mutex_lock(&vtop__ev_lock);
 	rc = vtop__vtophys_fill(res.segs, res.nr_segs, &r->n2m, &r->n4k);
+	if (!rc) {
+		rc = vtop__dev_fill_all(&dp, va, len);
+		if (rc)
+			vtop__vtophys_clear(va, len);
+	}
 	if (rc) {
 		pthread_mutex_unlock(&vtop__ev_lock);
 		goto unpin;
 	}
+	for (unsigned int i = 0; i < VTOP_DEV_MAX; i++) {
+		if (dp.pinned[i]) {
+			r->dev_handle[i] = dp.res[i].handle;
+			r->dev_mask |= 1U << i;
+		}
+	}
+	r->pin_flags = res.flags;
 	r->va = va;
 	r->len = len;
 	r->handle = res.handle;
@@ -700,6 +737,7 @@ static int mem_register(void *vaddr, size_t len, uint32_t flags)
 		if (rc) {
 			reg_erase(r);
 			vtop__vtophys_clear(va, len);
+			vtop__dev_clear_all(va, len);
 			pthread_mutex_unlock(&vtop__ev_lock);
 			goto unpin;
 		}
@@ -709,6 +747,8 @@ static int mem_register(void *vaddr, size_t len, uint32_t flags)
 	if (!res.borrowed)
 		free(res.segs);
 	res.segs = NULL;
+	vtop__dev_pins_done(&dp);
+	dev_pinned = false;
 
 	for (m = maps_head; m; m = vtop__map_link(m)->next) {
 		rc = notify(m, VTOP_MEM_MAP_NOTIFY_REGISTER, va, len);
@@ -725,6 +765,8 @@ static int mem_register(void *vaddr, size_t len, uint32_t flags)
 	goto unlock_nofree;
 
 unpin:
+	if (dev_pinned)
+		vtop__dev_unpin_pins(&dp);
 	if (vtop__env.ops->unpin(vtop__env.ctx, res.handle))
 		counters.unpin_errors++;
 unlock:
@@ -830,6 +872,90 @@ unlock:
 	return rc;
 }
 
+/* ---- attached devices (dev.c) ------------------------------------------ */
+
+int vtop__mem_attach_dev_locked(struct vtop_dev *d)
+{
+	struct vtop_pin_result res;
+	struct vtop_reg *r, *k;
+	uint32_t bit = 1U << d->slot;
+	bool invalid;
+	int rc = 0;
+
+	for (r = reg_first(); r; r = reg_next(r)) {
+		pthread_mutex_lock(&vtop__ev_lock);
+		invalid = r->invalid;
+		pthread_mutex_unlock(&vtop__ev_lock);
+		/* Invalidated: it ends when the events are processed. */
+		if (invalid)
+			continue;
+		memset(&res, 0, sizeof(res));
+		res.flags = r->pin_flags;
+		rc = d->ops->pin(d->ctx, r->va, r->len, &res);
+		if (rc)
+			break;
+		rc = vtop__check_segments(&res, r->va, r->len, d->ops->name);
+		if (!rc)
+			rc = vtop__map_fill_segs(d->map, res.segs, res.nr_segs,
+						 NULL, NULL);
+		if (!res.borrowed)
+			free(res.segs);
+		if (rc) {
+			if (d->ops->unpin(d->ctx, res.handle))
+				counters.unpin_errors++;
+			break;
+		}
+		r->dev_handle[d->slot] = res.handle;
+		r->dev_mask |= bit;
+	}
+	if (rc) {
+		uint64_t va = r->va, len = r->len;
+		char why[256];
+
+		snprintf(why, sizeof(why), "%s", vtop_last_error());
+
+		/* All or nothing: what was pinned on @d so far goes. */
+		for (k = reg_first(); k != r; k = reg_next(k)) {
+			if (!(k->dev_mask & bit))
+				continue;
+			if (d->ops->unpin(d->ctx, k->dev_handle[d->slot]))
+				counters.unpin_errors++;
+			k->dev_mask &= ~bit;
+			vtop__map_clear_range(d->map, k->va, k->len);
+		}
+		return vtop__err(rc, "attach %s: mapping the registration 0x%llx+0x%llx for it failed (%s); nothing was attached",
+				d->name, (unsigned long long)va,
+				(unsigned long long)len, why);
+	}
+	pthread_mutex_lock(&vtop__ev_lock);
+	vtop__devs[d->slot] = d;
+	vtop__nr_devs++;
+	/* Marked while it was being mapped: never served for @d either. */
+	for (r = reg_first(); r; r = reg_next(r))
+		if (r->invalid)
+			vtop__map_clear_range(d->map, r->va, r->len);
+	pthread_mutex_unlock(&vtop__ev_lock);
+	return 0;
+}
+
+void vtop__mem_detach_dev_locked(struct vtop_dev *d, bool unpin)
+{
+	uint32_t bit = 1U << d->slot;
+	struct vtop_reg *r;
+
+	pthread_mutex_lock(&vtop__ev_lock);
+	vtop__devs[d->slot] = NULL;
+	vtop__nr_devs--;
+	pthread_mutex_unlock(&vtop__ev_lock);
+	for (r = reg_first(); r; r = reg_next(r)) {
+		if (!(r->dev_mask & bit))
+			continue;
+		if (unpin && d->ops->unpin(d->ctx, r->dev_handle[d->slot]))
+			counters.unpin_errors++;
+		r->dev_mask &= ~bit;
+	}
+}
+
 void vtop__mem_unregister_all_locked(void)
 {
 	/* Invalidated memory is reported as such, the rest unregistered. */
@@ -842,9 +968,12 @@ void vtop__mem_fork_child(void)
 {
 	struct vtop_reg *r;
 
-	for (r = reg_first(); r; r = reg_next(r))
-		if (!r->invalid)
+	for (r = reg_first(); r; r = reg_next(r)) {
+		if (!r->invalid) {
 			vtop__vtophys_clear(r->va, r->len);
+			vtop__dev_clear_all(r->va, r->len);
+		}
+	}
 }
 
 static void free_subtree(struct vtop_reg *r)

@@ -35,16 +35,22 @@ static int vtophys_contiguous(uint64_t prev, uint64_t next)
 	return next == prev;
 }
 
-int vtop__vtophys_map_init_locked(void)
+struct vtop_mem_map *vtop__dma_map_create(void)
 {
 	static const struct vtop_mem_map_ops ops = {
 		.are_contiguous = vtophys_contiguous,
 	};
+
+	return vtop__map_create(VTOP_VTOPHYS_ERROR, &ops, NULL);
+}
+
+int vtop__vtophys_map_init_locked(void)
+{
 	struct vtop_mem_map *map;
 
 	if (atomic_load(&vtop__vtophys_map))
 		return 0;
-	map = vtop__map_create(VTOP_VTOPHYS_ERROR, &ops, NULL);
+	map = vtop__dma_map_create();
 	if (!map)
 		return vtop__err(-ENOMEM, "out of memory for the vtophys map");
 	atomic_store_explicit(&vtop__vtophys_map, map, memory_order_release);
@@ -52,8 +58,9 @@ int vtop__vtophys_map_init_locked(void)
 }
 
 
-int vtop__vtophys_fill(const struct vtop_segment *segs, uint32_t nr,
-		      uint64_t *n2m, uint64_t *n4k)
+int vtop__map_fill_segs(struct vtop_mem_map *map,
+			const struct vtop_segment *segs, uint32_t nr,
+			uint64_t *n2m, uint64_t *n4k)
 {
 	struct vtop_map_range small[16], *r = small;
 	uint32_t k;
@@ -73,14 +80,21 @@ int vtop__vtophys_fill(const struct vtop_segment *segs, uint32_t nr,
 		r[k].value = segs[k].dma_addr - segs[k].vaddr;
 		r[k].allow_2m = segs[k].page_shift >= VTOP_SHIFT_2M;
 	}
-	rc = vtop__map_set_ranges(atomic_load(&vtop__vtophys_map), r, nr,
-				 n2m, n4k);
+	rc = vtop__map_set_ranges(map, r, nr, n2m, n4k);
 	if (r != small)
 		free(r);
 	return rc;
 }
 
-void vtop__vtophys_clear(uint64_t va, uint64_t len)
+int vtop__vtophys_fill(const struct vtop_segment *segs, uint32_t nr,
+		      uint64_t *n2m, uint64_t *n4k)
+{
+	return vtop__map_fill_segs(atomic_load(&vtop__vtophys_map), segs, nr,
+				   n2m, n4k);
+}
+
+void vtop__map_clear_range(struct vtop_mem_map *map, uint64_t va,
+			   uint64_t len)
 {
 	struct vtop_map_range r = {
 		.va = va, .len = len, .value = VTOP_VTOPHYS_ERROR,
@@ -91,7 +105,12 @@ void vtop__vtophys_clear(uint64_t va, uint64_t len)
 	 * Clearing a registered range allocates nothing: its tables exist
 	 * and every 2 MiB entry in it lies wholly inside it.
 	 */
-	vtop__map_set_ranges(atomic_load(&vtop__vtophys_map), &r, 1, NULL, NULL);
+	vtop__map_set_ranges(map, &r, 1, NULL, NULL);
+}
+
+void vtop__vtophys_clear(uint64_t va, uint64_t len)
+{
+	vtop__map_clear_range(atomic_load(&vtop__vtophys_map), va, len);
 }
 
 static inline uint64_t entry_addr(uint64_t e, uint64_t va)
@@ -138,12 +157,10 @@ const struct vtop_mem_map *vtop_vtophys_map(void)
 	return map;
 }
 
-VTOP_EXPORT
-int vtop_mem_get_segs(const void *vaddr, size_t len,
-		      struct vtop_segment *segs, uint32_t *nr_segs)
+int vtop__get_segs(const struct vtop_mem_map *map, const void *vaddr,
+		   size_t len, struct vtop_segment *segs, uint32_t *nr_segs)
 {
 	uint64_t va = (uintptr_t)vaddr, end, e, dma, chunk;
-	const struct vtop_mem_map *map;
 	struct vtop_segment cur = { 0 };
 	uint32_t cap, n = 0;
 	unsigned int shift;
@@ -153,7 +170,6 @@ int vtop_mem_get_segs(const void *vaddr, size_t len,
 	if (!len || va >= VTOP_VA_LIMIT || len > VTOP_VA_LIMIT - va)
 		return vtop__err(-EINVAL, "get_segs: bad range 0x%llx+0x%zx",
 				(unsigned long long)va, len);
-	map = atomic_load_explicit(&vtop__vtophys_map, memory_order_acquire);
 	if (!map)
 		return vtop__err(-EINVAL, "get_segs: nothing is registered");
 	if (__builtin_expect(vtop_ev_pending(), 0)) {
@@ -194,4 +210,13 @@ int vtop_mem_get_segs(const void *vaddr, size_t len,
 		return vtop__err(-ENOBUFS, "get_segs: %u segments needed, room for %u",
 				n, cap);
 	return 0;
+}
+
+VTOP_EXPORT
+int vtop_mem_get_segs(const void *vaddr, size_t len,
+		      struct vtop_segment *segs, uint32_t *nr_segs)
+{
+	return vtop__get_segs(atomic_load_explicit(&vtop__vtophys_map,
+						   memory_order_acquire),
+			      vaddr, len, segs, nr_segs);
 }

@@ -1,0 +1,373 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Several devices per process (since 0.5).
+ *
+ * The environment's descriptor gives the default translation: CPU physical
+ * addresses, or the IOVAs of its one PCI device (struct vtop_env_opts
+ * pci_device). Every further device gets a descriptor of its own, attached
+ * to it with VTOP_IOC_ATTACH (the module attaches one device per
+ * descriptor), and a translation map of its own. Every registration is
+ * pinned on the environment's descriptor and on every device's, all or
+ * nothing; a device attached while memory is registered maps every
+ * registration first, all or nothing. Invalidation is driven by the
+ * environment's descriptor: all descriptors pin the same pages, so the
+ * kernel invalidates them together, and marking a registration clears it
+ * from every device's map as well as from the vtophys map.
+ */
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+
+struct vtop_dev *vtop__devs[VTOP_DEV_MAX];
+unsigned int vtop__nr_devs;
+
+#ifdef VTOP_TEST_HOOKS
+int (*vtop__dev_open_hook)(const char *bdf, const struct vtop_backend_ops **ops,
+			   void **ctx);
+#endif
+
+/* vtop_last_error() without its "libvtop: " prefix, copied. */
+static void last_error_copy(char *buf, size_t size)
+{
+	const char *e = vtop_last_error();
+
+	if (!strncmp(e, "libvtop: ", 9))
+		e += 9;
+	snprintf(buf, size, "%s", e);
+}
+
+int vtop__dev_pin_all(uint64_t va, uint64_t len, uint32_t flags,
+		      struct vtop_dev_pins *p)
+{
+	char why[256];
+	unsigned int i;
+	int rc;
+
+	memset(p, 0, sizeof(*p));
+	for (i = 0; i < VTOP_DEV_MAX; i++) {
+		struct vtop_dev *d = vtop__devs[i];
+
+		if (!d)
+			continue;
+		p->res[i].flags = flags;
+		rc = d->ops->pin(d->ctx, va, len, &p->res[i]);
+		if (!rc) {
+			p->pinned[i] = true;
+			rc = vtop__check_segments(&p->res[i], va, len,
+						  d->ops->name);
+		}
+		if (rc) {
+			last_error_copy(why, sizeof(why));
+			vtop__dev_unpin_pins(p);
+			return vtop__err(rc, "register 0x%llx+0x%llx: device %s: %s; nothing was registered",
+					(unsigned long long)va,
+					(unsigned long long)len, d->name, why);
+		}
+	}
+	return 0;
+}
+
+int vtop__dev_fill_all(const struct vtop_dev_pins *p, uint64_t va,
+		       uint64_t len)
+{
+	unsigned int i, k;
+	int rc;
+
+	for (i = 0; i < VTOP_DEV_MAX; i++) {
+		if (!p->pinned[i])
+			continue;
+		rc = vtop__map_fill_segs(vtop__devs[i]->map, p->res[i].segs,
+					 p->res[i].nr_segs, NULL, NULL);
+		if (rc) {
+			for (k = 0; k < i; k++)
+				if (p->pinned[k])
+					vtop__map_clear_range(vtop__devs[k]->map,
+							      va, len);
+			return rc;
+		}
+	}
+	return 0;
+}
+
+void vtop__dev_pins_done(struct vtop_dev_pins *p)
+{
+	unsigned int i;
+
+	for (i = 0; i < VTOP_DEV_MAX; i++) {
+		if (p->pinned[i] && !p->res[i].borrowed)
+			free(p->res[i].segs);
+		p->res[i].segs = NULL;
+	}
+}
+
+void vtop__dev_unpin_pins(struct vtop_dev_pins *p)
+{
+	unsigned int i;
+
+	vtop__dev_pins_done(p);
+	for (i = 0; i < VTOP_DEV_MAX; i++) {
+		struct vtop_dev *d = vtop__devs[i];
+
+		if (!p->pinned[i])
+			continue;
+		/* An undo: the error of the call that failed is the one told. */
+		d->ops->unpin(d->ctx, p->res[i].handle);
+		p->pinned[i] = false;
+	}
+}
+
+void vtop__dev_clear_all(uint64_t va, uint64_t len)
+{
+	unsigned int i;
+
+	if (!vtop__nr_devs)
+		return;
+	for (i = 0; i < VTOP_DEV_MAX; i++)
+		if (vtop__devs[i])
+			vtop__map_clear_range(vtop__devs[i]->map, va, len);
+}
+
+int vtop__dev_unpin_handles(const uint64_t *handles, uint32_t mask,
+			    uint64_t va, uint64_t len)
+{
+	unsigned int i;
+	int rc, first = 0;
+
+	for (i = 0; i < VTOP_DEV_MAX; i++) {
+		struct vtop_dev *d = vtop__devs[i];
+
+		if (!(mask & (1U << i)) || !d || !d->ctx)
+			continue;
+		rc = d->ops->unpin(d->ctx, handles[i]);
+		if (rc && !first)
+			first = vtop__err(rc, "unpinning 0x%llx+0x%llx on device %s failed (the registration is gone anyway)",
+					 (unsigned long long)va,
+					 (unsigned long long)len, d->name);
+	}
+	return first;
+}
+
+static void dev_free(struct vtop_dev *d)
+{
+	if (d->ctx)
+		d->ops->close(d->ctx);
+	vtop__map_destroy(d->map);
+	free(d);
+}
+
+void vtop__dev_detach_all_locked(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < VTOP_DEV_MAX; i++) {
+		struct vtop_dev *d = vtop__devs[i];
+
+		if (!d)
+			continue;
+		/* In a fork child the descriptors are closed already. */
+		vtop__mem_detach_dev_locked(d, d->ctx != NULL);
+		dev_free(d);
+	}
+}
+
+void vtop__dev_fork_child(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < VTOP_DEV_MAX; i++) {
+		struct vtop_dev *d = vtop__devs[i];
+
+		if (d && d->ctx) {
+			d->ops->close(d->ctx);
+			d->ctx = NULL;
+		}
+	}
+}
+
+/* Open @name's descriptor, attached to it. */
+static int dev_open(struct vtop_dev *d)
+{
+	struct vtop_env_opts o = { .size = sizeof(o) };
+	uint32_t mode = VTOP_MODE_PHYS;
+	int rc;
+
+#ifdef VTOP_TEST_HOOKS
+	if (vtop__dev_open_hook)
+		return vtop__dev_open_hook(d->name, &d->ops, &d->ctx);
+#endif
+	if (vtop__env.backend != VTOP_BACKEND_KMOD)
+		return vtop__err(-EOPNOTSUPP, "vtop_dev_attach: the %s backend cannot attach a device (only the kmod backend maps memory for a device)",
+				vtop__env.ops->name);
+	o.device_path = vtop__env_device_path();
+	o.pci_device = d->name;
+	rc = vtop__backend_kmod_open(&o, &d->ops, &d->ctx, &mode);
+	if (rc)
+		return rc;
+	if (mode != VTOP_MODE_IOVA) {
+		d->ops->close(d->ctx);
+		d->ctx = NULL;
+		return vtop__err(-EPROTO, "vtop_dev_attach %s: the descriptor is not in IOVA mode",
+				d->name);
+	}
+	return 0;
+}
+
+static bool same_device(const char *a, uint32_t domain, uint32_t bdf)
+{
+	uint32_t d, b;
+
+	return a && !vtop__parse_pci(a, &d, &b) && d == domain && b == bdf;
+}
+
+VTOP_EXPORT
+int vtop_dev_attach(const char *pci_device, struct vtop_dev **out)
+{
+	struct vtop_dev *d = NULL;
+	uint32_t domain, bdf;
+	unsigned int i, slot = VTOP_DEV_MAX;
+	int rc;
+
+	if (!out)
+		return vtop__err(-EINVAL, "vtop_dev_attach: out is NULL");
+	*out = NULL;
+	if (vtop__parse_pci(pci_device, &domain, &bdf))
+		return vtop__err(-EINVAL, "vtop_dev_attach: bad PCI address \"%s\" (want DDDD:BB:SS.F or BB:SS.F)",
+				pci_device ? pci_device : "(null)");
+	if (vtop__in_callback)
+		return vtop__err(-EDEADLK, "vtop_dev_attach called from a notify callback");
+
+	pthread_mutex_lock(&vtop__lock);
+	rc = vtop__env_check_child("vtop_dev_attach");
+	if (!rc)
+		rc = vtop__env_ensure_locked();
+	if (rc)
+		goto unlock;
+	if (same_device(vtop__env_pci_device(), domain, bdf)) {
+		rc = vtop__err(-EEXIST, "vtop_dev_attach: %s is the environment's own device (struct vtop_env_opts pci_device): vtop_vtophys() translates for it",
+			      pci_device);
+		goto unlock;
+	}
+	for (i = 0; i < VTOP_DEV_MAX; i++) {
+		struct vtop_dev *o = vtop__devs[i];
+
+		if (!o) {
+			if (slot == VTOP_DEV_MAX)
+				slot = i;
+			continue;
+		}
+		if (o->pci_domain == domain && o->pci_bdf == bdf) {
+			rc = vtop__err(-EEXIST, "vtop_dev_attach: %s is attached already",
+				      o->name);
+			goto unlock;
+		}
+	}
+	if (slot == VTOP_DEV_MAX) {
+		rc = vtop__err(-ENOSPC, "vtop_dev_attach: %u devices are attached already, the most libvtop attaches",
+			      VTOP_DEV_MAX);
+		goto unlock;
+	}
+	/* Memory unmapped while registered must not be mapped again. */
+	rc = vtop__mem_process_locked();
+	if (rc < 0)
+		goto unlock;
+	rc = 0;
+	d = vtop_calloc(1, sizeof(*d));
+	if (d)
+		d->map = vtop__dma_map_create();
+	if (!d || !d->map) {
+		rc = vtop__err(-ENOMEM, "vtop_dev_attach: out of memory");
+		goto unlock;
+	}
+	d->slot = slot;
+	d->pci_domain = domain;
+	d->pci_bdf = bdf;
+	snprintf(d->name, sizeof(d->name), "%04x:%02x:%02x.%x",
+		 domain & 0xffff, (bdf >> 8) & 0xff, (bdf >> 3) & 0x1f, bdf & 7);
+	rc = dev_open(d);
+	if (rc)
+		goto unlock;
+	rc = vtop__mem_attach_dev_locked(d);
+	if (rc)
+		goto unlock;
+	*out = d;
+	d = NULL;
+unlock:
+	pthread_mutex_unlock(&vtop__lock);
+	if (d) {
+		if (d->map)
+			dev_free(d);
+		else
+			free(d);
+	}
+	return rc;
+}
+
+VTOP_EXPORT
+int vtop_dev_detach(struct vtop_dev *dev)
+{
+	unsigned int i;
+	bool child;
+
+	if (!dev)
+		return vtop__err(-EINVAL, "vtop_dev_detach: dev is NULL");
+	if (vtop__in_callback)
+		return vtop__err(-EDEADLK, "vtop_dev_detach called from a notify callback");
+	pthread_mutex_lock(&vtop__lock);
+	for (i = 0; i < VTOP_DEV_MAX && vtop__devs[i] != dev; i++)
+		;
+	if (i == VTOP_DEV_MAX) {
+		pthread_mutex_unlock(&vtop__lock);
+		return vtop__err(-EINVAL, "vtop_dev_detach: not an attached device (detached already, or vtop_env_fini() detached it)");
+	}
+	/* A fork child's descriptor is closed: nothing to unpin. */
+	child = dev->ctx == NULL;
+	vtop__mem_detach_dev_locked(dev, !child);
+	pthread_mutex_unlock(&vtop__lock);
+	dev_free(dev);
+	return 0;
+}
+
+VTOP_EXPORT
+uint64_t vtop_vtophys_dev(const struct vtop_dev *dev, const void *buf,
+			  uint64_t *size)
+{
+	uint64_t va = (uintptr_t)buf, e;
+
+	if (!dev)
+		return vtop_vtophys(buf, size);
+	if (__builtin_expect(vtop_ev_pending(), 0) && vtop__ev_sync())
+		return VTOP_VTOPHYS_ERROR;
+	if (!size)
+		return vtop_vtophys_lookup(dev->map, buf);
+	e = vtop_mem_map_translate(dev->map, va, size);
+	if (e == VTOP_VTOPHYS_ERROR)
+		return VTOP_VTOPHYS_ERROR;
+	return va + e;
+}
+
+VTOP_EXPORT
+int vtop_dev_get_segs(const struct vtop_dev *dev, const void *vaddr,
+		      size_t len, struct vtop_segment *segs,
+		      uint32_t *nr_segs)
+{
+	if (!dev)
+		return vtop_mem_get_segs(vaddr, len, segs, nr_segs);
+	return vtop__get_segs(dev->map, vaddr, len, segs, nr_segs);
+}
+
+VTOP_EXPORT
+const struct vtop_mem_map *vtop_dev_vtophys_map(const struct vtop_dev *dev)
+{
+	if (!dev)
+		return vtop_vtophys_map();
+	return dev->map;
+}
+
+VTOP_EXPORT
+const char *vtop_dev_name(const struct vtop_dev *dev)
+{
+	return dev ? dev->name : NULL;
+}
