@@ -36,7 +36,7 @@ NVME_SRCS := $(wildcard $(TOP)/examples/nvme/*.c)
 NVME_HDRS := $(wildcard $(TOP)/examples/nvme/*.h)
 NVME_CFLAGS := -std=c11 -Wall -Wextra -Werror -O2 -g -I$(TOP)/include
 NVME_KERNELS ?= 6.1 6.12
-NVME_SCENARIOS ?= 1 2 3 4 5 6 7
+NVME_SCENARIOS ?= 1 2 3 4 5 6 7 10
 
 .PHONY: nvme-example nvme-check
 all: nvme-example

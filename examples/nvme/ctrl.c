@@ -150,6 +150,17 @@ static int ctl_alloc(struct nvme_ctrl *c, unsigned int page, void **va,
 		return -errno;
 	}
 	c->ctl[page] = p;
+	/* Another device than the default: its own IOVA of the page. */
+	if (c->dev) {
+		*dma = vtop_vtophys_dev(c->dev, p, NULL);
+		if (*dma == VTOP_VTOPHYS_ERROR) {
+			log_err("vtop_vtophys_dev(control page %u): not mapped for the device\n",
+				page);
+			c->ctl[page] = NULL;
+			vtop_dma_free(p);
+			return -EFAULT;
+		}
+	}
 	*va = p;
 	return 0;
 }
@@ -174,10 +185,18 @@ static void queue_setup(struct nvme_ctrl *c, struct nvme_queue *q,
 int nvme_ctrl_init(struct nvme_ctrl *c, volatile void *bar, size_t bar_len,
 		   uint32_t cmd_timeout_ms)
 {
+	return nvme_ctrl_init_dev(c, NULL, bar, bar_len, cmd_timeout_ms);
+}
+
+int nvme_ctrl_init_dev(struct nvme_ctrl *c, const struct vtop_dev *dev,
+		       volatile void *bar, size_t bar_len,
+		       uint32_t cmd_timeout_ms)
+{
 	void *va;
 	int ret;
 
 	memset(c, 0, sizeof(*c));
+	c->dev = dev;
 	c->bar = bar;
 	c->bar_len = bar_len;
 	c->cmd_timeout_ms = cmd_timeout_ms;
@@ -548,7 +567,8 @@ static int data_addr(const struct nvme_ctrl *c, const uint8_t *p,
 	if (c->lookup_map)
 		*dma = vtop_vtophys_lookup(c->lookup_map, p);
 	else
-		*dma = vtop_vtophys(p, NULL);
+		*dma = vtop_vtophys_dev(c->data_dev_set ? c->data_dev : c->dev,
+					p, NULL);
 	if (*dma == VTOP_VTOPHYS_ERROR) {
 		log_err("vtop_vtophys(%p): buffer is not registered\n",
 			(const void *)p);

@@ -14,6 +14,7 @@
 #include "nvme_spec.h"
 
 struct vtop_mem_map;
+struct vtop_dev;
 
 #define NVME_PAGE_SIZE		4096u
 #define NVME_ADMIN_DEPTH	32u
@@ -89,6 +90,17 @@ struct nvme_ctrl {
 	 */
 	const struct vtop_mem_map *lookup_map;
 
+	/*
+	 * The device whose addresses this controller gets (libvtop 0.5,
+	 * vtop_vtophys_dev()): NULL for libvtop's default translation.
+	 * data_dev_set: data addresses come from data_dev instead (only
+	 * vtop-nvme --multi's negative control sets it: another device's
+	 * IOVAs).
+	 */
+	const struct vtop_dev *dev;
+	const struct vtop_dev *data_dev;
+	bool data_dev_set;
+
 	enum nvme_fault fault;
 	char fault_msg[160];
 };
@@ -96,6 +108,10 @@ struct nvme_ctrl {
 /* Map the control memory, read CAP and VS. Return 0 or -errno. */
 int nvme_ctrl_init(struct nvme_ctrl *c, volatile void *bar, size_t bar_len,
 		   uint32_t cmd_timeout_ms);
+/* The same for a controller attached with vtop_dev_attach() (@dev). */
+int nvme_ctrl_init_dev(struct nvme_ctrl *c, const struct vtop_dev *dev,
+		       volatile void *bar, size_t bar_len,
+		       uint32_t cmd_timeout_ms);
 /*
  * Unregister and free the control memory. Call only once the controller
  * can no longer DMA (disabled, or bus mastering off).

@@ -142,6 +142,11 @@ static void usage(FILE *f)
 		"                   memory at the same address (MAP_FIXED) with\n"
 		"                   another pattern, register it, write it again and\n"
 		"                   read back: the data must be the new pattern\n"
+		"  --multi [--wrong-iova]  (first) two controllers, one buffer\n"
+		"                   registered once: A reads a pattern into it, B\n"
+		"                   writes it and reads it back (each through its own\n"
+		"                   IOVAs); --wrong-iova gives B A's IOVAs and must\n"
+		"                   fail (see multi.c)\n"
 		"  --remap-events HOW  how libvtop learns of the munmap: poll (wait\n"
 		"                   for its event fd, vtop_mem_process_events();\n"
 		"                   default) or register (vtop_mem_register() of the\n"
@@ -1112,6 +1117,8 @@ static int expect_fail_status(const struct nvme_ctrl *c, int ret)
 	return 1;
 }
 
+int multi_main(int argc, char **argv);
+
 int main(int argc, char **argv)
 {
 	struct xbuf bufs[NR_BUF_KINDS][2];
@@ -1127,6 +1134,9 @@ int main(int argc, char **argv)
 	bool cmd_saved = false, stopped = false, skipped = false;
 	int k, ret, stale = 0, done = 0;
 
+	/* Two controllers, one registration (libvtop 0.5): multi.c. */
+	if (argc > 1 && !strcmp(argv[1], "--multi"))
+		return multi_main(argc - 1, argv + 1);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	memset(&c, 0, sizeof(c));
 	memset(bufs, 0, sizeof(bufs));

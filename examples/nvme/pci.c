@@ -167,6 +167,45 @@ int pci_find_nvme(struct pci_addr *addr)
 	return found;
 }
 
+static int cmp_addr(const void *a, const void *b)
+{
+	return strcmp(((const struct pci_addr *)a)->name,
+		      ((const struct pci_addr *)b)->name);
+}
+
+int pci_find_nvmes(struct pci_addr *addrs, int max)
+{
+	char drv[64];
+	struct dirent *de;
+	unsigned long class;
+	int n = 0;
+	DIR *dir;
+
+	dir = opendir(SYSFS_PCI "/devices");
+	if (!dir) {
+		int ret = -errno;
+
+		log_err("cannot list " SYSFS_PCI "/devices: %s\n",
+			strerror(-ret));
+		return ret;
+	}
+	while ((de = readdir(dir)) != NULL && n < max) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (pci_class_of(de->d_name, &class) || class != NVME_CLASS)
+			continue;
+		if (pci_driver_of(de->d_name, drv, sizeof(drv)))
+			continue;
+		if (drv[0] && strcmp(drv, UIO_DRIVER))
+			continue;
+		if (!pci_addr_parse(de->d_name, &addrs[n]))
+			n++;
+	}
+	closedir(dir);
+	qsort(addrs, n, sizeof(*addrs), cmp_addr);
+	return n;
+}
+
 /* Run "modprobe @mod" and wait for it. Return 0 or -errno. */
 static int run_modprobe(const char *mod)
 {

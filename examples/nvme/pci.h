@@ -31,6 +31,12 @@ int pci_addr_parse(const char *s, struct pci_addr *addr);
 int pci_find_nvme(struct pci_addr *addr);
 
 /*
+ * Up to @max NVMe controllers that no kernel driver other than
+ * uio_pci_generic holds, sorted by address. Return how many, or -errno.
+ */
+int pci_find_nvmes(struct pci_addr *addrs, int max);
+
+/*
  * Bind @addr to uio_pci_generic, loading the module if needed. A device
  * driven by another kernel driver is released from it only if @unbind.
  * Return 0 or -errno (-EBUSY: held by another driver and !@unbind).

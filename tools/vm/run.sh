@@ -25,6 +25,8 @@ the guest (default: /vtop/bin/run_tests.sh, the whole selftest suite).
   --iommu          q35 machine with intel-iommu; intel_iommu=on iommu=nopt
   --nvme           attach an emulated NVMe controller (serial vtop0001)
                    backed by a fresh sparse image (\$VTOP_VM_NVME_SIZE, 64M)
+  --nvmes N        N such controllers (serials vtop0001, vtop0002, ...;
+                   implies --nvme), each with its own image
   --mem SIZE       guest memory, at least 1G (default: 1G)
   --smp N          guest CPUs (default: 2)
   --hugepages N    2 MiB hugepages reserved at boot (default: 64)
@@ -64,6 +66,7 @@ die() { msg "FAIL: $*"; exit 125; }
 kernel=6.12
 iommu=0
 nvme=0
+nvmes=1
 mem=1G
 smp=2
 hugepages=64
@@ -93,6 +96,8 @@ while [ $# -gt 0 ]; do
 	--kernel) need_arg "$@"; kernel=$2; shift ;;
 	--iommu) iommu=1 ;;
 	--nvme) nvme=1 ;;
+	--nvmes) need_arg "$@"; nvme=1; nvmes=$2; shift
+		case "$nvmes" in [1-9]) ;; *) die "--nvmes: 1 to 9" ;; esac ;;
 	--mem) need_arg "$@"; mem=$2; shift ;;
 	--smp) need_arg "$@"; smp=$2; shift ;;
 	--hugepages) need_arg "$@"; hugepages=$2; shift ;;
@@ -173,7 +178,7 @@ cleanup() {
 	if [ "${VTOP_VM_KEEP:-0}" = 1 ]; then
 		msg "work directory kept: $work"
 	elif [ "$keep_logs" = 1 ]; then
-		rm -rf "$work/root" "$work/initrd.img" "$work/nvme.img"
+		rm -rf "$work/root" "$work/initrd.img" "$work"/nvme*.img
 		msg "logs kept in $work (console.log, kmsg.log)"
 	else
 		rm -rf "$work"
@@ -417,6 +422,11 @@ if [ $nvme = 1 ]; then
 	truncate -s "${VTOP_VM_NVME_SIZE:-64M}" "$work/nvme.img"
 	qargs+=(-drive "file=$work/nvme.img,if=none,id=nvm,format=raw"
 		-device nvme,serial=vtop0001,drive=nvm)
+	for ((i = 2; i <= nvmes; i++)); do
+		truncate -s "${VTOP_VM_NVME_SIZE:-64M}" "$work/nvme$i.img"
+		qargs+=(-drive "file=$work/nvme$i.img,if=none,id=nvm$i,format=raw"
+			-device "nvme,serial=vtop000$i,drive=nvm$i")
+	done
 fi
 if [ $interactive = 1 ]; then
 	qargs+=(-serial mon:stdio)

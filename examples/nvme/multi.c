@@ -1,0 +1,519 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * vtop-nvme --multi: two NVMe controllers behind an IOMMU, each in its own
+ * IOMMU domain, driven from one process with one buffer registered once
+ * (libvtop 0.5, several devices per process).
+ *
+ * Controller A is the environment's device (struct vtop_env_opts
+ * pci_device: vtop_vtophys() gives its IOVAs), controller B is attached
+ * with vtop_dev_attach() while A's queues are registered already (so that
+ * memory is mapped for B at attach time), and its IOVAs come from
+ * vtop_vtophys_dev(). The buffer is registered once, after both:
+ *
+ *   1. A writes a position-dependent pattern to its namespace and READs it
+ *      back into the buffer (a DMA write through A's IOVAs), verified;
+ *   2. B WRITEs the buffer to its own namespace (a DMA read through B's
+ *      IOVAs), the buffer is cleared, B READs it back, verified.
+ *
+ * Before the buffer is registered, B's IOMMU domain gets 4 MiB of padding
+ * (a pin on a descriptor of this program's own, attached to B), so that
+ * B's IOVAs differ from A's; that every page's A and B addresses differ is
+ * checked. With --wrong-iova (the negative control) the padding is then
+ * unpinned (a hole in B's domain where A's IOVAs lie) and B is given A's
+ * IOVAs to WRITE a new pattern: the command must fail (DMAR fault, data
+ * transfer error) or the data B read back must differ. Exit status 1 then,
+ * with "FAIL: wrong IOVA: ..." -- the check is seen to fail.
+ *
+ * Exit status: 0 success, 1 failure, 2 usage, 4 skipped (no ATTACH, no
+ * libvtop 0.5, fewer than two controllers).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <linux/pci_regs.h>
+#include <vtop.h>
+
+#include "ctrl.h"
+#include "pci.h"
+#include "util.h"
+
+#define EXIT_USAGE	2
+#define EXIT_SKIP	4
+
+#define BUF_BYTES	(256u << 10)	/* 64 pages: PRP lists */
+#define PAD_BYTES	(4u << 20)
+#define WRONG_LBA_OFF	(8u << 20)	/* namespace byte offset of step 3 */
+
+int multi_main(int argc, char **argv);
+
+struct side {
+	const char *label;
+	struct pci_addr addr;
+	volatile void *bar;
+	size_t bar_len;
+	uint16_t old_cmd;
+	bool cmd_saved;
+	struct nvme_ctrl c;
+};
+
+/* A pin of PAD_BYTES on a descriptor attached to B: B's IOVAs move. */
+static struct {
+	int fd;
+	void *mem;
+	uint64_t handle;
+	bool pinned;
+} pad = { .fd = -1 };
+
+static int pad_domain(const struct pci_addr *b)
+{
+	struct vtop_attach a = { .size = sizeof(a) };
+	struct vtop_segment seg;
+	struct vtop_pin p = { .size = sizeof(p) };
+
+	pad.fd = open(VTOP_DEVICE_PATH, O_RDWR | O_CLOEXEC);
+	if (pad.fd < 0)
+		return -errno;
+	a.pci_domain = b->domain;
+	a.pci_bdf = (uint32_t)b->bus << 8 | (uint32_t)b->slot << 3 | b->func;
+	if (ioctl(pad.fd, VTOP_IOC_ATTACH, &a))
+		return -errno;
+	pad.mem = mmap(NULL, PAD_BYTES, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	if (pad.mem == MAP_FAILED) {
+		pad.mem = NULL;
+		return -errno;
+	}
+	memset(pad.mem, 0x5a, PAD_BYTES);
+	p.flags = VTOP_PIN_PARTIAL;
+	p.vaddr = (uintptr_t)pad.mem;
+	p.length = PAD_BYTES;
+	p.segs = (uintptr_t)&seg;
+	p.nr_segs = 1;
+	if (ioctl(pad.fd, VTOP_IOC_PIN, &p))
+		return -errno;
+	pad.handle = p.handle;
+	pad.pinned = true;
+	printf("padding: %u KiB pinned in %s's IOMMU domain on a descriptor of its own, first IOVA 0x%llx\n",
+	       PAD_BYTES >> 10, b->name, (unsigned long long)seg.dma_addr);
+	return 0;
+}
+
+static void pad_release(void)
+{
+	struct vtop_unpin u = { .size = sizeof(u), .handle = pad.handle };
+
+	if (pad.pinned && !ioctl(pad.fd, VTOP_IOC_UNPIN, &u))
+		pad.pinned = false;
+	if (pad.fd >= 0 && !pad.pinned) {
+		close(pad.fd);
+		pad.fd = -1;
+	}
+}
+
+static uint64_t pattern_word(uint64_t seed, size_t off)
+{
+	uint64_t x = seed ^ (off * 0x9e3779b97f4a7c15ULL);
+
+	x ^= x >> 29;
+	return x * 0xbf58476d1ce4e5b9ULL;
+}
+
+static void fill(uint8_t *buf, uint64_t seed)
+{
+	size_t off;
+
+	for (off = 0; off < BUF_BYTES; off += 8) {
+		uint64_t w = pattern_word(seed, off);
+
+		memcpy(buf + off, &w, 8);
+	}
+}
+
+/* Bytes from the start that hold the pattern (BUF_BYTES: all). */
+static size_t verify(const uint8_t *buf, uint64_t seed)
+{
+	size_t off;
+
+	for (off = 0; off < BUF_BYTES; off += 8) {
+		uint64_t w = pattern_word(seed, off);
+
+		if (memcmp(buf + off, &w, 8))
+			return off;
+	}
+	return BUF_BYTES;
+}
+
+static int side_start(struct side *s, const struct vtop_dev *dev,
+		      uint32_t timeout_ms)
+{
+	int ret;
+
+	ret = pci_command_update(&s->addr, PCI_COMMAND_MEMORY |
+				 PCI_COMMAND_MASTER | PCI_COMMAND_INTX_DISABLE,
+				 0, &s->old_cmd);
+	if (ret)
+		return ret;
+	s->cmd_saved = true;
+	ret = pci_map_bar0(&s->addr, &s->bar, &s->bar_len);
+	if (ret)
+		return ret;
+	ret = nvme_ctrl_init_dev(&s->c, dev, s->bar, s->bar_len, timeout_ms);
+	if (ret)
+		return ret;
+	ret = nvme_ctrl_enable(&s->c);
+	if (!ret)
+		ret = nvme_identify(&s->c);
+	if (ret)
+		return ret;
+	if ((s->c.ns_blocks << s->c.lba_shift) < WRONG_LBA_OFF + BUF_BYTES) {
+		log_err("controller %s: namespace 1 is too small\n", s->label);
+		return -ENOSPC;
+	}
+	ret = nvme_create_io_queues(&s->c);
+	if (ret)
+		return ret;
+	printf("controller %s %s: serial \"%s\", queues at %s IOVAs ASQ 0x%" PRIx64 " IOSQ 0x%" PRIx64 " PRP list 0x%" PRIx64 "\n",
+	       s->label, s->addr.name, s->c.serial,
+	       dev ? "vtop_vtophys_dev()" : "vtop_vtophys()", s->c.admin.sq_dma,
+	       s->c.io.sq_dma, s->c.prp_list_dma);
+	return 0;
+}
+
+/* Stop DMA for good; true if the controller can no longer DMA. */
+static bool side_stop(struct side *s)
+{
+	bool stopped = !s->c.bar;
+
+	if (s->c.bar && !nvme_ctrl_shutdown(&s->c))
+		stopped = true;
+	if (s->cmd_saved) {
+		if (!pci_command_update(&s->addr, 0, PCI_COMMAND_MASTER, NULL))
+			stopped = true;
+		pci_command_update(&s->addr, s->old_cmd & (PCI_COMMAND_MASTER |
+							   PCI_COMMAND_INTX_DISABLE),
+				   ~s->old_cmd & PCI_COMMAND_INTX_DISABLE, NULL);
+		s->cmd_saved = false;
+	}
+	if (s->bar)
+		pci_unmap_bar0(s->bar, s->bar_len);
+	s->bar = NULL;
+	return stopped;
+}
+
+static int rw(struct side *s, uint8_t op, uint64_t off, void *buf)
+{
+	return nvme_rw(&s->c, op, off >> s->c.lba_shift,
+		       BUF_BYTES >> s->c.lba_shift, buf);
+}
+
+static void *buf_new(const char *what)
+{
+	void *p = mmap(NULL, BUF_BYTES, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	int ret;
+
+	if (p == MAP_FAILED)
+		return NULL;
+	ret = vtop_mem_register(p, BUF_BYTES);
+	if (ret) {
+		log_err("vtop_mem_register(%s): %s\n", what, vtop_last_error());
+		munmap(p, BUF_BYTES);
+		return NULL;
+	}
+	return p;
+}
+
+static void buf_del(void *p)
+{
+	if (!p)
+		return;
+	vtop_mem_unregister(p, BUF_BYTES);
+	munmap(p, BUF_BYTES);
+}
+
+/* Every page: A's and B's address must differ (and both exist). */
+static int check_iovas(const struct vtop_dev *b, const uint8_t *buf)
+{
+	unsigned long pages = 0, same = 0, missing = 0;
+	struct vtop_segment seg[64];
+	uint32_t nseg = 64;
+	uint64_t ia, ib, sz;
+	size_t off;
+	int ret;
+
+	for (off = 0; off < BUF_BYTES; off += NVME_PAGE_SIZE) {
+		ia = vtop_vtophys(buf + off, NULL);
+		ib = vtop_vtophys_dev(b, buf + off, NULL);
+		pages++;
+		if (ia == VTOP_VTOPHYS_ERROR || ib == VTOP_VTOPHYS_ERROR)
+			missing++;
+		else if (ia == ib)
+			same++;
+	}
+	sz = BUF_BYTES;
+	ia = vtop_vtophys(buf, &sz);
+	printf("buffer: A's IOVA 0x%" PRIx64 " (%" PRIu64 " bytes contiguous), ", ia, sz);
+	sz = BUF_BYTES;
+	ib = vtop_vtophys_dev(b, buf, &sz);
+	printf("B's IOVA 0x%" PRIx64 " (%" PRIu64 " bytes contiguous)\n", ib, sz);
+	ret = vtop_dev_get_segs(b, buf, BUF_BYTES, seg, &nseg);
+	if (ret)
+		log_err("vtop_dev_get_segs: %s\n", vtop_last_error());
+	else
+		printf("vtop_dev_get_segs(B): %u segment(s), the first 0x%llx+0x%llx\n",
+		       nseg, (unsigned long long)seg[0].dma_addr,
+		       (unsigned long long)seg[0].len);
+	printf("IOVA check: %lu pages, A's address equals B's on %lu, missing on %lu\n",
+	       pages, same, missing);
+	if (same || missing || ret)
+		return -EINVAL;
+	return 0;
+}
+
+static int env_setup(const struct side *a)
+{
+	struct vtop_env_opts eo = VTOP_ENV_OPTS_INIT;
+	struct vtop_info info = { .size = sizeof(info) };
+	int ret;
+
+	eo.flags = VTOP_ENV_LOAD_MODULE;
+	ret = vtop_env_get_info(&info);
+	if (ret) {
+		log_err("libvtop: %s\n", vtop_last_error());
+		return ret;
+	}
+	vtop_env_fini();
+	if (!(info.features & VTOP_FEATURE_ATTACH) ||
+	    !(info.features & VTOP_FEATURE_PARTIAL))
+		return -EOPNOTSUPP;
+	eo.pci_device = a->addr.name;
+	ret = vtop_env_init(&eo);
+	if (!ret)
+		ret = vtop_env_get_info(&info);
+	if (ret) {
+		log_err("libvtop: %s\n", vtop_last_error());
+		return ret;
+	}
+	if (info.mode != VTOP_MODE_IOVA) {
+		log_err("the environment is not in IOVA mode\n");
+		return -EPROTO;
+	}
+	printf("libvtop %s: controller A %s is the environment's device (IOVA mode)\n",
+	       vtop_version(), a->addr.name);
+	return 0;
+}
+
+int multi_main(int argc, char **argv)
+{
+	static const struct option lopts[] = {
+		{ "wrong-iova", no_argument, NULL, 'w' },
+		{ "timeout-ms", required_argument, NULL, 't' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct side a = { .label = "A" }, b = { .label = "B" };
+	struct pci_addr found[2];
+	struct vtop_dev *devb = NULL;
+	uint8_t *buf = NULL, *buf2 = NULL;
+	uint32_t timeout_ms = 5000;
+	bool wrong = false, stopped, wrong_failed = false;
+	struct vtop_info info = { .size = sizeof(info) };
+	sigset_t stop_sigs;
+	uint64_t seed;
+	size_t good;
+	int c, n, ret;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	while ((c = getopt_long(argc, argv, "", lopts, NULL)) != -1) {
+		switch (c) {
+		case 'w':
+			wrong = true;
+			break;
+		case 't':
+			timeout_ms = (uint32_t)strtoul(optarg, NULL, 0);
+			break;
+		default:
+			fprintf(stderr, "usage: " PROG " --multi [--wrong-iova] [--timeout-ms N]\n");
+			return EXIT_USAGE;
+		}
+	}
+	n = pci_find_nvmes(found, 2);
+	if (n < 2) {
+		printf("SKIP: --multi needs two free NVMe controllers, found %d\n",
+		       n < 0 ? 0 : n);
+		return EXIT_SKIP;
+	}
+	a.addr = found[0];
+	b.addr = found[1];
+	if (pci_bind_uio(&a.addr, false) || pci_bind_uio(&b.addr, false))
+		return 1;
+	ret = env_setup(&a);
+	if (ret == -EOPNOTSUPP) {
+		printf("SKIP: --multi needs a vtop module with ATTACH and PIN paging\n");
+		return EXIT_SKIP;
+	}
+	if (ret)
+		return 1;
+
+	sigemptyset(&stop_sigs);
+	sigaddset(&stop_sigs, SIGINT);
+	sigaddset(&stop_sigs, SIGTERM);
+	sigaddset(&stop_sigs, SIGHUP);
+	sigaddset(&stop_sigs, SIGQUIT);
+	sigprocmask(SIG_BLOCK, &stop_sigs, NULL);
+
+	ret = pad_domain(&b.addr);
+	if (ret) {
+		log_err("padding %s's IOMMU domain: %s\n", b.addr.name,
+			strerror(-ret));
+		goto out;
+	}
+	ret = side_start(&a, NULL, timeout_ms);
+	if (ret)
+		goto out;
+	/* A's queues are registered: attaching B maps them for B too. */
+	ret = vtop_dev_attach(b.addr.name, &devb);
+	if (ret) {
+		log_err("vtop_dev_attach(%s): %s\n", b.addr.name,
+			vtop_last_error());
+		goto out;
+	}
+	printf("vtop_dev_attach(%s): controller B attached with memory registered\n",
+	       vtop_dev_name(devb));
+	ret = side_start(&b, devb, timeout_ms);
+	if (ret)
+		goto out;
+
+	/* One buffer, registered once, mapped for A and B. */
+	buf = buf_new("buffer");
+	buf2 = buf_new("read-back buffer");
+	if (!buf || !buf2) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	ret = check_iovas(devb, buf);
+	if (ret)
+		goto out;
+
+	seed = (uint64_t)now_ms() * 1000003u ^ (uint64_t)getpid();
+	fill(buf, seed);
+	ret = rw(&a, NVME_CMD_WRITE, 0, buf);
+	if (ret)
+		goto out;
+	memset(buf, 0, BUF_BYTES);
+	ret = rw(&a, NVME_CMD_READ, 0, buf);
+	if (ret)
+		goto out;
+	good = verify(buf, seed);
+	if (good != BUF_BYTES) {
+		printf("FAIL: controller A read back wrong data at byte %zu\n",
+		       good);
+		ret = -EIO;
+		goto out;
+	}
+	printf("controller A READ the pattern from its namespace into the buffer: %u bytes verified\n",
+	       BUF_BYTES);
+	ret = rw(&b, NVME_CMD_WRITE, 0, buf);
+	if (ret)
+		goto out;
+	memset(buf, 0, BUF_BYTES);
+	ret = rw(&b, NVME_CMD_READ, 0, buf);
+	if (ret)
+		goto out;
+	good = verify(buf, seed);
+	if (good != BUF_BYTES) {
+		printf("FAIL: controller B read back wrong data at byte %zu\n",
+		       good);
+		ret = -EIO;
+		goto out;
+	}
+	printf("controller B WROTE the buffer to its namespace and READ it back: %u bytes verified\n",
+	       BUF_BYTES);
+
+	if (wrong) {
+		/* A hole in B's domain where A's IOVAs are. */
+		pad_release();
+		printf("negative control: padding unpinned; controller B WRITEs with A's IOVAs\n");
+		b.c.data_dev = NULL;
+		b.c.data_dev_set = true;
+		fill(buf, seed + 1);
+		ret = rw(&b, NVME_CMD_WRITE, WRONG_LBA_OFF, buf);
+		b.c.data_dev_set = false;
+		if (ret) {
+			printf("FAIL: wrong IOVA: controller B's WRITE with A's IOVAs failed: %s%s%s\n",
+			       b.c.fault ? nvme_fault_name(b.c.fault) : strerror(-ret),
+			       b.c.fault ? ": " : "", b.c.fault ? b.c.fault_msg : "");
+			wrong_failed = true;
+			ret = 0;
+		} else {
+			ret = rw(&b, NVME_CMD_READ, WRONG_LBA_OFF, buf2);
+			if (ret)
+				goto out;
+			good = verify(buf2, seed + 1);
+			if (good != BUF_BYTES) {
+				printf("FAIL: wrong IOVA: controller B wrote other memory than the buffer (first difference at byte %zu)\n",
+				       good);
+				wrong_failed = true;
+			} else {
+				printf("negative control did not fail: B's DMA with A's IOVAs reached the buffer\n");
+			}
+		}
+	}
+	/* The negative control may leave B failed: nothing to delete then. */
+	ret = nvme_delete_io_queues(&b.c);
+	if (wrong_failed)
+		ret = 0;
+	n = nvme_delete_io_queues(&a.c);
+	if (!ret)
+		ret = n;
+out:
+	stopped = side_stop(&b);
+	stopped = side_stop(&a) && stopped;
+	if (!vtop_env_get_info(&info))
+		printf("vtop before teardown: %u pins on the environment's descriptor\n",
+		       info.nr_pins);
+	if (!stopped) {
+		log_err("a controller could not be stopped; its memory stays registered until exit\n");
+		return 1;
+	}
+	buf_del(buf);
+	buf_del(buf2);
+	if (b.c.bar || b.c.ctl[0])
+		nvme_ctrl_fini(&b.c);
+	if (devb) {
+		int r = vtop_dev_detach(devb);
+
+		if (r)
+			log_err("vtop_dev_detach: %s\n", vtop_last_error());
+		else
+			printf("vtop_dev_detach(B): done\n");
+	}
+	nvme_ctrl_fini(&a.c);
+	vtop_env_fini();
+	pad_release();
+	if (pad.mem)
+		munmap(pad.mem, PAD_BYTES);
+	sigprocmask(SIG_UNBLOCK, &stop_sigs, NULL);
+	if (ret) {
+		printf("FAIL: %s\n", strerror(-ret));
+		return 1;
+	}
+	if (wrong) {
+		if (wrong_failed)
+			return 1;
+		printf("FAIL: negative control: controller B with A's IOVAs still wrote the buffer's data\n");
+		return 1;
+	}
+	printf("PASS: two controllers, one registration: A and B each DMAed through their own IOVAs\n");
+	return 0;
+}
