@@ -29,14 +29,24 @@ int (*vtop__dev_open_hook)(const char *bdf, const struct vtop_backend_ops **ops,
 			   void **ctx);
 #endif
 
-/* vtop_last_error() without its "libvtop: " prefix, copied. */
-static void last_error_copy(char *buf, size_t size)
+/*
+ * vtop_last_error() copied without its "libvtop: " prefix and its
+ * " (strerror)" suffix for @err: the message that wraps it adds both.
+ */
+void vtop__last_error_copy(char *buf, size_t size, int err)
 {
 	const char *e = vtop_last_error();
+	char tail[96];
+	size_t n, t;
 
 	if (!strncmp(e, "libvtop: ", 9))
 		e += 9;
 	snprintf(buf, size, "%s", e);
+	snprintf(tail, sizeof(tail), " (%s)", strerror(-err));
+	n = strlen(buf);
+	t = strlen(tail);
+	if (n >= t && !strcmp(buf + n - t, tail))
+		buf[n - t] = '\0';
 }
 
 int vtop__dev_pin_all(uint64_t va, uint64_t len, uint32_t flags,
@@ -60,7 +70,7 @@ int vtop__dev_pin_all(uint64_t va, uint64_t len, uint32_t flags,
 						  d->ops->name);
 		}
 		if (rc) {
-			last_error_copy(why, sizeof(why));
+			vtop__last_error_copy(why, sizeof(why), rc);
 			vtop__dev_unpin_pins(p);
 			return vtop__err(rc, "register 0x%llx+0x%llx: device %s: %s; nothing was registered",
 					(unsigned long long)va,

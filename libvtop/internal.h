@@ -270,6 +270,8 @@ struct vtop_mem_map *vtop__dma_map_create(void);
 int vtop__mem_attach_dev_locked(struct vtop_dev *d);
 /* mem.c, with vtop__lock: unpublish @d and unpin it from every registration. */
 void vtop__mem_detach_dev_locked(struct vtop_dev *d, bool unpin);
+/* dev.c: vtop_last_error() without "libvtop: " and " (strerror(@err))". */
+void vtop__last_error_copy(char *buf, size_t size, int err);
 /* env.c: the device node the environment opened (for a device's descriptor). */
 const char *vtop__env_device_path(void);
 /* env.c: the environment's own PCI device, or NULL. */

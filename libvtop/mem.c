@@ -912,7 +912,7 @@ int vtop__mem_attach_dev_locked(struct vtop_dev *d)
 		uint64_t va = r->va, len = r->len;
 		char why[256];
 
-		snprintf(why, sizeof(why), "%s", vtop_last_error());
+		vtop__last_error_copy(why, sizeof(why), rc);
 
 		/* All or nothing: what was pinned on @d so far goes. */
 		for (k = reg_first(); k != r; k = reg_next(k)) {

@@ -14,6 +14,12 @@
  *      back into the buffer (a DMA write through A's IOVAs), verified;
  *   2. B WRITEs the buffer to its own namespace (a DMA read through B's
  *      IOVAs), the buffer is cleared, B READs it back, verified.
+ *   3. RLIMIT_MEMLOCK (CAP_IPC_LOCK dropped from the effective set): each
+ *      descriptor's pin is charged, so a registration of L bytes costs 2L
+ *      with B attached; with room for 1.5L it fails with ENOMEM and leaves
+ *      nothing (the environment's pin, which fitted, is undone: same pins
+ *      and pinned bytes as before, no translation); with room for 2L it
+ *      succeeds and the process's pinned bytes grow by exactly 2L.
  *
  * Before the buffer is registered, B's IOMMU domain gets 4 MiB of padding
  * (a pin on a descriptor of this program's own, attached to B), so that
@@ -39,8 +45,11 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
+#include <linux/capability.h>
 #include <linux/pci_regs.h>
 #include <vtop.h>
 
@@ -281,6 +290,125 @@ static int check_iovas(const struct vtop_dev *b, const uint8_t *buf)
 	return 0;
 }
 
+/* Set or clear CAP_IPC_LOCK in the effective set (it stays permitted). */
+static int ipc_lock_effective(bool on)
+{
+	struct __user_cap_header_struct h = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct d[2];
+
+	if (syscall(SYS_capget, &h, d))
+		return -errno;
+	if (on)
+		d[0].effective |= 1U << CAP_IPC_LOCK;
+	else
+		d[0].effective &= ~(1U << CAP_IPC_LOCK);
+	if (syscall(SYS_capset, &h, d))
+		return -errno;
+	return 0;
+}
+
+static int pin_state(uint32_t *nr_pins, uint64_t *pinned)
+{
+	struct vtop_info info = { .size = sizeof(info) };
+	int ret = vtop_env_get_info(&info);
+
+	if (ret)
+		return ret;
+	*nr_pins = info.nr_pins;
+	*pinned = info.mm_pinned_bytes;
+	return 0;
+}
+
+/*
+ * Step 3: with @b attached, a registration of MEMLOCK_BYTES is charged
+ * twice (the environment's descriptor and B's). Return 0 if the limit
+ * behaves as documented, -EINVAL otherwise.
+ */
+#define MEMLOCK_BYTES	(64u << 10)
+static int memlock_check(const struct vtop_dev *b)
+{
+	struct rlimit old, lim;
+	uint32_t pins0, pins1;
+	uint64_t pinned0, pinned1;
+	void *p;
+	int ret, bad = 0;
+
+	p = mmap(NULL, MEMLOCK_BYTES, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	if (getrlimit(RLIMIT_MEMLOCK, &old) || ipc_lock_effective(false)) {
+		munmap(p, MEMLOCK_BYTES);
+		return -errno;
+	}
+	ret = pin_state(&pins0, &pinned0);
+	if (ret)
+		goto out;
+	/* Room for the environment's pin, not for B's too. */
+	lim.rlim_cur = pinned0 + MEMLOCK_BYTES * 3 / 2;
+	/* A hard limit both soft limits fit under (root may raise it). */
+	lim.rlim_max = pinned0 + MEMLOCK_BYTES * 4;
+	if (old.rlim_max == RLIM_INFINITY || old.rlim_max > lim.rlim_max)
+		lim.rlim_max = old.rlim_max;
+	if (setrlimit(RLIMIT_MEMLOCK, &lim)) {
+		ret = -errno;
+		goto out;
+	}
+	ret = vtop_mem_register(p, MEMLOCK_BYTES);
+	printf("memlock: limit %llu KiB above the %llu KiB pinned: vtop_mem_register(%u KiB) = %d (%s)\n",
+	       (unsigned long long)(lim.rlim_cur - pinned0) >> 10,
+	       (unsigned long long)pinned0 >> 10, MEMLOCK_BYTES >> 10, ret,
+	       ret ? vtop_last_error() : "registered");
+	if (ret != -ENOMEM)
+		bad++;
+	if (!ret)
+		vtop_mem_unregister(p, MEMLOCK_BYTES);
+	ret = pin_state(&pins1, &pinned1);
+	if (ret)
+		goto out;
+	printf("memlock: after the refusal %u pins, %llu KiB pinned (before: %u, %llu KiB); translations %s\n",
+	       pins1, (unsigned long long)pinned1 >> 10, pins0,
+	       (unsigned long long)pinned0 >> 10,
+	       vtop_vtophys(p, NULL) == VTOP_VTOPHYS_ERROR &&
+	       vtop_vtophys_dev(b, p, NULL) == VTOP_VTOPHYS_ERROR ?
+	       "none" : "LEFT BEHIND");
+	if (pins1 != pins0 || pinned1 != pinned0 ||
+	    vtop_vtophys(p, NULL) != VTOP_VTOPHYS_ERROR ||
+	    vtop_vtophys_dev(b, p, NULL) != VTOP_VTOPHYS_ERROR)
+		bad++;
+	/* Room for both. */
+	lim.rlim_cur = pinned0 + MEMLOCK_BYTES * 2;
+	if (setrlimit(RLIMIT_MEMLOCK, &lim)) {
+		ret = -errno;
+		goto out;
+	}
+	ret = vtop_mem_register(p, MEMLOCK_BYTES);
+	if (!ret)
+		ret = pin_state(&pins1, &pinned1);
+	printf("memlock: limit %llu KiB above: vtop_mem_register = %d; pinned bytes grew by %llu KiB (2 x %u KiB expected)\n",
+	       (unsigned long long)(lim.rlim_cur - pinned0) >> 10, ret,
+	       ret ? 0ULL : (unsigned long long)(pinned1 - pinned0) >> 10,
+	       MEMLOCK_BYTES >> 10);
+	if (ret || pinned1 - pinned0 != 2ULL * MEMLOCK_BYTES)
+		bad++;
+	if (!ret)
+		ret = vtop_mem_unregister(p, MEMLOCK_BYTES);
+out:
+	setrlimit(RLIMIT_MEMLOCK, &old);
+	ipc_lock_effective(true);
+	munmap(p, MEMLOCK_BYTES);
+	if (ret)
+		return ret;
+	if (bad) {
+		printf("memlock check: FAIL (%d problem(s))\n", bad);
+		return -EINVAL;
+	}
+	printf("memlock check: PASS (each descriptor's pin is charged; a refusal leaves nothing)\n");
+	return 0;
+}
+
 static int env_setup(const struct side *a)
 {
 	struct vtop_env_opts eo = VTOP_ENV_OPTS_INIT;
@@ -439,6 +567,11 @@ int multi_main(int argc, char **argv)
 	}
 	printf("controller B WROTE the buffer to its namespace and READ it back: %u bytes verified\n",
 	       BUF_BYTES);
+	if (!wrong) {
+		ret = memlock_check(devb);
+		if (ret)
+			goto out;
+	}
 
 	if (wrong) {
 		/* A hole in B's domain where A's IOVAs are. */

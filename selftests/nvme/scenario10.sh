@@ -9,7 +9,10 @@
 # registered. A READs a pattern from its namespace into the buffer (DMA
 # write through A's IOVAs); B WRITEs the buffer to its namespace and READs
 # it back (through B's IOVAs); the data must match, every page's A and B
-# addresses must differ, and no DMAR fault may occur. Negative control
+# addresses must differ, and no DMAR fault may occur. RLIMIT_MEMLOCK
+# (CAP_IPC_LOCK dropped): a registration is charged once per descriptor
+# (2L with B attached); with room for 1.5L it fails on B's pin and leaves
+# nothing (the environment's pin undone). Negative control
 # (--wrong-iova): B is given A's IOVAs, and the check must fail (the
 # WRITE fails with a DMA error, or B wrote other memory).
 . "$(dirname "$0")/common.sh"
@@ -34,6 +37,10 @@ grep -q 'controller A READ the pattern from its namespace into the buffer: [0-9]
 	fail "controller A did not read the pattern into the buffer"
 grep -q 'controller B WROTE the buffer to its namespace and READ it back: [0-9]* bytes verified' "$out" ||
 	fail "controller B did not write and read back the buffer"
+grep -q 'memlock: .* = -12 (libvtop: register 0x[0-9a-f]*+0x[0-9a-f]*: device [0-9a-f:.]*: pin .*RLIMIT_MEMLOCK' "$out" ||
+	fail "RLIMIT_MEMLOCK: the second descriptor's pin was not the one refused"
+grep -q '^memlock check: PASS' "$out" ||
+	fail "RLIMIT_MEMLOCK: a registration is not charged once per descriptor, or a refused one left something behind"
 grep -q '^PASS: two controllers' "$out" || fail "no PASS line from vtop-nvme --multi"
 faults=$(dmar_faults)
 [ -z "$faults" ] || fail "IOMMU faults with each controller on its own IOVAs: $faults"
