@@ -232,6 +232,37 @@ static void register_all_or_nothing(void)
 	CHECK_EQ(atomic_load(&fake.live), 3);
 }
 
+static int refuse_cb(void *ctx, struct vtop_mem_map *map,
+		     enum vtop_mem_map_notify_action action, void *va,
+		     size_t len)
+{
+	(void)ctx;
+	(void)map;
+	(void)va;
+	(void)len;
+	return action == VTOP_MEM_MAP_NOTIFY_REGISTER ? -EPERM : 0;
+}
+
+/* A consumer map refusing the registration undoes every device's pin. */
+static void notify_failure_undoes_devices(void)
+{
+	struct vtop_mem_map_ops ops = { .notify_cb = refuse_cb,
+					.size = sizeof(ops) };
+	struct vtop_mem_map *m;
+	struct vtop_dev *a, *b;
+
+	setup(false);
+	REQUIRE(vtop_dev_attach("0000:01:00.0", &a) == 0);
+	REQUIRE(vtop_dev_attach("0000:02:00.0", &b) == 0);
+	m = vtop_mem_map_alloc(0, &ops, NULL);
+	REQUIRE(m);
+	CHECK_EQ(vtop_mem_register(P(BASE), 2 * K4), -EPERM);
+	CHECK_EQ(devs[0].pins, 1);
+	CHECK_EQ(devs[1].pins, 1);
+	check_nothing_registered(a, b);
+	vtop_mem_map_free(&m);
+}
+
 static void attach_maps_registered(void)
 {
 	struct vtop_dev *a;
@@ -452,6 +483,7 @@ static void fork_child(void)
 HOST_MAIN(
 	HOST_TEST(per_device_translation),
 	HOST_TEST(register_all_or_nothing),
+	HOST_TEST(notify_failure_undoes_devices),
 	HOST_TEST(attach_maps_registered),
 	HOST_TEST(attach_all_or_nothing),
 	HOST_TEST(detach_with_registrations),
