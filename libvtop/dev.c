@@ -72,9 +72,12 @@ int vtop__dev_pin_all(uint64_t va, uint64_t len, uint32_t flags,
 		if (rc) {
 			vtop__last_error_copy(why, sizeof(why), rc);
 			vtop__dev_unpin_pins(p);
-			return vtop__err(rc, "register 0x%llx+0x%llx: device %s: %s; nothing was registered",
+			return vtop__err(rc, "register 0x%llx+0x%llx: device %s: %s%s; nothing was registered",
 					(unsigned long long)va,
-					(unsigned long long)len, d->name, why);
+					(unsigned long long)len, d->name, why,
+					rc == -ENODEV ?
+					" (the device was unbound or removed: vtop_dev_detach() it)" :
+					"");
 		}
 	}
 	return 0;

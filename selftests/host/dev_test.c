@@ -40,9 +40,10 @@ static int fdev_pin(void *ctx, uint64_t va, uint64_t len,
 	uint32_t k;
 	int rc;
 
-	if (d->fail_pin && d->fail_after-- == 0) {
+	if (d->fail_pin && d->fail_after-- <= 0) {
 		rc = d->fail_pin;
 		d->fail_pin = 0;
+		d->fail_after = 0;
 		return rc;
 	}
 	rc = fake_pin(NULL, va, len, res);
@@ -220,6 +221,11 @@ static void register_all_or_nothing(void)
 	/* a device's bad segment list */
 	devs[1].bad_segs = true;
 	CHECK_EQ(vtop_mem_register(P(BASE), 2 * K4), -EIO);
+	check_nothing_registered(a, b);
+	/* a revoked device (unbound, removed) says what to do */
+	devs[0].fail_pin = -ENODEV;
+	CHECK_EQ(vtop_mem_register(P(BASE), 2 * K4), -ENODEV);
+	CHECK(strstr(vtop_last_error(), "vtop_dev_detach()") != NULL);
 	check_nothing_registered(a, b);
 	/* the environment's backend refuses: no device is asked */
 	fake.fail_pin = -ENOSPC;
