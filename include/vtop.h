@@ -19,7 +19,7 @@
  * process-wide mutex (the registration lock). Notification callbacks run
  * with that mutex held, so they must not call vtop_env_*,
  * vtop_mem_register/unregister, vtop_mem_process_events,
- * vtop_mem_map_alloc/free or vtop_mem_get_stats (those return -EDEADLK, or
+ * vtop_mem_map_alloc/free, vtop_dev_attach/detach or vtop_mem_get_stats (those return -EDEADLK, or
  * do nothing, when called from a callback); they may translate,
  * vtop_vtophys() and set or clear translations in any map.
  * vtop_mem_map_translate() and the inline lookups are lock-free and may run
@@ -523,7 +523,10 @@ static inline uint64_t vtop_mem_map_lookup(const struct vtop_mem_map *map,
  * order), the pages are unpinned, nothing stays registered and the
  * callback's error is returned. If the memory is invalidated while being
  * registered, the maps get REGISTER and then, when the event is
- * processed, INVALIDATE.
+ * processed, INVALIDATE. With devices attached (vtop_dev_attach(), since
+ * 0.5) the range is pinned and mapped for each of them too, all or
+ * nothing: a device's failure undoes the rest and is returned, naming the
+ * device in vtop_last_error().
  *
  * Returns: 0; -EINVAL for misalignment or a range reaching 2^48; -EBUSY if
  * any page is registered already; -ENOMEM; backend errors (kmod: -EFAULT
