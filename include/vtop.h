@@ -167,8 +167,8 @@ struct vtop_env_opts {
  * After an implicit initialization, vtop_env_init() adopts @opts if
  * nothing is registered (the backend is reopened with them; maps, and the
  * pointer vtop_vtophys_map() returned, stay valid); if something is
- * registered, it returns 0 when @opts equal the options in force and
- * -EBUSY otherwise. Options are never replaced silently.
+ * registered or a device is attached (vtop_dev_attach()), it returns 0
+ * when @opts equal the options in force and -EBUSY otherwise. Options are never replaced silently.
  *
  * Returns: 0; -EALREADY if already initialized by vtop_env_init(); -EBUSY
  * (above); -ECHILD in a fork() child that has not called vtop_env_fini();

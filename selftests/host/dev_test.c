@@ -8,6 +8,7 @@
  * detach, unregister, invalidation, fini and fork end the device's pins.
  */
 #define HOST_FILE "dev_test"
+#include <sched.h>
 #include <sys/wait.h>
 
 #include "fake_backend.h"
@@ -440,6 +441,51 @@ static void invalidation_clears_devices(void)
 	CHECK_EQ(atomic_load(&fake.live), 0);
 }
 
+/* Translating for a device while another thread registers and unregisters. */
+static struct vtop_dev *conc_dev;
+static atomic_bool conc_stop;
+static atomic_long conc_bad, conc_hits;
+
+static void *conc_reader(void *arg)
+{
+	uint64_t e;
+
+	(void)arg;
+	while (!atomic_load(&conc_stop)) {
+		for (uint64_t off = 0; off < 8 * K4; off += K4) {
+			e = vtop_vtophys_dev(conc_dev, P(BASE + off), NULL);
+			if (e == ERR)
+				continue;
+			atomic_fetch_add(&conc_hits, 1);
+			if (e != phys(BASE + off) + devs[0].off)
+				atomic_fetch_add(&conc_bad, 1);
+		}
+	}
+	return NULL;
+}
+
+static void concurrent_translate(void)
+{
+	pthread_t t;
+	int i;
+
+	setup(false);
+	REQUIRE(vtop_dev_attach("0000:01:00.0", &conc_dev) == 0);
+	REQUIRE(pthread_create(&t, NULL, conc_reader, NULL) == 0);
+	for (i = 0; i < 2000; i++) {
+		CHECK_EQ(vtop_mem_register(P(BASE), 8 * K4), 0);
+		CHECK_EQ(vtop_mem_unregister(P(BASE), 8 * K4), 0);
+	}
+	/* the reader sees it registered at least once */
+	CHECK_EQ(vtop_mem_register(P(BASE), 8 * K4), 0);
+	while (!atomic_load(&conc_hits))
+		sched_yield();
+	atomic_store(&conc_stop, true);
+	pthread_join(t, NULL);
+	CHECK_EQ(atomic_load(&conc_bad), 0);
+	CHECK_EQ(devs[0].live, 1);
+}
+
 static void fini_detaches(void)
 {
 	struct vtop_dev *a;
@@ -496,6 +542,7 @@ HOST_MAIN(
 	HOST_TEST(bad_input),
 	HOST_TEST(no_device_backend),
 	HOST_TEST(invalidation_clears_devices),
+	HOST_TEST(concurrent_translate),
 	HOST_TEST(fini_detaches),
 	HOST_TEST(fork_child),
 )
