@@ -260,6 +260,10 @@ cp "$VM/splat.ere" "$VM/splat-ignore.ere" "$root/vtop/etc/"
 if [ -f "$TOP/selftests/run_tests.sh" ]; then
 	install -m 755 "$TOP/selftests/run_tests.sh" "$root/vtop/bin/run_tests.sh"
 fi
+# run_tests.sh runs every program under vtop_check.sh, its sibling.
+if [ -f "$TOP/selftests/vtop_check.sh" ]; then
+	install -m 755 "$TOP/selftests/vtop_check.sh" "$root/vtop/bin/vtop_check.sh"
+fi
 
 if [ $kmod = 1 ]; then
 	cp "$ko" "$root/vtop/vtop.ko"
