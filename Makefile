@@ -55,13 +55,15 @@ include $(sort $(wildcard $(TOP)/mk/*.mk))
 # The README's test command. Each step is a separate make so that the order
 # is fixed and a failure stops the run.
 # Fragments set CHECK_KMOD (mk/kmod.mk), CHECK_HOST (mk/lib.mk),
-# CHECK_VM (mk/vm.mk), CHECK_NVME (mk/nvme.mk), CHECK_BENCH (mk/bench.mk,
+# CHECK_VM (mk/vm.mk), CHECK_NVME (mk/nvme.mk), CHECK_KSFT (mk/ksft.mk: the
+# selftests through the kernel's kselftest runner), CHECK_BENCH (mk/bench.mk,
 # a smoke run only), CHECK_DEBUG (mk/debug.mk) and CHECK_FRESH (mk/fresh.mk).
 # fresh-check is last: it tests the committed HEAD (not the working tree the
 # other steps test) and needs the Debian mirror, so the steps that judge the
 # tree itself report first and a mirror outage cannot hide their results.
 CHECK_STEPS = $(CHECK_KMOD) $(CHECK_HOST) $(CHECK_MAN) $(CHECK_VM) $(CHECK_NVME) \
 	      $(CHECK_RDMA) \
+	      $(CHECK_KSFT) \
 	      $(CHECK_BENCH) $(CHECK_DEBUG) $(CHECK_FRESH)
 
 check: deps

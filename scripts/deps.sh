@@ -38,6 +38,8 @@
 #               caps-check)
 #   deb         base, man and the Debian packaging tools (make deb;
 #               build-essential: dpkg-buildpackage checks for it)
+#   ksft        rig (ksrc: the kernel-tree subset) and rsync, which
+#               kselftest's lib.mk installs with (make ksft-check)
 set -euo pipefail
 
 pkgs_base="gcc make libc6-dev pkg-config libkmod-dev kmod binutils"
@@ -55,6 +57,7 @@ pkgs_abi="abigail-tools gcc-multilib g++"
 pkgs_man="mandoc"
 pkgs_caps="libcap2-bin"
 pkgs_deb="build-essential debhelper dh-dkms dpkg-dev fakeroot lintian"
+pkgs_ksft="rsync"
 
 list=0
 if [ "${1:-}" = --list ]; then
@@ -87,6 +90,7 @@ add() {
 		man) want="$want $pkgs_man" ;;
 		caps) want="$want $pkgs_caps" ;;
 		deb) add base man; want="$want $pkgs_deb" ;;
+		ksft) add rig; want="$want $pkgs_ksft" ;;
 		*) echo "deps.sh: unknown group '$g'" >&2; exit 2 ;;
 		esac
 	done

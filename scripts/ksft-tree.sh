@@ -21,11 +21,16 @@
 # Usage: scripts/ksft-tree.sh OUTDIR      (prints nothing when cached)
 set -euo pipefail
 out=${1:?usage: ksft-tree.sh OUTDIR}
-tarball=${LINUX_SOURCE_TARBALL:-$(ls /usr/src/linux-source-6.12.tar.* 2>/dev/null | head -n 1 || true)}
-[ -n "$tarball" ] && [ -f "$tarball" ] || {
+tarball=${LINUX_SOURCE_TARBALL:-}
+if [ -z "$tarball" ]; then
+	for f in /usr/src/linux-source-6.12.tar.*; do
+		[ -f "$f" ] && { tarball=$f; break; }
+	done
+fi
+if [ -z "$tarball" ] || [ ! -f "$tarball" ]; then
 	echo "ksft-tree.sh: linux-source-6.12 is not installed (scripts/deps.sh ksrc)" >&2
 	exit 1
-}
+fi
 key="$(readlink -f "$tarball") $(stat -c '%s %Y' "$tarball") $(sha256sum <"$0" | cut -c1-16)"
 
 mkdir -p "$out"

@@ -98,7 +98,8 @@ marker="vtop-check: $t start $$ $(cut -d' ' -f1 /proc/uptime)"
 base=none
 [ $root = 1 ] && base=$(pins_held)
 logged=0
-if [ -w /dev/kmsg ] && echo "$marker" >/dev/kmsg 2>/dev/null; then
+# Level 6 (info): in the log, not on the console between TAP lines.
+if [ -w /dev/kmsg ] && echo "<6>$marker" >/dev/kmsg 2>/dev/null; then
 	logged=1
 fi
 
