@@ -34,7 +34,7 @@ while [ $# -gt 0 ]; do
 	case "$1" in
 	--kernels) kernels=$2; shift ;;
 	--no-guest) guest=0 ;;
-	-h|--help) sed -n '3,27p' "$0"; exit 0 ;;
+	-h|--help) sed -n '4,25p' "$0" | cut -c 3-; exit 0 ;;
 	*) echo "ksft-check.sh: unknown option '$1'" >&2; exit 2 ;;
 	esac
 	shift
