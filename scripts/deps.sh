@@ -40,6 +40,10 @@
 #               build-essential: dpkg-buildpackage checks for it)
 #   ksft        rig (ksrc: the kernel-tree subset) and rsync, which
 #               kselftest's lib.mk installs with (make ksft-check)
+#   dpdk        rig and DPDK 22.11 for the packet-memory example: libdpdk-dev
+#               (pkg-config libdpdk; it pulls the librte-* libraries the
+#               guest carries, e1000 PMD included), tcpdump (reads the
+#               pcap QEMU's filter-dump writes) (make dpdk-check)
 set -euo pipefail
 
 pkgs_base="gcc make libc6-dev pkg-config libkmod-dev kmod binutils"
@@ -58,6 +62,7 @@ pkgs_man="mandoc"
 pkgs_caps="libcap2-bin"
 pkgs_deb="build-essential debhelper dh-dkms dpkg-dev fakeroot lintian"
 pkgs_ksft="rsync"
+pkgs_dpdk="libdpdk-dev librte-net-e1000-23 librte-mempool-ring23 librte-bus-pci23 tcpdump"
 
 list=0
 if [ "${1:-}" = --list ]; then
@@ -91,6 +96,7 @@ add() {
 		caps) want="$want $pkgs_caps" ;;
 		deb) add base man; want="$want $pkgs_deb" ;;
 		ksft) add rig; want="$want $pkgs_ksft" ;;
+		dpdk) add rig; want="$want $pkgs_dpdk" ;;
 		*) echo "deps.sh: unknown group '$g'" >&2; exit 2 ;;
 		esac
 	done

@@ -1,0 +1,635 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * vtop-dpdk: DPDK packet buffers in ordinary (4 KiB, THP or hugetlb) memory
+ * pinned by libvtop, at libvtop's DMA addresses, moved by a real PMD.
+ *
+ *   vtop-dpdk [EAL options] -- [options]
+ *
+ * The packet memory is mmap()ed, registered with vtop_mem_register(), given
+ * to a DPDK malloc heap with the per-page IOVA table libvtop reports, and
+ * the mbuf pool is created on that heap. Port 0 transmits numbered frames
+ * with distinct payloads, port 1 receives them into mbufs of the same pool;
+ * every payload must arrive byte-exact and in order, and every mbuf the PMD
+ * used must lie in the vtop-registered memory (not in the EAL's hugepages)
+ * with the DMA address libvtop gave for it.
+ *
+ * Options:
+ *   --mem 4k|thp|hugetlb   packet memory (default 4k)
+ *   --size BYTES           packet memory size (default 8 MiB)
+ *   --count N              frames to send (default 256)
+ *   --iova vtop|va|prev-page  the IOVA table: libvtop's addresses, or a
+ *                          deliberately wrong one (virtual addresses; each
+ *                          page given the previous page's address)
+ *   --attach BDF           libvtop attached to this PCI device: IOVAs of
+ *                          its IOMMU domain; the descriptor rings are put
+ *                          in the vtop memory too (the EAL's own memory
+ *                          has physical addresses the device cannot reach)
+ *   --rings vtop|eal       where the descriptor rings live (default: vtop
+ *                          with --attach, eal otherwise)
+ *   --role both|tx|rx      both: port 0 sends, port 1 receives (default);
+ *                          tx / rx: this process has one port and only
+ *                          sends / receives (two processes, two devices)
+ *   --ready-file PATH      rx role: created once the port is up
+ *   --rx-timeout SEC       rx: give up after SEC s without a frame (10)
+ *   --unregister-stopped   stop the ports, vtop_mem_unregister(), then
+ *                          tear down (ports, pool, heap, EAL)
+ *
+ * Exit: 0 all checks passed, 1 a check failed, 2 set-up error, 4 skipped
+ * (the module cannot attach).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <rte_memory.h>
+#include <rte_memzone.h>
+#include <rte_mempool.h>
+
+#include <vtop.h>
+
+#include "pktmem.h"
+
+#define ETHER_TYPE	0x88b5	/* IEEE local experimental */
+#define MAGIC		"VTOPDPDK"
+#define FRAME_MIN	60
+#define FRAME_MAX	1514
+#define HDR_LEN		(14 + 8 + 4 + 4)
+#define BURST		32
+#define NB_RXD		512
+#define NB_TXD		512
+#define NB_MBUFS	1280
+
+static const struct rte_ether_addr dst_mac = {
+	.addr_bytes = { 0x02, 0x76, 0x74, 0x6f, 0x70, 0x01 } };
+
+static struct {
+	enum pktmem_kind kind;
+	size_t size;
+	unsigned int count;
+	enum pktmem_iova iova;
+	const char *attach;
+	int rings_vtop;		/* -1: default */
+	enum { ROLE_BOTH, ROLE_TX, ROLE_RX } role;
+	const char *ready_file;
+	unsigned int rx_timeout;
+	bool unregister_stopped;
+} opt = {
+	.kind = PKTMEM_4K, .size = 8UL << 20, .count = 256,
+	.iova = PKTMEM_IOVA_VTOP, .rings_vtop = -1, .role = ROLE_BOTH,
+	.rx_timeout = 10,
+};
+
+static struct pktmem mem;
+static struct rte_mempool *pool;
+static unsigned int problems;
+
+#define problem(...) do { problems++; printf("FAIL: " __VA_ARGS__); } while (0)
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static uint16_t frame_len(uint32_t seq)
+{
+	return FRAME_MIN + (seq * 97u) % (FRAME_MAX - FRAME_MIN + 1);
+}
+
+static uint8_t pattern(uint32_t seq, uint32_t i)
+{
+	return (uint8_t)(seq * 31u + i * 7u + (i >> 8) + 0x5a);
+}
+
+/* The address the table gave DPDK for @p, which the mbufs must carry. */
+static uint64_t table_iova(const void *p)
+{
+	size_t off = (size_t)((const char *)p - mem.va);
+
+	return mem.iovas[off / mem.page_sz] + off % mem.page_sz;
+}
+
+/*
+ * An mbuf the PMD is handed or hands back: its buffer must be in the vtop
+ * memory, in an external memseg list (not the EAL's hugepages), with the
+ * address from the table; with the true table that is libvtop's address.
+ */
+static unsigned int bad_mbufs;
+
+static void check_mbuf(const struct rte_mbuf *m, const char *what)
+{
+	const struct rte_memseg_list *msl = rte_mem_virt2memseg_list(m->buf_addr);
+	const char *why = NULL;
+
+	if (!pktmem_contains(&mem, m->buf_addr, m->buf_len))
+		why = "buffer outside the vtop-registered memory";
+	else if (!msl || !msl->external)
+		why = "buffer not in an external memseg list";
+	else if (m->buf_iova != table_iova(m->buf_addr))
+		why = "buf_iova is not the table's address";
+	else if (opt.iova == PKTMEM_IOVA_VTOP &&
+		 m->buf_iova != vtop_vtophys(m->buf_addr, NULL))
+		why = "buf_iova is not vtop_vtophys()";
+	if (why && bad_mbufs++ < 5)
+		problem("%s mbuf %p (buf %p, iova 0x%" PRIx64 "): %s\n", what,
+			(void *)m, m->buf_addr, (uint64_t)m->buf_iova, why);
+}
+
+static struct rte_mbuf *make_frame(uint16_t port, uint32_t seq)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
+	uint16_t len = frame_len(seq);
+	struct rte_ether_hdr *eh;
+	uint8_t *p;
+	uint32_t i;
+
+	if (!m)
+		return NULL;
+	check_mbuf(m, "tx");
+	p = (uint8_t *)rte_pktmbuf_append(m, len);
+	if (!p) {
+		rte_pktmbuf_free(m);
+		return NULL;
+	}
+	eh = (struct rte_ether_hdr *)p;
+	eh->dst_addr = dst_mac;
+	rte_eth_macaddr_get(port, &eh->src_addr);
+	eh->ether_type = rte_cpu_to_be_16(ETHER_TYPE);
+	memcpy(p + 14, MAGIC, 8);
+	memcpy(p + 22, &seq, 4);
+	memcpy(p + 26, &len, 2);
+	memset(p + 28, 0, 2);
+	for (i = HDR_LEN; i < len; i++)
+		p[i] = pattern(seq, i);
+	return m;
+}
+
+struct rx_state {
+	uint32_t next;		/* the next sequence number expected */
+	unsigned int ok, bad, out_of_order, foreign;
+};
+
+static void check_frame(struct rx_state *st, struct rte_mbuf *m)
+{
+	const uint8_t *p = rte_pktmbuf_mtod(m, const uint8_t *);
+	uint32_t seq, i, diffs = 0, first = 0;
+	uint16_t len;
+
+	check_mbuf(m, "rx");
+	if (m->nb_segs != 1 || m->pkt_len < HDR_LEN ||
+	    rte_be_to_cpu_16(((const struct rte_ether_hdr *)p)->ether_type) != ETHER_TYPE ||
+	    memcmp(p + 14, MAGIC, 8)) {
+		if (st->foreign++ < 5)
+			problem("rx: frame of %u bytes is not one of ours (garbled header)\n",
+				m->pkt_len);
+		return;
+	}
+	memcpy(&seq, p + 22, 4);
+	memcpy(&len, p + 26, 2);
+	if (seq != st->next) {
+		if (st->out_of_order++ < 5)
+			problem("rx: frame %u where %u was expected\n", seq, st->next);
+	}
+	st->next = seq + 1;
+	if (len != frame_len(seq) || m->pkt_len != len) {
+		if (st->bad++ < 5)
+			problem("rx: frame %u: %u bytes, sent %u\n", seq,
+				m->pkt_len, frame_len(seq));
+		return;
+	}
+	for (i = HDR_LEN; i < len; i++) {
+		if (p[i] != pattern(seq, i)) {
+			if (!diffs++)
+				first = i;
+		}
+	}
+	if (diffs) {
+		if (st->bad++ < 5)
+			problem("rx: frame %u: %u of %u payload bytes differ, first at %u (0x%02x, sent 0x%02x)\n",
+				seq, diffs, len - HDR_LEN, first, p[first],
+				pattern(seq, first));
+		return;
+	}
+	st->ok++;
+}
+
+static int port_init(uint16_t port, int ring_socket, uint16_t nb_rxd)
+{
+	struct rte_eth_conf conf;
+	int rc;
+
+	memset(&conf, 0, sizeof(conf));
+	rc = rte_eth_dev_configure(port, 1, 1, &conf);
+	if (rc) {
+		fprintf(stderr, "rte_eth_dev_configure(%u): %s\n", port, rte_strerror(-rc));
+		return rc;
+	}
+	/* The PMD allocates the descriptor rings on ring_socket. */
+	rc = rte_eth_rx_queue_setup(port, 0, nb_rxd, ring_socket, NULL, pool);
+	if (rc) {
+		fprintf(stderr, "rte_eth_rx_queue_setup(%u, socket %d): %s\n",
+			port, ring_socket, rte_strerror(-rc));
+		return rc;
+	}
+	rc = rte_eth_tx_queue_setup(port, 0, NB_TXD, ring_socket, NULL);
+	if (rc) {
+		fprintf(stderr, "rte_eth_tx_queue_setup(%u, socket %d): %s\n",
+			port, ring_socket, rte_strerror(-rc));
+		return rc;
+	}
+	rc = rte_eth_dev_start(port);
+	if (rc) {
+		fprintf(stderr, "rte_eth_dev_start(%u): %s\n", port, rte_strerror(-rc));
+		return rc;
+	}
+	rc = rte_eth_promiscuous_enable(port);
+	if (rc)
+		fprintf(stderr, "rte_eth_promiscuous_enable(%u): %s\n", port,
+			rte_strerror(-rc));
+	return rc;
+}
+
+static int wait_link(uint16_t port)
+{
+	struct rte_eth_link link;
+	double t0 = now();
+
+	do {
+		memset(&link, 0, sizeof(link));
+		if (rte_eth_link_get_nowait(port, &link) == 0 && link.link_status) {
+			printf("port %u: link up, %u Mbps, after %.1f s\n", port,
+			       link.link_speed, now() - t0);
+			return 0;
+		}
+		usleep(50000);
+	} while (now() - t0 < 15);
+	fprintf(stderr, "port %u: no link after 15 s\n", port);
+	return -ETIMEDOUT;
+}
+
+/* Where the PMD put the descriptor rings: print them, check them. */
+static bool rings_must_be_vtop;
+static unsigned int rings_seen;
+
+static void ring_cb(const struct rte_memzone *mz, void *arg)
+{
+	bool in_vtop = pktmem_contains(&mem, mz->addr, mz->len);
+
+	(void)arg;
+	if (strncmp(mz->name, "eth_p", 5) || !strstr(mz->name, "ring"))
+		return;
+	rings_seen++;
+	printf("ring %s: %p + %zu, iova 0x%" PRIx64 ", socket %d, %s\n",
+	       mz->name, mz->addr, mz->len, (uint64_t)mz->iova, mz->socket_id,
+	       in_vtop ? "in the vtop memory" : "in the EAL's hugepage memory");
+	if (rings_must_be_vtop) {
+		if (!in_vtop)
+			problem("ring %s is not in the vtop memory\n", mz->name);
+		else if (mz->iova != pktmem_true_iova(&mem, mz->addr))
+			problem("ring %s: iova 0x%" PRIx64 " is not libvtop's 0x%" PRIx64 "\n",
+				mz->name, (uint64_t)mz->iova,
+				pktmem_true_iova(&mem, mz->addr));
+	}
+}
+
+static unsigned int pool_chunks;
+
+static void chunk_cb(struct rte_mempool *mp, void *arg, struct rte_mempool_memhdr *hdr,
+		     unsigned int idx)
+{
+	(void)mp;
+	(void)arg;
+	(void)idx;
+	pool_chunks++;
+	if (!pktmem_contains(&mem, hdr->addr, hdr->len))
+		problem("pool chunk %p + %zu is outside the vtop memory\n",
+			hdr->addr, hdr->len);
+	else if (hdr->iova != table_iova(hdr->addr))
+		problem("pool chunk %p: iova 0x%" PRIx64 ", the table says 0x%" PRIx64 "\n",
+			hdr->addr, (uint64_t)hdr->iova, table_iova(hdr->addr));
+}
+
+static void obj_cb(struct rte_mempool *mp, void *arg, void *obj, unsigned int idx)
+{
+	(void)mp;
+	(void)arg;
+	(void)idx;
+	check_mbuf(obj, "pool");
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: vtop-dpdk [EAL options] -- [--mem 4k|thp|hugetlb] [--size BYTES]\n"
+		"       [--count N] [--iova vtop|va|prev-page] [--attach BDF] [--rings vtop|eal]\n"
+		"       [--role both|tx|rx] [--ready-file PATH] [--rx-timeout SEC]\n"
+		"       [--unregister-stopped]\n");
+}
+
+static int parse(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "mem", required_argument, NULL, 'm' },
+		{ "size", required_argument, NULL, 's' },
+		{ "count", required_argument, NULL, 'c' },
+		{ "iova", required_argument, NULL, 'i' },
+		{ "attach", required_argument, NULL, 'a' },
+		{ "rings", required_argument, NULL, 'r' },
+		{ "role", required_argument, NULL, 'R' },
+		{ "ready-file", required_argument, NULL, 'f' },
+		{ "rx-timeout", required_argument, NULL, 't' },
+		{ "unregister-stopped", no_argument, NULL, 'u' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+		switch (c) {
+		case 'm':
+			if (!strcmp(optarg, "4k"))
+				opt.kind = PKTMEM_4K;
+			else if (!strcmp(optarg, "thp"))
+				opt.kind = PKTMEM_THP;
+			else if (!strcmp(optarg, "hugetlb"))
+				opt.kind = PKTMEM_HUGETLB;
+			else
+				return -1;
+			break;
+		case 's': opt.size = strtoull(optarg, NULL, 0); break;
+		case 'c': opt.count = strtoul(optarg, NULL, 0); break;
+		case 'i':
+			if (!strcmp(optarg, "vtop"))
+				opt.iova = PKTMEM_IOVA_VTOP;
+			else if (!strcmp(optarg, "va"))
+				opt.iova = PKTMEM_IOVA_VA;
+			else if (!strcmp(optarg, "prev-page"))
+				opt.iova = PKTMEM_IOVA_PREV_PAGE;
+			else
+				return -1;
+			break;
+		case 'a': opt.attach = optarg; break;
+		case 'r':
+			if (!strcmp(optarg, "vtop"))
+				opt.rings_vtop = 1;
+			else if (!strcmp(optarg, "eal"))
+				opt.rings_vtop = 0;
+			else
+				return -1;
+			break;
+		case 'R':
+			if (!strcmp(optarg, "both"))
+				opt.role = ROLE_BOTH;
+			else if (!strcmp(optarg, "tx"))
+				opt.role = ROLE_TX;
+			else if (!strcmp(optarg, "rx"))
+				opt.role = ROLE_RX;
+			else
+				return -1;
+			break;
+		case 'f': opt.ready_file = optarg; break;
+		case 't': opt.rx_timeout = strtoul(optarg, NULL, 0); break;
+		case 'u': opt.unregister_stopped = true; break;
+		case 'h': usage(stdout); exit(0);
+		default: return -1;
+		}
+	}
+	if (optind != argc || !opt.count || opt.count > 100000 || !opt.size)
+		return -1;
+	if (opt.rings_vtop < 0)
+		opt.rings_vtop = opt.attach != NULL;
+	return 0;
+}
+
+static const char *iova_name(enum pktmem_iova i)
+{
+	return i == PKTMEM_IOVA_VTOP ? "libvtop's addresses" :
+	       i == PKTMEM_IOVA_VA ? "WRONG: the virtual addresses" :
+	       "WRONG: each page given the previous page's address";
+}
+
+/* Send all frames on @tx; receive on @rx (UINT16_MAX: none here). */
+static void traffic(uint16_t tx, uint16_t rx, struct rx_state *st)
+{
+	struct rte_mbuf *pkts[BURST];
+	uint32_t sent = 0;
+	double last = now(), t0 = last;
+	uint16_t n, i;
+
+	while (1) {
+		if (tx != UINT16_MAX && sent < opt.count) {
+			uint16_t want = (uint16_t)RTE_MIN((uint32_t)BURST, opt.count - sent), done;
+
+			for (n = 0; n < want; n++) {
+				pkts[n] = make_frame(tx, sent + n);
+				if (!pkts[n])
+					break;
+			}
+			done = n ? rte_eth_tx_burst(tx, 0, pkts, n) : 0;
+			for (i = done; i < n; i++)
+				rte_pktmbuf_free(pkts[i]);
+			sent += done;
+			if (done)
+				last = now();
+			if (!n && now() - last > 5) {
+				problem("tx: no mbuf for 5 s after %u frames\n", sent);
+				break;
+			}
+		}
+		if (rx != UINT16_MAX) {
+			n = rte_eth_rx_burst(rx, 0, pkts, BURST);
+			for (i = 0; i < n; i++) {
+				check_frame(st, pkts[i]);
+				rte_pktmbuf_free(pkts[i]);
+			}
+			if (n)
+				last = now();
+			if (st->next >= opt.count && (tx == UINT16_MAX || sent == opt.count))
+				break;
+			/* before the first frame: the sender may not have started */
+			if (now() - last > (st->next ? 3.0 : opt.rx_timeout))
+				break;
+		} else if (sent == opt.count) {
+			break;
+		}
+	}
+	if (tx != UINT16_MAX) {
+		/* let the device finish the last descriptors */
+		usleep(200000);
+		printf("tx: %u frames sent on port %u in %.2f s\n", sent, tx, now() - t0);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct vtop_env_opts vo = VTOP_ENV_OPTS_INIT;
+	struct rx_state st = { 0 };
+	struct vtop_info info = { .size = sizeof(info) };
+	uint16_t nports, port, tx = UINT16_MAX, rx = UINT16_MAX;
+	int rc, ring_socket;
+	unsigned int lost;
+
+	rc = rte_eal_init(argc, argv);
+	if (rc < 0) {
+		fprintf(stderr, "rte_eal_init: %s\n", rte_strerror(rte_errno));
+		return 2;
+	}
+	argv[rc] = argv[0];
+	if (parse(argc - rc, argv + rc)) {
+		usage(stderr);
+		return 2;
+	}
+	printf("EAL: IOVA mode %s\n", rte_eal_iova_mode() == RTE_IOVA_PA ? "PA" : "VA");
+
+	vo.pci_device = opt.attach;
+	rc = vtop_env_init(&vo);
+	if (rc) {
+		fprintf(stderr, "vtop_env_init: %s\n", vtop_last_error());
+		return rc == -EOPNOTSUPP ? 4 : 2;
+	}
+	if (vtop_env_get_info(&info) == 0)
+		printf("libvtop %s: %s mode%s%s\n", vtop_version(),
+		       info.mode == VTOP_MODE_IOVA ? "IOVA (attached)" : "physical",
+		       opt.attach ? ", device " : "", opt.attach ? opt.attach : "");
+
+	if (pktmem_alloc(&mem, opt.kind, opt.size) ||
+	    pktmem_register(&mem, opt.iova) ||
+	    pktmem_add_heap(&mem, "vtop")) {
+		pktmem_free(&mem);
+		return 2;
+	}
+	printf("packet memory: %s, %zu bytes at %p, %u pages of %zu in the table, "
+	       "%u DMA segment(s) from libvtop, heap socket %d; table: %s\n",
+	       pktmem_kind_name(opt.kind), mem.len, (void *)mem.va, mem.n_pages,
+	       mem.page_sz, mem.nr_segs, mem.socket_id, iova_name(opt.iova));
+
+	pool = rte_pktmbuf_pool_create("vtop_pool", NB_MBUFS, 0, 0,
+				       RTE_MBUF_DEFAULT_BUF_SIZE, mem.socket_id);
+	if (!pool) {
+		fprintf(stderr, "rte_pktmbuf_pool_create on socket %d: %s\n",
+			mem.socket_id, rte_strerror(rte_errno));
+		pktmem_free(&mem);
+		return 2;
+	}
+	rte_mempool_mem_iter(pool, chunk_cb, NULL);
+	rte_mempool_obj_iter(pool, obj_cb, NULL);
+	printf("pool: %u mbufs in %u chunk(s) of the vtop memory%s\n",
+	       pool->size, pool_chunks, bad_mbufs ? "" : ", every buf_iova from the table");
+
+	nports = rte_eth_dev_count_avail();
+	if (nports != (opt.role == ROLE_BOTH ? 2 : 1)) {
+		fprintf(stderr, "%u ports, need %u\n", nports, opt.role == ROLE_BOTH ? 2 : 1);
+		rc = 2;
+		goto out;
+	}
+	ring_socket = opt.rings_vtop ? mem.socket_id : (int)rte_socket_id();
+	rings_must_be_vtop = opt.rings_vtop;
+	if (opt.role != ROLE_RX)
+		tx = 0;
+	if (opt.role == ROLE_RX)
+		rx = 0;
+	else if (opt.role == ROLE_BOTH)
+		rx = 1;
+	RTE_ETH_FOREACH_DEV(port) {
+		/* a port that only sends needs few receive buffers */
+		rc = port_init(port, ring_socket, port == rx ? NB_RXD : 64);
+		if (rc) {
+			rc = 2;
+			goto out;
+		}
+	}
+	rte_memzone_walk(ring_cb, NULL);
+	if (rings_must_be_vtop && rings_seen < 2 * nports)
+		problem("%u descriptor rings found, %u expected\n", rings_seen, 2 * nports);
+	RTE_ETH_FOREACH_DEV(port) {
+		if (wait_link(port)) {
+			rc = 2;
+			goto out;
+		}
+	}
+	if (opt.ready_file) {
+		int fd = open(opt.ready_file, O_CREAT | O_WRONLY, 0644);
+
+		if (fd >= 0)
+			close(fd);
+	}
+
+	traffic(tx, rx, &st);
+	if (rx != UINT16_MAX) {
+		lost = opt.count - (st.ok + st.bad + st.foreign);
+		if (st.ok + st.bad + st.foreign > opt.count)
+			lost = 0;
+		printf("rx: %u frames intact, %u corrupted, %u not ours, %u out of order, %u lost (port %u)\n",
+		       st.ok, st.bad, st.foreign, st.out_of_order, lost, rx);
+		if (lost)
+			problem("rx: %u of %u frames lost\n", lost, opt.count);
+		if (st.ok == opt.count && !st.out_of_order)
+			printf("rx: all %u frames arrived byte-exact and in order\n", opt.count);
+	}
+	if (bad_mbufs)
+		problem("%u mbufs outside the vtop memory or with another address\n", bad_mbufs);
+	else
+		printf("mbufs: every one the PMD used is in the vtop memory with the table's address\n");
+	rc = 0;
+out:
+	RTE_ETH_FOREACH_DEV(port) {
+		int r = rte_eth_dev_stop(port);
+
+		if (r)
+			problem("rte_eth_dev_stop(%u): %s\n", port, rte_strerror(-r));
+	}
+	if (opt.unregister_stopped) {
+		/* The ports are stopped: nothing is in flight. */
+		int r = pktmem_unregister(&mem);
+
+		if (r)
+			problem("vtop_mem_unregister with the ports stopped: %d\n", r);
+		else
+			printf("teardown: vtop_mem_unregister() with the ports stopped: 0\n");
+		if (vtop_vtophys(mem.va, NULL) != VTOP_VTOPHYS_ERROR)
+			problem("vtop_vtophys() still answers after the unregister\n");
+		memset(&info, 0, sizeof(info));
+		info.size = sizeof(info);
+		if (vtop_env_get_info(&info) == 0) {
+			printf("teardown: module reports %u pins, %" PRIu64 " bytes pinned\n",
+			       info.nr_pins, (uint64_t)info.pinned_bytes);
+			if (info.nr_pins || info.pinned_bytes)
+				problem("pins left after the unregister\n");
+		}
+	}
+	RTE_ETH_FOREACH_DEV(port) {
+		int r = rte_eth_dev_close(port);
+
+		if (r)
+			problem("rte_eth_dev_close(%u): %s\n", port, rte_strerror(-r));
+	}
+	rte_mempool_free(pool);
+	pktmem_free(&mem);
+	if (mem.heap_added)
+		problem("the heap kept the vtop memory after the ports and the pool were freed\n");
+	rte_eal_cleanup();
+	vtop_env_fini();
+	if (rc)
+		return rc;
+	if (problems) {
+		printf("FAIL: %u problem(s)\n", problems);
+		return 1;
+	}
+	printf("PASS\n");
+	return 0;
+}

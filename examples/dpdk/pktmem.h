@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Packet memory for DPDK from plain mmap()ed pages, pinned and translated
+ * by libvtop, handed to a DPDK malloc heap with a per-page IOVA table.
+ */
+#ifndef VTOP_DPDK_PKTMEM_H
+#define VTOP_DPDK_PKTMEM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum pktmem_kind { PKTMEM_4K, PKTMEM_THP, PKTMEM_HUGETLB };
+
+/* What goes into the IOVA table: the truth, or a deliberate lie. */
+enum pktmem_iova {
+	PKTMEM_IOVA_VTOP,	/* libvtop's addresses */
+	PKTMEM_IOVA_VA,		/* the virtual addresses (wrong) */
+	PKTMEM_IOVA_PREV_PAGE,	/* each page given the previous page's (wrong) */
+};
+
+struct pktmem {
+	enum pktmem_kind kind;
+	enum pktmem_iova iova_mode;
+	char *va;		/* start, aligned to page_sz */
+	size_t len;
+	size_t page_sz;		/* the heap's page size: 4 KiB, or 2 MiB for hugetlb */
+	unsigned int n_pages;
+	uint64_t *iovas;	/* the table given to DPDK, n_pages entries */
+	uint64_t *truth;	/* libvtop's address of each page */
+	uint32_t nr_segs;	/* DMA-contiguous segments libvtop reported */
+	void *map_base;		/* what mmap() returned, and its length */
+	size_t map_len;
+	int registered;
+	int heap_added;
+	int socket_id;		/* the heap's socket id, for pools and rings */
+	const char *heap;
+};
+
+int pktmem_alloc(struct pktmem *m, enum pktmem_kind kind, size_t len);
+int pktmem_register(struct pktmem *m, enum pktmem_iova iova_mode);
+int pktmem_add_heap(struct pktmem *m, const char *heap);
+int pktmem_unregister(struct pktmem *m);
+void pktmem_free(struct pktmem *m);
+
+static inline int pktmem_contains(const struct pktmem *m, const void *p, size_t n)
+{
+	const char *c = p;
+
+	return c >= m->va && n <= m->len && c - m->va <= (ptrdiff_t)(m->len - n);
+}
+
+/* The true DMA address of @p (in the memory), from the table. */
+static inline uint64_t pktmem_true_iova(const struct pktmem *m, const void *p)
+{
+	size_t off = (size_t)((const char *)p - m->va);
+
+	return m->truth[off / m->page_sz] + off % m->page_sz;
+}
+
+const char *pktmem_kind_name(enum pktmem_kind kind);
+
+#endif

@@ -1,0 +1,55 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# Scenario 3, behind the emulated IOMMU (strict DMA domains), libvtop in
+# attached mode. Attached mode serves one device per process, and each NIC
+# has its own IOMMU domain (an IOVA of one means nothing to the other), so
+# the two ports run in two processes: the receiver attached to NIC 1, the
+# sender attached to NIC 0, each with its packet memory AND its descriptor
+# rings in vtop-registered memory at that device's IOVAs (the EAL's own
+# hugepage memory has physical addresses, which the IOMMU does not map).
+# All frames must arrive intact, every ring and mbuf must be in the vtop
+# memory, and the IOMMU must report no fault.
+. "$(dirname "$0")/common.sh"
+
+[ -d /sys/class/iommu ] && ls /sys/class/iommu | grep -q . ||
+	skip "no IOMMU in this guest (rig without --iommu)"
+nics_setup DMA || finish "scenario 3 (IOMMU, attached mode)"
+set -- $(pins)
+for kind in 4k hugetlb; do
+	ready=/tmp/dpdk-rx-ready
+	rm -f $ready
+	rxout=/tmp/vtop-dpdk.s3-$kind-rx.log
+	say "receiver: vtop-dpdk -a $NIC1 -- --attach $NIC1 --role rx --mem $kind"
+	"$DPDK" $EAL -l 1 -a $NIC1 -- --attach $NIC1 --role rx --mem $kind \
+		--ready-file $ready --rx-timeout 30 >"$rxout" 2>&1 </dev/null &
+	rxpid=$!
+	i=0
+	while [ ! -e $ready ] && kill -0 $rxpid 2>/dev/null && [ $i -lt 600 ]; do
+		usleep 100000
+		i=$((i + 1))
+	done
+	[ -e $ready ] || fail "$kind: the receiver did not come up"
+	run_dpdk s3-$kind-tx $EAL -l 0 -a $NIC0 -- --attach $NIC0 --role tx --mem $kind
+	txrc=$rc
+	rc=0
+	wait $rxpid || rc=$?
+	[ "$rc" = "$KSFT_SKIP" ] && skip "libvtop cannot attach (module without VTOP_FEATURE_ATTACH)"
+	[ "$txrc" = 0 ] || fail "$kind: the sender failed (exit $txrc)"
+	expect '^libvtop .*: IOVA \(attached\) mode, device '"$NIC0"'$' "$kind: the sender is not attached to $NIC0"
+	expect '^ring eth_p0_q0_tx_ring: .*in the vtop memory$' "$kind: the sender's tx ring is not in the vtop memory"
+	expect '^tx: 256 frames sent' "$kind: the sender did not send 256 frames"
+	say "receiver's log:"
+	sed 's/^/    /' "$rxout"
+	say "receiver exited with $rc"
+	out=$rxout
+	[ "$rc" = 0 ] || fail "$kind: the receiver failed (exit $rc)"
+	expect '^libvtop .*: IOVA \(attached\) mode, device '"$NIC1"'$' "$kind: the receiver is not attached to $NIC1"
+	expect '^ring eth_p0_q0_rx_ring: .*in the vtop memory$' "$kind: the receiver's rx ring is not in the vtop memory"
+	expect '^rx: all 256 frames arrived byte-exact and in order$' "$kind: not all frames arrived intact"
+	expect '^mbufs: every one the PMD used is in the vtop memory' "$kind: an mbuf outside the vtop memory"
+done
+faults=$(dmar_faults)
+[ -z "$faults" ] || fail "IOMMU faults: $faults"
+check_pins_balanced "$1" "$2"
+finish "scenario 3 (IOMMU, attached mode)"
