@@ -14,12 +14,15 @@
  * with the DMA address libvtop gave for it.
  *
  * Options:
- *   --mem 4k|thp|hugetlb   packet memory (default 4k)
+ *   --mem KIND[,KIND...]   packet memory: 4k, thp, hugetlb (default 4k);
+ *                          several: one run after the other in this process
  *   --size BYTES           packet memory size (default 8 MiB)
  *   --count N              frames to send (default 256)
- *   --iova vtop|va|prev-page  the IOVA table: libvtop's addresses, or a
- *                          deliberately wrong one (virtual addresses; each
- *                          page given the previous page's address)
+ *   --iova T[,T...]        the IOVA table: vtop (libvtop's addresses), or a
+ *                          deliberately wrong one: va (the virtual
+ *                          addresses), prev-page (each page given the
+ *                          previous page's address); several: one run each
+ *                          (for every --mem)
  *   --attach BDF           libvtop attached to this PCI device: IOVAs of
  *                          its IOMMU domain; the descriptor rings are put
  *                          in the vtop memory too (the EAL's own memory
@@ -33,6 +36,9 @@
  *   --rx-timeout SEC       rx: give up after SEC s without a frame (10)
  *   --unregister-stopped   stop the ports, vtop_mem_unregister(), then
  *                          tear down (ports, pool, heap, EAL)
+ *
+ * Each run prints "result: KIND TABLE: PASS" or "...: FAIL (N problem(s))".
+ * With --attach (rings in the vtop heap) there is one run only.
  *
  * Exit: 0 all checks passed, 1 a check failed, 2 set-up error, 4 skipped
  * (the module cannot attach).
@@ -75,11 +81,15 @@
 static const struct rte_ether_addr dst_mac = {
 	.addr_bytes = { 0x02, 0x76, 0x74, 0x6f, 0x70, 0x01 } };
 
+#define MAX_RUNS	8
+
 static struct {
-	enum pktmem_kind kind;
+	enum pktmem_kind kind[MAX_RUNS];
+	unsigned int nr_kinds;
 	size_t size;
 	unsigned int count;
-	enum pktmem_iova iova;
+	enum pktmem_iova iova[MAX_RUNS];
+	unsigned int nr_iovas;
 	const char *attach;
 	int rings_vtop;		/* -1: default */
 	enum { ROLE_BOTH, ROLE_TX, ROLE_RX } role;
@@ -87,14 +97,15 @@ static struct {
 	unsigned int rx_timeout;
 	bool unregister_stopped;
 } opt = {
-	.kind = PKTMEM_4K, .size = 8UL << 20, .count = 256,
-	.iova = PKTMEM_IOVA_VTOP, .rings_vtop = -1, .role = ROLE_BOTH,
+	.size = 8UL << 20, .count = 256, .rings_vtop = -1, .role = ROLE_BOTH,
 	.rx_timeout = 10,
 };
 
+/* The current run's packet memory, table and pool. */
 static struct pktmem mem;
+static enum pktmem_iova cur_iova;
 static struct rte_mempool *pool;
-static unsigned int problems;
+static unsigned int problems;	/* of the current run */
 
 #define problem(...) do { problems++; printf("FAIL: " __VA_ARGS__); } while (0)
 
@@ -142,7 +153,7 @@ static void check_mbuf(const struct rte_mbuf *m, const char *what)
 		why = "buffer not in an external memseg list";
 	else if (m->buf_iova != table_iova(m->buf_addr))
 		why = "buf_iova is not the table's address";
-	else if (opt.iova == PKTMEM_IOVA_VTOP &&
+	else if (cur_iova == PKTMEM_IOVA_VTOP &&
 		 m->buf_iova != vtop_vtophys(m->buf_addr, NULL))
 		why = "buf_iova is not vtop_vtophys()";
 	if (why && bad_mbufs++ < 5)
@@ -181,7 +192,7 @@ static struct rte_mbuf *make_frame(uint16_t port, uint32_t seq)
 
 struct rx_state {
 	uint32_t next;		/* the next sequence number expected */
-	unsigned int ok, bad, out_of_order, foreign;
+	unsigned int seen, ok, bad, out_of_order, foreign;
 };
 
 static void check_frame(struct rx_state *st, struct rte_mbuf *m)
@@ -190,6 +201,7 @@ static void check_frame(struct rx_state *st, struct rte_mbuf *m)
 	uint32_t seq, i, diffs = 0, first = 0;
 	uint16_t len;
 
+	st->seen++;
 	check_mbuf(m, "rx");
 	if (m->nb_segs != 1 || m->pkt_len < HDR_LEN ||
 	    rte_be_to_cpu_16(((const struct rte_ether_hdr *)p)->ether_type) != ETHER_TYPE ||
@@ -228,17 +240,23 @@ static void check_frame(struct rx_state *st, struct rte_mbuf *m)
 	st->ok++;
 }
 
-static int port_init(uint16_t port, int ring_socket, uint16_t nb_rxd)
+static int port_configure(uint16_t port)
 {
 	struct rte_eth_conf conf;
 	int rc;
 
 	memset(&conf, 0, sizeof(conf));
 	rc = rte_eth_dev_configure(port, 1, 1, &conf);
-	if (rc) {
+	if (rc)
 		fprintf(stderr, "rte_eth_dev_configure(%u): %s\n", port, rte_strerror(-rc));
-		return rc;
-	}
+	return rc;
+}
+
+/* Queues on the current pool, then start (the port is stopped). */
+static int port_start(uint16_t port, int ring_socket, uint16_t nb_rxd)
+{
+	int rc;
+
 	/* The PMD allocates the descriptor rings on ring_socket. */
 	rc = rte_eth_rx_queue_setup(port, 0, nb_rxd, ring_socket, NULL, pool);
 	if (rc) {
@@ -334,8 +352,8 @@ static void obj_cb(struct rte_mempool *mp, void *arg, void *obj, unsigned int id
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: vtop-dpdk [EAL options] -- [--mem 4k|thp|hugetlb] [--size BYTES]\n"
-		"       [--count N] [--iova vtop|va|prev-page] [--attach BDF] [--rings vtop|eal]\n"
+	fprintf(f, "usage: vtop-dpdk [EAL options] -- [--mem 4k|thp|hugetlb[,...]] [--size BYTES]\n"
+		"       [--count N] [--iova vtop|va|prev-page[,...]] [--attach BDF] [--rings vtop|eal]\n"
 		"       [--role both|tx|rx] [--ready-file PATH] [--rx-timeout SEC]\n"
 		"       [--unregister-stopped]\n");
 }
@@ -356,32 +374,43 @@ static int parse(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
+	char *tok;
 	int c;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
 		switch (c) {
 		case 'm':
-			if (!strcmp(optarg, "4k"))
-				opt.kind = PKTMEM_4K;
-			else if (!strcmp(optarg, "thp"))
-				opt.kind = PKTMEM_THP;
-			else if (!strcmp(optarg, "hugetlb"))
-				opt.kind = PKTMEM_HUGETLB;
-			else
-				return -1;
+			opt.nr_kinds = 0;
+			for (tok = strtok(optarg, ","); tok; tok = strtok(NULL, ",")) {
+				if (opt.nr_kinds == MAX_RUNS)
+					return -1;
+				if (!strcmp(tok, "4k"))
+					opt.kind[opt.nr_kinds++] = PKTMEM_4K;
+				else if (!strcmp(tok, "thp"))
+					opt.kind[opt.nr_kinds++] = PKTMEM_THP;
+				else if (!strcmp(tok, "hugetlb"))
+					opt.kind[opt.nr_kinds++] = PKTMEM_HUGETLB;
+				else
+					return -1;
+			}
 			break;
 		case 's': opt.size = strtoull(optarg, NULL, 0); break;
 		case 'c': opt.count = strtoul(optarg, NULL, 0); break;
 		case 'i':
-			if (!strcmp(optarg, "vtop"))
-				opt.iova = PKTMEM_IOVA_VTOP;
-			else if (!strcmp(optarg, "va"))
-				opt.iova = PKTMEM_IOVA_VA;
-			else if (!strcmp(optarg, "prev-page"))
-				opt.iova = PKTMEM_IOVA_PREV_PAGE;
-			else
-				return -1;
+			opt.nr_iovas = 0;
+			for (tok = strtok(optarg, ","); tok; tok = strtok(NULL, ",")) {
+				if (opt.nr_iovas == MAX_RUNS)
+					return -1;
+				if (!strcmp(tok, "vtop"))
+					opt.iova[opt.nr_iovas++] = PKTMEM_IOVA_VTOP;
+				else if (!strcmp(tok, "va"))
+					opt.iova[opt.nr_iovas++] = PKTMEM_IOVA_VA;
+				else if (!strcmp(tok, "prev-page"))
+					opt.iova[opt.nr_iovas++] = PKTMEM_IOVA_PREV_PAGE;
+				else
+					return -1;
+			}
 			break;
 		case 'a': opt.attach = optarg; break;
 		case 'r':
@@ -411,8 +440,15 @@ static int parse(int argc, char **argv)
 	}
 	if (optind != argc || !opt.count || opt.count > 100000 || !opt.size)
 		return -1;
+	if (!opt.nr_kinds)
+		opt.kind[opt.nr_kinds++] = PKTMEM_4K;
+	if (!opt.nr_iovas)
+		opt.iova[opt.nr_iovas++] = PKTMEM_IOVA_VTOP;
 	if (opt.rings_vtop < 0)
 		opt.rings_vtop = opt.attach != NULL;
+	/* rings in the vtop heap live until the ports are closed */
+	if (opt.rings_vtop && opt.nr_kinds * opt.nr_iovas > 1)
+		return -1;
 	return 0;
 }
 
@@ -462,7 +498,7 @@ static void traffic(uint16_t tx, uint16_t rx, struct rx_state *st)
 			if (st->next >= opt.count && (tx == UINT16_MAX || sent == opt.count))
 				break;
 			/* before the first frame: the sender may not have started */
-			if (now() - last > (st->next ? 3.0 : opt.rx_timeout))
+			if (now() - last > (st->seen ? 1.5 : opt.rx_timeout))
 				break;
 		} else if (sent == opt.count) {
 			break;
@@ -475,107 +511,120 @@ static void traffic(uint16_t tx, uint16_t rx, struct rx_state *st)
 	}
 }
 
-int main(int argc, char **argv)
+static uint16_t nports, tx_port = UINT16_MAX, rx_port = UINT16_MAX;
+
+static void stop_ports(void)
 {
-	struct vtop_env_opts vo = VTOP_ENV_OPTS_INIT;
-	struct rx_state st = { 0 };
+	uint16_t port;
+
+	RTE_ETH_FOREACH_DEV(port) {
+		int r = rte_eth_dev_stop(port);
+
+		if (r)
+			problem("rte_eth_dev_stop(%u): %s\n", port, rte_strerror(-r));
+	}
+}
+
+/* Unregister from libvtop now, with the ports stopped and DPDK still holding the memory. */
+static void unregister_stopped(void)
+{
 	struct vtop_info info = { .size = sizeof(info) };
-	uint16_t nports, port, tx = UINT16_MAX, rx = UINT16_MAX;
-	int rc, ring_socket;
+	int r = pktmem_unregister(&mem);
+
+	if (r)
+		problem("vtop_mem_unregister with the ports stopped: %d\n", r);
+	else
+		printf("teardown: vtop_mem_unregister() with the ports stopped: 0\n");
+	if (vtop_vtophys(mem.va, NULL) != VTOP_VTOPHYS_ERROR)
+		problem("vtop_vtophys() still answers after the unregister\n");
+	if (vtop_env_get_info(&info) == 0) {
+		printf("teardown: module reports %u pins, %" PRIu64 " bytes pinned\n",
+		       info.nr_pins, (uint64_t)info.pinned_bytes);
+		if (info.nr_pins || info.pinned_bytes)
+			problem("pins left after the unregister\n");
+	}
+}
+
+/* The pool, then the heap (pktmem_free: heap, pins, pages). */
+static void free_run_memory(void)
+{
+	rte_mempool_free(pool);
+	pool = NULL;
+	pktmem_free(&mem);
+	if (mem.heap_added)
+		problem("the heap kept the vtop memory after the pool was freed\n");
+}
+
+/*
+ * One run: packet memory of @kind with an IOVA table of @iova, a heap and
+ * a pool on it, the queues set up on that pool, traffic, stop. Returns 0
+ * (the checks counted in problems) or 2 for a set-up error.
+ */
+static int run(unsigned int n, enum pktmem_kind kind, enum pktmem_iova iova)
+{
+	struct rx_state st = { 0 };
+	char heap[16], pname[16];
+	int ring_socket, started = 0;
 	unsigned int lost;
+	uint16_t port;
+	int rc = 2;
 
-	rc = rte_eal_init(argc, argv);
-	if (rc < 0) {
-		fprintf(stderr, "rte_eal_init: %s\n", rte_strerror(rte_errno));
-		return 2;
-	}
-	argv[rc] = argv[0];
-	if (parse(argc - rc, argv + rc)) {
-		usage(stderr);
-		return 2;
-	}
-	printf("EAL: IOVA mode %s\n", rte_eal_iova_mode() == RTE_IOVA_PA ? "PA" : "VA");
-
-	vo.pci_device = opt.attach;
-	rc = vtop_env_init(&vo);
-	if (rc) {
-		fprintf(stderr, "vtop_env_init: %s\n", vtop_last_error());
-		return rc == -EOPNOTSUPP ? 4 : 2;
-	}
-	if (vtop_env_get_info(&info) == 0)
-		printf("libvtop %s: %s mode%s%s\n", vtop_version(),
-		       info.mode == VTOP_MODE_IOVA ? "IOVA (attached)" : "physical",
-		       opt.attach ? ", device " : "", opt.attach ? opt.attach : "");
-
-	if (pktmem_alloc(&mem, opt.kind, opt.size) ||
-	    pktmem_register(&mem, opt.iova) ||
-	    pktmem_add_heap(&mem, "vtop")) {
-		pktmem_free(&mem);
-		return 2;
-	}
+	problems = bad_mbufs = pool_chunks = rings_seen = 0;
+	cur_iova = iova;
+	printf("=== run %u: %s memory, table: %s ===\n", n, pktmem_kind_name(kind),
+	       iova_name(iova));
+	snprintf(heap, sizeof(heap), "vtop%u", n);
+	snprintf(pname, sizeof(pname), "vtop_pool%u", n);
+	if (pktmem_alloc(&mem, kind, opt.size) ||
+	    pktmem_register(&mem, iova) ||
+	    pktmem_add_heap(&mem, heap))
+		goto out;
 	printf("packet memory: %s, %zu bytes at %p, %u pages of %zu in the table, "
 	       "%u DMA segment(s) from libvtop, heap socket %d; table: %s\n",
-	       pktmem_kind_name(opt.kind), mem.len, (void *)mem.va, mem.n_pages,
-	       mem.page_sz, mem.nr_segs, mem.socket_id, iova_name(opt.iova));
+	       pktmem_kind_name(kind), mem.len, (void *)mem.va, mem.n_pages,
+	       mem.page_sz, mem.nr_segs, mem.socket_id, iova_name(iova));
 
-	pool = rte_pktmbuf_pool_create("vtop_pool", NB_MBUFS, 0, 0,
+	pool = rte_pktmbuf_pool_create(pname, NB_MBUFS, 0, 0,
 				       RTE_MBUF_DEFAULT_BUF_SIZE, mem.socket_id);
 	if (!pool) {
 		fprintf(stderr, "rte_pktmbuf_pool_create on socket %d: %s\n",
 			mem.socket_id, rte_strerror(rte_errno));
-		pktmem_free(&mem);
-		return 2;
+		goto out;
 	}
 	rte_mempool_mem_iter(pool, chunk_cb, NULL);
 	rte_mempool_obj_iter(pool, obj_cb, NULL);
 	printf("pool: %u mbufs in %u chunk(s) of the vtop memory%s\n",
 	       pool->size, pool_chunks, bad_mbufs ? "" : ", every buf_iova from the table");
 
-	nports = rte_eth_dev_count_avail();
-	if (nports != (opt.role == ROLE_BOTH ? 2 : 1)) {
-		fprintf(stderr, "%u ports, need %u\n", nports, opt.role == ROLE_BOTH ? 2 : 1);
-		rc = 2;
-		goto out;
-	}
 	ring_socket = opt.rings_vtop ? mem.socket_id : (int)rte_socket_id();
 	rings_must_be_vtop = opt.rings_vtop;
-	if (opt.role != ROLE_RX)
-		tx = 0;
-	if (opt.role == ROLE_RX)
-		rx = 0;
-	else if (opt.role == ROLE_BOTH)
-		rx = 1;
 	RTE_ETH_FOREACH_DEV(port) {
 		/* a port that only sends needs few receive buffers */
-		rc = port_init(port, ring_socket, port == rx ? NB_RXD : 64);
-		if (rc) {
-			rc = 2;
+		if (port_start(port, ring_socket, port == rx_port ? NB_RXD : 64))
 			goto out;
-		}
+		started = 1;
 	}
 	rte_memzone_walk(ring_cb, NULL);
-	if (rings_must_be_vtop && rings_seen < 2 * nports)
+	if (rings_must_be_vtop && rings_seen < 2u * nports)
 		problem("%u descriptor rings found, %u expected\n", rings_seen, 2 * nports);
 	RTE_ETH_FOREACH_DEV(port) {
-		if (wait_link(port)) {
-			rc = 2;
+		if (wait_link(port))
 			goto out;
-		}
 	}
-	if (opt.ready_file) {
+	if (opt.ready_file && n == 1) {
 		int fd = open(opt.ready_file, O_CREAT | O_WRONLY, 0644);
 
 		if (fd >= 0)
 			close(fd);
 	}
 
-	traffic(tx, rx, &st);
-	if (rx != UINT16_MAX) {
-		lost = opt.count - (st.ok + st.bad + st.foreign);
-		if (st.ok + st.bad + st.foreign > opt.count)
-			lost = 0;
+	traffic(tx_port, rx_port, &st);
+	if (rx_port != UINT16_MAX) {
+		unsigned int got = st.ok + st.bad + st.foreign;
+
+		lost = got < opt.count ? opt.count - got : 0;
 		printf("rx: %u frames intact, %u corrupted, %u not ours, %u out of order, %u lost (port %u)\n",
-		       st.ok, st.bad, st.foreign, st.out_of_order, lost, rx);
+		       st.ok, st.bad, st.foreign, st.out_of_order, lost, rx_port);
 		if (lost)
 			problem("rx: %u of %u frames lost\n", lost, opt.count);
 		if (st.ok == opt.count && !st.out_of_order)
@@ -587,49 +636,108 @@ int main(int argc, char **argv)
 		printf("mbufs: every one the PMD used is in the vtop memory with the table's address\n");
 	rc = 0;
 out:
-	RTE_ETH_FOREACH_DEV(port) {
-		int r = rte_eth_dev_stop(port);
+	if (started)
+		stop_ports();
+	if (!rc && opt.unregister_stopped)
+		unregister_stopped();
+	/* rings in the vtop heap: freed after the ports are closed */
+	if (!opt.rings_vtop)
+		free_run_memory();
+	if (rc)
+		printf("result: %s %s: ERROR (set-up failed)\n", pktmem_kind_name(kind),
+		       iova == PKTMEM_IOVA_VTOP ? "vtop" : iova == PKTMEM_IOVA_VA ? "va" : "prev-page");
+	else
+		printf("result: %s %s: %s%.0u%s\n", pktmem_kind_name(kind),
+		       iova == PKTMEM_IOVA_VTOP ? "vtop" : iova == PKTMEM_IOVA_VA ? "va" : "prev-page",
+		       problems ? "FAIL (" : "PASS", problems, problems ? " problem(s))" : "");
+	return rc;
+}
 
-		if (r)
-			problem("rte_eth_dev_stop(%u): %s\n", port, rte_strerror(-r));
+int main(int argc, char **argv)
+{
+	struct vtop_env_opts vo = VTOP_ENV_OPTS_INIT;
+	struct vtop_info info = { .size = sizeof(info) };
+	unsigned int k, i, n = 0, failed = 0;
+	uint16_t port;
+	double t[4];
+	int rc;
+
+	t[0] = now();
+	rc = rte_eal_init(argc, argv);
+	if (rc < 0) {
+		fprintf(stderr, "rte_eal_init: %s\n", rte_strerror(rte_errno));
+		return 2;
 	}
-	if (opt.unregister_stopped) {
-		/* The ports are stopped: nothing is in flight. */
-		int r = pktmem_unregister(&mem);
+	argv[rc] = argv[0];
+	if (parse(argc - rc, argv + rc)) {
+		usage(stderr);
+		rte_eal_cleanup();
+		return 2;
+	}
+	printf("EAL: IOVA mode %s\n", rte_eal_iova_mode() == RTE_IOVA_PA ? "PA" : "VA");
+	t[1] = now();
 
-		if (r)
-			problem("vtop_mem_unregister with the ports stopped: %d\n", r);
-		else
-			printf("teardown: vtop_mem_unregister() with the ports stopped: 0\n");
-		if (vtop_vtophys(mem.va, NULL) != VTOP_VTOPHYS_ERROR)
-			problem("vtop_vtophys() still answers after the unregister\n");
-		memset(&info, 0, sizeof(info));
-		info.size = sizeof(info);
-		if (vtop_env_get_info(&info) == 0) {
-			printf("teardown: module reports %u pins, %" PRIu64 " bytes pinned\n",
-			       info.nr_pins, (uint64_t)info.pinned_bytes);
-			if (info.nr_pins || info.pinned_bytes)
-				problem("pins left after the unregister\n");
+	vo.pci_device = opt.attach;
+	rc = vtop_env_init(&vo);
+	if (rc) {
+		fprintf(stderr, "vtop_env_init: %s\n", vtop_last_error());
+		rte_eal_cleanup();
+		return rc == -EOPNOTSUPP ? 4 : 2;
+	}
+	if (vtop_env_get_info(&info) == 0)
+		printf("libvtop %s: %s mode%s%s\n", vtop_version(),
+		       info.mode == VTOP_MODE_IOVA ? "IOVA (attached)" : "physical",
+		       opt.attach ? ", device " : "", opt.attach ? opt.attach : "");
+
+	nports = rte_eth_dev_count_avail();
+	if (nports != (opt.role == ROLE_BOTH ? 2 : 1)) {
+		fprintf(stderr, "%u ports, need %u\n", nports, opt.role == ROLE_BOTH ? 2 : 1);
+		rc = 2;
+		goto out;
+	}
+	if (opt.role != ROLE_RX)
+		tx_port = 0;
+	if (opt.role == ROLE_RX)
+		rx_port = 0;
+	else if (opt.role == ROLE_BOTH)
+		rx_port = 1;
+	RTE_ETH_FOREACH_DEV(port) {
+		if (port_configure(port)) {
+			rc = 2;
+			goto out;
 		}
 	}
+	for (k = 0; k < opt.nr_kinds && !rc; k++) {
+		for (i = 0; i < opt.nr_iovas && !rc; i++) {
+			rc = run(++n, opt.kind[k], opt.iova[i]);
+			if (problems)
+				failed++;
+		}
+	}
+out:
+	t[2] = now();
+	problems = 0;
 	RTE_ETH_FOREACH_DEV(port) {
 		int r = rte_eth_dev_close(port);
 
 		if (r)
 			problem("rte_eth_dev_close(%u): %s\n", port, rte_strerror(-r));
 	}
-	rte_mempool_free(pool);
-	pktmem_free(&mem);
-	if (mem.heap_added)
-		problem("the heap kept the vtop memory after the ports and the pool were freed\n");
+	if (opt.rings_vtop)
+		free_run_memory();
+	if (problems)
+		failed++;
 	rte_eal_cleanup();
 	vtop_env_fini();
+	t[3] = now();
+	printf("time: EAL %.1f s, %u run(s) %.1f s, teardown %.1f s\n",
+	       t[1] - t[0], n, t[2] - t[1], t[3] - t[2]);
 	if (rc)
 		return rc;
-	if (problems) {
-		printf("FAIL: %u problem(s)\n", problems);
+	if (failed) {
+		printf("FAIL: %u of %u run(s) failed\n", failed, n);
 		return 1;
 	}
-	printf("PASS\n");
+	printf("PASS: %u run(s)\n", n);
 	return 0;
 }

@@ -72,7 +72,8 @@ for k in $kernels; do
 	# header (EtherType 0x88b5, "VTOPDPDK"), each checked byte by byte
 	# on the host (pcap-runs.awk). Every run that sends from port 0 with
 	# a true table must appear as a run of intact frames from sequence 0
-	# (scenario 1: three of 256, 3: two of 256, 4: one of 64); the
+	# (scenario 1: three of 256, 3: two of 256 -- its control sends
+	# intact frames too --, 4: one of 64); the
 	# wrong-table runs of scenario 2 put damaged frames (or none) there.
 	if [ -s "$pcap" ]; then
 		magic='ether proto 0x88b5 and ether[14:4] = 0x56544f50 and ether[18:4] = 0x4450444b'

@@ -18,7 +18,7 @@ fails=0
 # uio_pci_generic implies anyway), warnings and errors only.
 EAL="--in-memory --no-telemetry --iova-mode=pa --log-level=*:warning"
 
-say() { echo "dpdk-scenario: $*"; }
+say() { echo "dpdk-scenario: [$(cut -d' ' -f1 /proc/uptime)] $*"; }
 fail() { say "FAIL: $*"; fails=$((fails + 1)); }
 skip() { say "SKIP: $*"; exit $KSFT_SKIP; }
 

@@ -11,16 +11,20 @@
 
 nics_setup identity || finish "scenario 2 (wrong IOVAs)"
 set -- $(pins)
+run_dpdk s2 $EAL -l 0 -a $NIC0 -a $NIC1 -- --mem 4k --iova va,prev-page --count 64
+[ "$rc" = 1 ] || fail "vtop-dpdk did not fail (exit $rc): the check cannot see wrong IOVAs"
 for wrong in va prev-page; do
-	run_dpdk s2-$wrong $EAL -l 0 -a $NIC0 -a $NIC1 -- --mem 4k --iova $wrong --count 64
-	[ "$rc" = 1 ] || fail "$wrong: vtop-dpdk did not fail (exit $rc): the check cannot see wrong IOVAs"
-	expect "table: WRONG" "$wrong: the table was not the wrong one"
-	expect '^FAIL: rx: ' "$wrong: no frame reported lost or corrupted"
-	grep -q '^rx: all 64 frames arrived' "$out" &&
+	expect "^result: 4k $wrong: FAIL \\([0-9]+ problem" "$wrong: the run did not fail"
+	# the run's own lines: lost or corrupted frames, and the mbufs still
+	# carry the table's (wrong) addresses: DPDK used the table
+	sect=$(awk -v w="$wrong" '/^=== run / { on = 0 } /^=== run .*table: WRONG/ && index($0, w == "va" ? "virtual" : "previous") { on = 1 } on' "$out")
+	printf '%s\n' "$sect" | grep -q '^FAIL: rx: ' ||
+		fail "$wrong: no frame reported lost or corrupted"
+	printf '%s\n' "$sect" | grep -q '^rx: all 64 frames arrived' &&
 		fail "$wrong: all frames arrived intact through a wrong table"
-	# the mbufs still carry the table's (wrong) addresses: DPDK used it
-	grep -q "buf_iova is not the table's address" "$out" &&
+	printf '%s\n' "$sect" | grep -q "buf_iova is not the table's address" &&
 		fail "$wrong: an mbuf does not carry the table's address"
 done
+expect '^FAIL: 2 of 2 run\(s\) failed$' "not both runs failed"
 check_pins_balanced "$1" "$2"
 finish "scenario 2 (wrong IOVAs)"

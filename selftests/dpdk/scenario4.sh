@@ -16,5 +16,6 @@ run_dpdk s4 $EAL -l 0 -a $NIC0 -a $NIC1 -- --mem 4k --count 64 --unregister-stop
 expect '^rx: all 64 frames arrived byte-exact and in order$' "not all frames arrived intact"
 expect '^teardown: vtop_mem_unregister\(\) with the ports stopped: 0$' "the unregister with the ports stopped failed"
 expect '^teardown: module reports 0 pins, 0 bytes pinned$' "pins left right after the unregister"
+expect '^result: 4k vtop: PASS$' "the run did not pass"
 check_pins_balanced "$1" "$2"
 finish "scenario 4 (teardown)"
