@@ -35,6 +35,7 @@ all:
 # other rules), first in the rule's own list otherwise (mk/lib.mk).
 # `make deps` installs every group (what `make check` needs).
 DEPS_ALL := base vm checkpatch dkms debug bench fresh rdma abi man caps deb
+DEPS_ALL += dpdk
 deps:
 	$(TOP)/scripts/deps.sh $(DEPS_ALL)
 
@@ -64,6 +65,7 @@ include $(sort $(wildcard $(TOP)/mk/*.mk))
 CHECK_STEPS = $(CHECK_KMOD) $(CHECK_HOST) $(CHECK_MAN) $(CHECK_VM) $(CHECK_NVME) \
 	      $(CHECK_RDMA) \
 	      $(CHECK_KSFT) \
+	      $(CHECK_DPDK) \
 	      $(CHECK_BENCH) $(CHECK_DEBUG) $(CHECK_FRESH)
 
 check: deps

@@ -326,6 +326,7 @@ static void ring_cb(const struct rte_memzone *mz, void *arg)
 }
 
 static unsigned int pool_chunks;
+static size_t pool_bytes;
 
 static void chunk_cb(struct rte_mempool *mp, void *arg, struct rte_mempool_memhdr *hdr,
 		     unsigned int idx)
@@ -334,6 +335,7 @@ static void chunk_cb(struct rte_mempool *mp, void *arg, struct rte_mempool_memhd
 	(void)arg;
 	(void)idx;
 	pool_chunks++;
+	pool_bytes += hdr->len;
 	if (!pktmem_contains(&mem, hdr->addr, hdr->len))
 		problem("pool chunk %p + %zu is outside the vtop memory\n",
 			hdr->addr, hdr->len);
@@ -570,6 +572,7 @@ static int run(unsigned int n, enum pktmem_kind kind, enum pktmem_iova iova)
 	int rc = 2;
 
 	problems = bad_mbufs = pool_chunks = rings_seen = 0;
+	pool_bytes = 0;
 	cur_iova = iova;
 	printf("=== run %u: %s memory, table: %s ===\n", n, pktmem_kind_name(kind),
 	       iova_name(iova));
@@ -593,8 +596,10 @@ static int run(unsigned int n, enum pktmem_kind kind, enum pktmem_iova iova)
 	}
 	rte_mempool_mem_iter(pool, chunk_cb, NULL);
 	rte_mempool_obj_iter(pool, obj_cb, NULL);
-	printf("pool: %u mbufs in %u chunk(s) of the vtop memory%s\n",
-	       pool->size, pool_chunks, bad_mbufs ? "" : ", every buf_iova from the table");
+	printf("pool: %u mbufs of %u bytes in %u chunk(s), %zu KiB of the vtop memory%s\n",
+	       pool->size, pool->elt_size + pool->header_size + pool->trailer_size,
+	       pool_chunks, pool_bytes >> 10,
+	       bad_mbufs ? "" : ", every buf_iova from the table");
 
 	ring_socket = opt.rings_vtop ? mem.socket_id : (int)rte_socket_id();
 	rings_must_be_vtop = opt.rings_vtop;

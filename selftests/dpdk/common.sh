@@ -16,6 +16,7 @@ KSFT_SKIP=4
 fails=0
 # The EAL: no shared files, no telemetry socket, physical addresses (what
 # uio_pci_generic implies anyway), warnings and errors only.
+# shellcheck disable=SC2034 # used by the scenarios
 EAL="--in-memory --no-telemetry --iova-mode=pa --log-level=*:warning"
 
 say() { echo "dpdk-scenario: [$(cut -d' ' -f1 /proc/uptime)] $*"; }

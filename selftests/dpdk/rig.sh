@@ -20,6 +20,7 @@ dpdk_rig_init() {
 		echo "dpdk: $dpdk_bin not built (make dpdk-example)" >&2
 		return 2
 	fi
+	# shellcheck disable=SC2034 # used by check.sh
 	dpdk_rig=(--iommu --append "iommu.strict=1 no_timer_check" --add "$dpdk_bin"
 		  --add "$TOP/selftests/dpdk")
 	VTOP_VM_QEMU_OPTS="-netdev hubport,id=h0,hubid=0"

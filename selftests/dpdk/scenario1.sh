@@ -7,6 +7,7 @@
 # registered with libvtop and given to DPDK with libvtop's addresses. All
 # frames must arrive byte-exact and in order, every mbuf must be in the
 # vtop memory with libvtop's address, and no pin may be left.
+# shellcheck source=selftests/dpdk/common.sh disable=SC2046,SC2086 # word splitting of $(pins) and $EAL is meant
 . "$(dirname "$0")/common.sh"
 
 nics_setup identity || finish "scenario 1 (physical addresses)"

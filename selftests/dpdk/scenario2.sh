@@ -7,6 +7,7 @@
 # device then reads and writes other memory than the mbufs' (nothing the
 # kernel owns: addresses past the guest's RAM, or the buffer's own pages),
 # and vtop-dpdk must fail on lost or corrupted frames.
+# shellcheck source=selftests/dpdk/common.sh disable=SC2046,SC2086 # word splitting of $(pins) and $EAL is meant
 . "$(dirname "$0")/common.sh"
 
 nics_setup identity || finish "scenario 2 (wrong IOVAs)"

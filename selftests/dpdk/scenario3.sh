@@ -12,6 +12,7 @@
 # memory, and the IOMMU must report no fault. Then the negative control:
 # the receiver's rings in the EAL's memory (physical addresses, which the
 # device's domain does not map): nothing may arrive.
+# shellcheck source=selftests/dpdk/common.sh disable=SC2046,SC2086 # word splitting of $(pins) and $EAL is meant
 . "$(dirname "$0")/common.sh"
 
 # pair KIND [RECEIVER OPTIONS]: receiver in the background, sender, wait;
@@ -48,17 +49,17 @@ pair() {
 	expect '^libvtop .*: IOVA \(attached\) mode, device '"$NIC1"'$' "$kind: the receiver is not attached to $NIC1"
 }
 
-[ -d /sys/class/iommu ] && ls /sys/class/iommu | grep -q . ||
-	skip "no IOMMU in this guest (rig without --iommu)"
+iommus=$(find /sys/class/iommu -mindepth 1 -maxdepth 1 2>/dev/null)
+[ -n "$iommus" ] || skip "no IOMMU in this guest (rig without --iommu)"
 nics_setup DMA || finish "scenario 3 (IOMMU, attached mode)"
 set -- $(pins)
-for kind in 4k; do
-	pair $kind --rx-timeout 30
-	[ "$rc" = 0 ] || fail "$kind: the receiver failed (exit $rc)"
-	expect '^ring eth_p0_q0_rx_ring: .*in the vtop memory$' "$kind: the receiver's rx ring is not in the vtop memory"
-	expect '^rx: all 256 frames arrived byte-exact and in order$' "$kind: not all frames arrived intact"
-	expect '^mbufs: every one the PMD used is in the vtop memory' "$kind: an mbuf outside the vtop memory"
-done
+# 4 KiB pages (scenario 1 covers THP and hugetlb; an IOMMU makes any
+# registration one IOVA-contiguous stretch anyway)
+pair 4k --rx-timeout 30
+[ "$rc" = 0 ] || fail "the receiver failed (exit $rc)"
+expect '^ring eth_p0_q0_rx_ring: .*in the vtop memory$' "the receiver's rx ring is not in the vtop memory"
+expect '^rx: all 256 frames arrived byte-exact and in order$' "not all frames arrived intact"
+expect '^mbufs: every one the PMD used is in the vtop memory' "an mbuf outside the vtop memory"
 faults=$(dmar_faults)
 [ -z "$faults" ] || fail "IOMMU faults: $faults"
 

@@ -7,6 +7,7 @@
 # it, then the ports, the pool, the heap and the EAL are torn down. The
 # unregister must succeed, the module must report no pin of the process
 # right after it, and the kernel's FOLL_PIN counters must balance.
+# shellcheck source=selftests/dpdk/common.sh disable=SC2046,SC2086 # word splitting of $(pins) and $EAL is meant
 . "$(dirname "$0")/common.sh"
 
 nics_setup identity || finish "scenario 4 (teardown)"
