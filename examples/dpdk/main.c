@@ -33,7 +33,9 @@
  *                          tx / rx: this process has one port and only
  *                          sends / receives (two processes, two devices)
  *   --ready-file PATH      rx role: created once the port is up
- *   --rx-timeout SEC       rx: give up after SEC s without a frame (10)
+ *   --rx-timeout SEC       rx: give up after SEC s without a frame (10);
+ *                          SIGINT or SIGTERM ends the wait too (the
+ *                          frames missing then count as lost)
  *   --unregister-stopped   stop the ports, vtop_mem_unregister(), then
  *                          tear down (ports, pool, heap, EAL)
  *
@@ -48,6 +50,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,6 +111,14 @@ static struct rte_mempool *pool;
 static unsigned int problems;	/* of the current run */
 
 #define problem(...) do { problems++; printf("FAIL: " __VA_ARGS__); } while (0)
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
 
 static double now(void)
 {
@@ -497,10 +508,12 @@ static void traffic(uint16_t tx, uint16_t rx, struct rx_state *st)
 			}
 			if (n)
 				last = now();
-			if (st->next >= opt.count && (tx == UINT16_MAX || sent == opt.count))
+			/* every frame came, intact or not */
+			if (st->seen >= opt.count && (tx == UINT16_MAX || sent == opt.count))
 				break;
 			/* before the first frame: the sender may not have started */
-			if (now() - last > (st->seen ? 1.5 : opt.rx_timeout))
+			if (now() - last > (st->seen ? 3.0 : opt.rx_timeout) ||
+			    stop_requested)
 				break;
 		} else if (sent == opt.count) {
 			break;
@@ -668,6 +681,8 @@ int main(int argc, char **argv)
 	int rc;
 
 	t[0] = now();
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
 	rc = rte_eal_init(argc, argv);
 	if (rc < 0) {
 		fprintf(stderr, "rte_eal_init: %s\n", rte_strerror(rte_errno));
