@@ -595,10 +595,11 @@ static int run(unsigned int n, enum pktmem_kind kind, enum pktmem_iova iova)
 	    pktmem_register(&mem, iova) ||
 	    pktmem_add_heap(&mem, heap))
 		goto out;
-	printf("packet memory: %s, %zu bytes at %p, %u pages of %zu in the table, "
-	       "%u DMA segment(s) from libvtop, heap socket %d; table: %s\n",
-	       pktmem_kind_name(kind), mem.len, (void *)mem.va, mem.n_pages,
-	       mem.page_sz, mem.nr_segs, mem.socket_id, iova_name(iova));
+	printf("packet memory: %s, %zu bytes at %p (%" PRIu64 " in 2 MiB pages), "
+	       "%u pages of %zu in the table, %u DMA segment(s) from libvtop, "
+	       "heap socket %d; table: %s\n",
+	       pktmem_kind_name(kind), mem.len, (void *)mem.va, mem.bytes_2m,
+	       mem.n_pages, mem.page_sz, mem.nr_segs, mem.socket_id, iova_name(iova));
 
 	pool = rte_pktmbuf_pool_create(pname, NB_MBUFS, 0, 0,
 				       RTE_MBUF_DEFAULT_BUF_SIZE, mem.socket_id);

@@ -166,9 +166,12 @@ int pktmem_register(struct pktmem *m, enum pktmem_iova iova_mode)
 		return rc;
 	}
 	m->nr_segs = nr;
+	m->bytes_2m = 0;
 	for (i = 0; i < nr; i++) {
 		uint64_t off;
 
+		if (segs[i].page_shift == 21)
+			m->bytes_2m += segs[i].len;
 		if ((segs[i].vaddr - (uintptr_t)m->va) % m->page_sz ||
 		    segs[i].len % m->page_sz) {
 			fprintf(stderr, "segment %u (0x%" PRIx64 " + %" PRIu64

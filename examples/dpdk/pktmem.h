@@ -28,6 +28,7 @@ struct pktmem {
 	uint64_t *iovas;	/* the table given to DPDK, n_pages entries */
 	uint64_t *truth;	/* libvtop's address of each page */
 	uint32_t nr_segs;	/* DMA-contiguous segments libvtop reported */
+	uint64_t bytes_2m;	/* of them in 2 MiB pages (THP, hugetlb) */
 	void *map_base;		/* what mmap() returned, and its length */
 	size_t map_len;
 	int registered;

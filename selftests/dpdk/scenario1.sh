@@ -21,6 +21,10 @@ for kind in 4k thp hugetlb; do
 	expect "^packet memory: $kind, .*table: libvtop's addresses$" "$kind: no packet memory line"
 	expect "^result: $kind vtop: PASS$" "$kind: the run did not pass"
 done
+# the kinds are what they say: libvtop saw 4 KiB pages, then 2 MiB ones
+expect '^packet memory: 4k, 8388608 bytes at 0x[0-9a-f]+ \(0 in 2 MiB pages\)' "4k: not on 4 KiB pages"
+expect '^packet memory: thp, 8388608 bytes at 0x[0-9a-f]+ \(8388608 in 2 MiB pages\)' "thp: not on transparent huge pages"
+expect '^packet memory: hugetlb, 8388608 bytes at 0x[0-9a-f]+ \(8388608 in 2 MiB pages\)' "hugetlb: not on 2 MiB pages"
 n=$(grep -c '^rx: all 256 frames arrived byte-exact and in order$' "$out")
 [ "$n" = 3 ] || fail "$n of 3 runs got all frames intact"
 n=$(grep -c '^mbufs: every one the PMD used is in the vtop memory' "$out")
