@@ -8,6 +8,7 @@
 #
 #   selftests/dpdk/check.sh [--kernels "6.1 6.12"] [--scenarios "1 2 3 4"]
 #                       [--no-build] [--timeout SEC] [--keep-pcap DIR]
+#                       [--no-iommu]  (a machine without IOMMU: 3 skips)
 set -uo pipefail
 
 TOP=${TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
@@ -18,8 +19,9 @@ scenarios="1 2 3 4"
 build=1
 timeout=600
 keep=""
+noiommu=""
 
-usage() { sed -n '3,10s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
+usage() { sed -n '3,11s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
 
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -28,6 +30,7 @@ while [ $# -gt 0 ]; do
 	--no-build) build=0 ;;
 	--timeout) timeout=$2; shift ;;
 	--keep-pcap) keep=$2; shift ;;
+	--no-iommu) noiommu=noiommu ;;
 	-h|--help) usage; exit 0 ;;
 	*) usage >&2; exit 2 ;;
 	esac
@@ -47,7 +50,7 @@ for k in $kernels; do
 	nb=""
 	[ $build = 0 ] && nb=--no-build
 	pcap=${keep:-$tmp}/port0-$k.pcap
-	dpdk_rig_init "$pcap" || exit 2
+	dpdk_rig_init "$pcap" $noiommu || exit 2
 	echo "=== dpdk scenarios ($scenarios) on $k, one boot ==="
 	rc=0
 	# shellcheck disable=SC2086
@@ -89,7 +92,7 @@ for k in $kernels; do
 		for s in $scenarios; do
 			case $s in
 			1) w256=$((w256 + 3)) ;;
-			3) w256=$((w256 + 2)) ;;
+			3) [ -n "$noiommu" ] || w256=$((w256 + 2)) ;;
 			4) w64=$((w64 + 1)) ;;
 			esac
 		done
