@@ -70,6 +70,7 @@ static void touch_scrambled(char *va, size_t n)
 int pktmem_alloc(struct pktmem *m, enum pktmem_kind kind, size_t len)
 {
 	void *p;
+	int err;
 
 	memset(m, 0, sizeof(*m));
 	m->kind = kind;
@@ -100,9 +101,10 @@ int pktmem_alloc(struct pktmem *m, enum pktmem_kind kind, size_t len)
 		m->map_len = len + SZ_2M;
 		m->va = (char *)(((uintptr_t)p + SZ_2M - 1) & ~(SZ_2M - 1));
 		if (madvise(m->va, len, MADV_HUGEPAGE)) {
+			err = errno;
 			fprintf(stderr, "madvise(MADV_HUGEPAGE): %s\n",
-				strerror(errno));
-			return -errno;
+				strerror(err));
+			return -err;
 		}
 		memset(m->va, 0, len);
 		break;
@@ -126,9 +128,10 @@ int pktmem_alloc(struct pktmem *m, enum pktmem_kind kind, size_t len)
 		return -ENOMEM;
 	return 0;
 fail:
+	err = errno;
 	fprintf(stderr, "mmap of %zu bytes (%s): %s\n", len,
-		pktmem_kind_name(kind), strerror(errno));
-	return -errno;
+		pktmem_kind_name(kind), strerror(err));
+	return -err;
 }
 
 /*
