@@ -601,6 +601,17 @@ static int run(unsigned int n, enum pktmem_kind kind, enum pktmem_iova iova)
 	       pktmem_kind_name(kind), mem.len, (void *)mem.va, mem.bytes_2m,
 	       mem.n_pages, mem.page_sz, mem.nr_segs, mem.socket_id, iova_name(iova));
 
+	/* libvtop's addresses against pagemap: all equal in physical mode, none attached */
+	{
+		unsigned int eq, unk;
+
+		if (pktmem_count_phys_equal(&mem, &eq, &unk))
+			problem("cannot read /proc/self/pagemap\n");
+		else
+			printf("IOVA check: %zu pages, DMA address equals the physical address on %u, unknown on %u\n",
+			       mem.len / 4096, eq, unk);
+	}
+
 	pool = rte_pktmbuf_pool_create(pname, NB_MBUFS, 0, 0,
 				       RTE_MBUF_DEFAULT_BUF_SIZE, mem.socket_id);
 	if (!pool) {

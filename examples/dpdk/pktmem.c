@@ -5,11 +5,13 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <rte_errno.h>
 #include <rte_malloc.h>
@@ -237,6 +239,35 @@ int pktmem_add_heap(struct pktmem *m, const char *heap)
 			rte_strerror(rte_errno));
 		return -rte_errno;
 	}
+	return 0;
+}
+
+/*
+ * Attached mode: how many 4 KiB pages have a DMA address equal to their
+ * CPU physical address (/proc/self/pagemap, root), and how many could not
+ * be read. Through a translating IOMMU domain the answer is none.
+ */
+int pktmem_count_phys_equal(const struct pktmem *m, unsigned int *equal,
+			    unsigned int *unknown)
+{
+	size_t off;
+	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	*equal = *unknown = 0;
+	for (off = 0; off < m->len; off += SZ_4K) {
+		uint64_t e, va = (uintptr_t)m->va + off;
+
+		if (pread(fd, &e, sizeof(e), (off_t)(va / SZ_4K * sizeof(e))) != sizeof(e) ||
+		    !(e & (1ULL << 63)) || !(e & ((1ULL << 55) - 1))) {
+			(*unknown)++;
+			continue;
+		}
+		if ((e & ((1ULL << 55) - 1)) * SZ_4K == pktmem_true_iova(m, m->va + off))
+			(*equal)++;
+	}
+	close(fd);
 	return 0;
 }
 

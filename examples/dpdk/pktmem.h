@@ -41,6 +41,8 @@ int pktmem_alloc(struct pktmem *m, enum pktmem_kind kind, size_t len);
 int pktmem_register(struct pktmem *m, enum pktmem_iova iova_mode);
 int pktmem_add_heap(struct pktmem *m, const char *heap);
 int pktmem_unregister(struct pktmem *m);
+int pktmem_count_phys_equal(const struct pktmem *m, unsigned int *equal,
+			    unsigned int *unknown);
 void pktmem_free(struct pktmem *m);
 
 static inline int pktmem_contains(const struct pktmem *m, const void *p, size_t n)

@@ -29,6 +29,8 @@ n=$(grep -c '^rx: all 256 frames arrived byte-exact and in order$' "$out")
 [ "$n" = 3 ] || fail "$n of 3 runs got all frames intact"
 n=$(grep -c '^mbufs: every one the PMD used is in the vtop memory' "$out")
 [ "$n" = 3 ] || fail "$n of 3 runs had every mbuf in the vtop memory"
+n=$(grep -c '^IOVA check: 2048 pages, DMA address equals the physical address on 2048, unknown on 0$' "$out")
+[ "$n" = 3 ] || fail "$n of 3 runs: libvtop's addresses are not the pages' physical addresses (pagemap)"
 expect '^PASS: 3 run\(s\)$' "no PASS line"
 # 4 KiB pages touched in a scrambled order: the table must really be per
 # page (many segments), or the test proves little

@@ -46,6 +46,7 @@ pair() {
 	[ "$rc" = "$KSFT_SKIP" ] && skip "libvtop cannot attach (module without VTOP_FEATURE_ATTACH)"
 	[ "$txrc" = 0 ] || fail "$kind: the sender failed (exit $txrc)"
 	expect '^libvtop .*: IOVA \(attached\) mode, device '"$NIC0"'$' "$kind: the sender is not attached to $NIC0"
+	expect '^IOVA check: 2048 pages, DMA address equals the physical address on 0, unknown on 0$' "$kind: the sender's DMA addresses are not distinct IOVAs"
 	expect '^ring eth_p0_q0_tx_ring: .*in the vtop memory$' "$kind: the sender's tx ring is not in the vtop memory"
 	expect '^tx: 256 frames sent' "$kind: the sender did not send 256 frames"
 	say "receiver's log:"
@@ -53,6 +54,7 @@ pair() {
 	say "receiver exited with $rc"
 	out=$rxout
 	expect '^libvtop .*: IOVA \(attached\) mode, device '"$NIC1"'$' "$kind: the receiver is not attached to $NIC1"
+	expect '^IOVA check: 2048 pages, DMA address equals the physical address on 0, unknown on 0$' "$kind: the receiver's DMA addresses are not distinct IOVAs"
 }
 
 iommus=$(find /sys/class/iommu -mindepth 1 -maxdepth 1 2>/dev/null)
