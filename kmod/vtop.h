@@ -22,6 +22,7 @@
 
 #include <uapi/linux/vtop.h>
 
+struct file;
 struct pci_dev;
 
 /* Module parameters (vtop_main.c, vtop_events.c), read with READ_ONCE(). */
@@ -223,6 +224,7 @@ void vtop_dma_exit(void);
 
 /* vtop_main.c: copy in an argument struct under the size/flags rule. */
 int vtop_copy_args(void *karg, size_t ksize, const void __user *uarg);
+bool vtop_is_vtop_file(const struct file *file);
 
 /* vtop_stats.c */
 enum vtop_fail {

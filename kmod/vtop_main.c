@@ -251,6 +251,12 @@ static const struct file_operations vtop_fops = {
 	.mmap		= vtop_mmap,
 };
 
+/* Is @file an open /dev/vtop (its private_data a struct vtop_file)? */
+bool vtop_is_vtop_file(const struct file *file)
+{
+	return file->f_op == &vtop_fops;
+}
+
 static struct miscdevice vtop_misc = {
 	.minor	= MISC_DYNAMIC_MINOR,
 	.name	= VTOP_DEVICE_NAME,

@@ -10,11 +10,14 @@
 #include <linux/fdtable.h>
 #include <linux/file.h>
 #include <linux/mm.h>
+#include <linux/pid.h>
+#include <linux/pid_namespace.h>
 #include <linux/rcupdate.h>
 #include <linux/sched/signal.h>
 #include <linux/sched/task.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
+#include <linux/sort.h>
 
 #include "vtop.h"
 
@@ -98,11 +101,20 @@ DEFINE_SHOW_ATTRIBUTE(vtop_stats);
 
 /*
  * /sys/kernel/debug/vtop/pins: the module keeps no list of its files, so
- * the file walks every process's descriptor table (as /proc/PID/fd does)
- * and takes a reference to each vtop file it finds, under the task and
- * file-table spinlocks only; the pins are then read under each file's own
- * mutex, with no spinlock held. A file held by several processes (passed or
- * inherited) is listed under each of them.
+ * the file walks the descriptor table of every task (as /proc/PID/fd does
+ * per process) and takes a reference to each vtop file it finds; the pins
+ * are then read under each file's own mutex, with no spinlock held.
+ *
+ * Every thread is visited, not only each process's first: a process whose
+ * main thread exited keeps its table in the other threads, and a thread
+ * may have a table of its own (unshare(CLONE_FILES), clone() without
+ * CLONE_FILES). Threads are found by pid number (find_ge_pid(), as
+ * /proc's readdir does), each under a short RCU read section of its own,
+ * so the walk never holds RCU across all tasks and can reschedule. A file
+ * is listed under the process id (tgid) and descriptor number it is found
+ * at; the threads sharing one table find the same (tgid, fd, file) and it
+ * is listed once. A file held by several processes (passed or inherited)
+ * is listed under each of them.
  */
 struct vtop_fd_ref {
 	struct file *file;
@@ -125,7 +137,8 @@ static int vtop_fd_collect(const void *arg, struct file *file, unsigned int fd)
 	struct vtop_fd_walk *w = *(struct vtop_fd_walk * const *)arg;
 	struct vtop_fd_ref *ref;
 
-	if (!file->f_op || file->f_op->owner != THIS_MODULE)
+	/* Only a /dev/vtop file has a struct vtop_file behind it. */
+	if (!vtop_is_vtop_file(file))
 		return 0;
 	if (w->found++ >= w->cap)
 		return 0;
@@ -138,21 +151,55 @@ static int vtop_fd_collect(const void *arg, struct file *file, unsigned int fd)
 	return 0;
 }
 
+/* The task with pid number @nr or the next one after it, referenced. */
+static struct task_struct *vtop_next_task(int *nr)
+{
+	struct task_struct *task = NULL;
+	struct pid *pid;
+
+	rcu_read_lock();
+	while ((pid = find_ge_pid(*nr, &init_pid_ns))) {
+		*nr = pid_nr(pid) + 1;
+		task = pid_task(pid, PIDTYPE_PID);
+		if (task) {
+			get_task_struct(task);
+			break;
+		}
+	}
+	rcu_read_unlock();
+	return task;
+}
+
 static void vtop_fd_walk(struct vtop_fd_walk *w)
 {
 	struct vtop_fd_walk *wp = w;
-	struct task_struct *p;
+	struct task_struct *task;
+	int nr = 1;
 
 	w->nr = 0;
 	w->found = 0;
-	rcu_read_lock();
-	for_each_process(p) {
-		task_lock(p);
-		w->task = p;
-		iterate_fd(p->files, 0, vtop_fd_collect, &wp);
-		task_unlock(p);
+	while ((task = vtop_next_task(&nr))) {
+		task_lock(task);
+		w->task = task;
+		iterate_fd(task->files, 0, vtop_fd_collect, &wp);
+		task_unlock(task);
+		put_task_struct(task);
+		cond_resched();
 	}
-	rcu_read_unlock();
+}
+
+/* Order by pid, fd, file: the threads' copies of one entry meet. */
+static int vtop_fd_ref_cmp(const void *a, const void *b)
+{
+	const struct vtop_fd_ref *x = a, *y = b;
+
+	if (x->pid != y->pid)
+		return x->pid < y->pid ? -1 : 1;
+	if (x->fd != y->fd)
+		return x->fd < y->fd ? -1 : 1;
+	if (x->file != y->file)
+		return (unsigned long)x->file < (unsigned long)y->file ? -1 : 1;
+	return 0;
 }
 
 static void vtop_fd_put_all(struct vtop_fd_walk *w)
@@ -215,8 +262,10 @@ static int vtop_pins_show(struct seq_file *m, void *unused)
 		kvfree(w.refs);
 		w.cap = w.found + w.found / 2;
 	}
+	sort(w.refs, w.nr, sizeof(*w.refs), vtop_fd_ref_cmp, NULL);
 	for (i = 0; i < w.nr; i++)
-		vtop_pins_show_file(m, &w.refs[i]);
+		if (!i || vtop_fd_ref_cmp(&w.refs[i - 1], &w.refs[i]))
+			vtop_pins_show_file(m, &w.refs[i]);
 	vtop_fd_put_all(&w);
 	kvfree(w.refs);
 	return 0;
