@@ -69,6 +69,9 @@ static_assert(VTOP_PIN_MAX_PAGES *
  * @overflows_reported:	@overflows when the last overflow record was read;
  *			an overflow record is pending while they differ
  * @overflow_seq:	@seq of the last invalidation that overflowed
+ * @revoke_pending:	the fd's own VTOP_EVENT_REVOKED record (handle 0)
+ *			is still to be read
+ * @revoke_seq:		@seq of that record
  * @read_lock:		serialises read(); never taken by the callback
  * @wq:			readers and pollers wait here for a record
  * @ev_page:		the page mmap() maps (struct vtop_event_page)
@@ -81,7 +84,13 @@ static_assert(VTOP_PIN_MAX_PAGES *
  * @nr_mapped:		entries in @mapped: DETACH waits for 0, so that no
  *			unmap runs after the device reference is dropped
  * @revoked:		the device was unbound or removed: its mappings are
- *			gone and PIN fails with -ENODEV (under @dma_rwsem)
+ *			gone and PIN fails with -ENODEV. Set by the bus
+ *			notifier under vtop_attach_lock and @dma_rwsem held
+ *			for write; cleared by ATTACH and DETACH under
+ *			vtop_attach_lock and @lock, while the fd has no
+ *			mapping and no PIN in flight. Read under @dma_rwsem
+ *			(PIN), vtop_attach_lock (the notifier, release) or
+ *			@lock (INFO)
  * @mask_saved:		ATTACH widened the DMA mask; @saved_mask and
  *			@saved_coherent_mask are restored when the last fd
  *			attached to the device lets it go (vtop_attach_lock)
@@ -110,6 +119,8 @@ struct vtop_file {
 	u64 overflows;
 	u64 overflows_reported;
 	u64 overflow_seq;
+	bool revoke_pending;
+	u64 revoke_seq;
 	struct mutex read_lock;	/* serialises readers */
 	wait_queue_head_t wq;
 	struct page *ev_page;
@@ -205,6 +216,7 @@ bool vtop_region_read_retry(struct vtop_region *reg, unsigned long seq,
 void vtop_region_go_live(struct vtop_region *reg);
 void vtop_region_forget(struct vtop_region *reg);
 void vtop_region_revoked(struct vtop_region *reg);
+void vtop_events_fd_revoked(struct vtop_file *vf);
 void vtop_events_info(struct vtop_file *vf, struct vtop_info *info);
 long vtop_ioctl_get_invalidated(struct vtop_file *vf, void __user *uarg);
 ssize_t vtop_read(struct file *file, char __user *buf, size_t count,
@@ -215,6 +227,9 @@ int vtop_mmap(struct file *file, struct vm_area_struct *vma);
 /* vtop_dma.c */
 int vtop_dma_map(struct vtop_region *reg);
 void vtop_dma_unmap(struct vtop_region *reg);
+int vtop_dma_precheck(struct vtop_file *vf);
+bool vtop_dma_still_mapped(struct vtop_region *reg);
+void vtop_dma_release_quiesce(struct vtop_file *vf);
 long vtop_ioctl_attach(struct vtop_file *vf, void __user *uarg);
 long vtop_ioctl_detach(struct vtop_file *vf, void __user *uarg);
 void vtop_detach_release(struct vtop_file *vf);

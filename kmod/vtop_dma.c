@@ -6,12 +6,16 @@
  *
  * Policy: the device must be driven by uio_pci_generic, which hands it to
  * user space and never uses the DMA API for it itself; module parameter
- * attach_any_driver (set at load time only) lifts the restriction.
- * uio_pci_generic keeps the device's IOMMU group claimed for the kernel's
- * DMA domain (iommu_device_use_default_domain() at probe), so VFIO and
- * iommufd cannot take the group over while vtop maps through that domain.
- * vfio-pci is refused: it lets user space switch the device's domain under
- * vtop's mappings.
+ * attach_any_driver (set at load time only) admits any other kernel driver
+ * too, but never a driver that manages DMA ownership itself
+ * (driver_managed_dma: vfio-pci and the like, which let user space switch
+ * the device's domain under vtop's mappings) and never a device without a
+ * driver (its removal could not be told apart from an ATTACH racing with
+ * it: DEL_DEVICE is notified before the device leaves sysfs, and nothing
+ * that comes after it reaches vtop's notifier). uio_pci_generic keeps the
+ * device's IOMMU group claimed for the kernel's DMA domain
+ * (iommu_device_use_default_domain() at probe), so VFIO and iommufd cannot
+ * take the group over while vtop maps through that domain.
  *
  * Such a driver leaves the device's DMA mask at the PCI default of 32
  * bits, which would bounce every page above 4 GiB through swiotlb; the
@@ -30,12 +34,42 @@
  *    maintenance (DMA_ATTR_SKIP_CPU_SYNC), correct only for coherent
  *    devices (-EOPNOTSUPP; never on x86).
  *
+ * The group can still go lazy after ATTACH: root may write "DMA-FQ" to its
+ * type with the driver bound (iommu_group_store_type() allows that one
+ * change). The IOMMU core publishes the flush queue with WRITE_ONCE()
+ * under the group's private mutex, and the DMA API reads it locklessly on
+ * every unmap, so no lock vtop could take orders PIN against the switch.
+ * Instead:
+ *  - PIN checks the domain before it pins anything and again after it
+ *    mapped (the pages are unmapped again and PIN fails with -EOPNOTSUPP
+ *    when the domain is lazy by then), so no pin is made on a lazy domain
+ *    once the switch is visible;
+ *  - every unmap of a translating domain is followed by
+ *    iommu_flush_iotlb_all() before a page is unpinned, whatever the
+ *    domain's type says at that moment (the type is written after the
+ *    flush queue goes live, so it cannot tell whether this unmap was
+ *    queued): a pin made while the domain was strict is released safely
+ *    after the switch too. On a strict domain that flush repeats one the
+ *    unmap made; it costs one IOTLB invalidation per UNPIN.
+ *
  * Revocation: a bus notifier watches the attached devices. When the driver
  * is unbound, another one is bound or the device is deleted (hot-unplug,
  * sysfs remove), every mapping of every fd attached to it is unmapped
  * before the operation goes on, the fds are marked revoked (PIN fails with
- * -ENODEV) and each live pin gets a VTOP_EVENT_REVOKED record. The pins
- * stay pinned until UNPIN or release, which then leave the device alone.
+ * -ENODEV) and each live pin gets a VTOP_EVENT_REVOKED record, as does the
+ * fd itself, once (a record with handle 0: also for an fd without pins, or
+ * whose pins were invalidated before). The pins stay pinned until UNPIN or
+ * release, which then leave the device alone. A PIN in flight meanwhile
+ * fails with -ENODEV: its mapping is checked when it commits.
+ *
+ * Release: an attached fd closed with live pins (a crashed user-space
+ * driver, typically) clears the device's Bus Master Enable bit before its
+ * pages are unmapped and unpinned, as VFIO resets a device when its last
+ * user goes: the device was programmed with those addresses and may still
+ * be running. Not when another fd is attached to the device (another
+ * process may still drive it), nor after revocation (the device is not
+ * vtop's to touch any more). A user-space driver sets bus mastering again
+ * when it starts, as it must after a reset or a reboot anyway.
  *
  * Locking: device_lock, then vtop_attach_lock, then vf->lock (ATTACH);
  * vtop_attach_lock, then vf->dma_rwsem (revocation, write), then
@@ -45,6 +79,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/device.h>
+#include <linux/sched.h>
 #include <linux/dma-map-ops.h>
 #include <linux/dma-mapping.h>
 #include <linux/iommu.h>
@@ -81,6 +116,30 @@ static bool vtop_dev_translated(struct device *dev)
 	return domain && (domain->type & __IOMMU_DOMAIN_PAGING);
 }
 
+/* True when @dev's IOMMU domain invalidates lazily (a flush queue). */
+static bool vtop_dev_lazy(struct device *dev)
+{
+	struct iommu_domain *domain = iommu_get_domain_for_dev(dev);
+
+	return domain && domain->type == IOMMU_DOMAIN_DMA_FQ;
+}
+
+/*
+ * Make every unmap of @dev so far take effect in the IOTLB before a page
+ * is unpinned: on a lazy domain dma_unmap_*() only queued the
+ * invalidation. Done for every translating domain, see the top.
+ */
+static void vtop_dma_flush(struct device *dev)
+{
+	struct iommu_domain *domain = iommu_get_domain_for_dev(dev);
+
+	if (domain && (domain->type & __IOMMU_DOMAIN_PAGING))
+		iommu_flush_iotlb_all(domain);
+}
+
+/* Pages or entries a loop handles between two cond_resched() calls. */
+#define VTOP_DMA_RESCHED	4096
+
 /*
  * Check a fresh mapping: it covers exactly the pinned bytes, no entry
  * crosses the device's segment boundary, and without IOMMU translation no
@@ -97,6 +156,8 @@ static int vtop_dma_check(struct vtop_region *reg)
 	for_each_sgtable_dma_sg(&reg->sgt, sg, i) {
 		dma_addr_t addr = sg_dma_address(sg);
 
+		if (i && !(i % VTOP_DMA_RESCHED))
+			cond_resched();
 		if (!IS_ALIGNED(addr, PAGE_SIZE) ||
 		    !IS_ALIGNED(sg_dma_len(sg), PAGE_SIZE))
 			return -EIO;
@@ -130,7 +191,9 @@ static int vtop_build_sgt(struct vtop_region *reg, unsigned int max_seg)
 		unsigned long first = 0;
 
 		if (pass) {
-			ret = sg_alloc_table(&reg->sgt, nents, GFP_KERNEL);
+			/* Charged to the caller's memory cgroup. */
+			ret = sg_alloc_table(&reg->sgt, nents,
+					     GFP_KERNEL_ACCOUNT);
 			if (ret)
 				return ret;
 			sg = reg->sgt.sgl;
@@ -139,6 +202,8 @@ static int vtop_build_sgt(struct vtop_region *reg, unsigned int max_seg)
 		for (i = 0; i <= reg->npages; i++) {
 			phys_addr_t p = 0;
 
+			if (i && !(i % VTOP_DMA_RESCHED))
+				cond_resched();
 			if (i < reg->npages) {
 				p = page_to_phys(reg->pages[i]);
 				if (i && p == end && end - start < max_seg &&
@@ -169,8 +234,9 @@ static int vtop_build_sgt(struct vtop_region *reg, unsigned int max_seg)
  * vtop_dma_map() - map the pinned pages of @reg for @reg->dev
  * @reg: a pin whose pages are all pinned
  *
- * Return: 0, -ENODEV when the fd's device was revoked, or another negative
- * errno; nothing is mapped on failure.
+ * Return: 0, -ENODEV when the fd's device was revoked, -EOPNOTSUPP when
+ * its IOMMU domain invalidates lazily now, or another negative errno;
+ * nothing is mapped on failure.
  */
 int vtop_dma_map(struct vtop_region *reg)
 {
@@ -220,6 +286,11 @@ int vtop_dma_map(struct vtop_region *reg)
 	ret = vtop_dma_check(reg);
 	if (ret)
 		goto unmap;
+	/* Switched to DMA-FQ since ATTACH (or since vtop_dma_precheck()). */
+	if (vtop_dev_lazy(reg->dev)) {
+		ret = -EOPNOTSUPP;
+		goto unmap;
+	}
 
 	spin_lock(&vf->dma_lock);
 	reg->dma_mapped = true;
@@ -232,6 +303,7 @@ int vtop_dma_map(struct vtop_region *reg)
 unmap:
 	dma_unmap_sgtable(reg->dev, &reg->sgt, vtop_dma_dir(reg),
 			  DMA_ATTR_SKIP_CPU_SYNC);
+	vtop_dma_flush(reg->dev);
 free_table:
 	sg_free_table(&reg->sgt);
 unlock:
@@ -240,19 +312,20 @@ unlock:
 }
 
 /*
- * Undo vtop_dma_map(); must come before the pages are unpinned. No CPU
- * sync here either (see vtop_dma_map()). A mapping revoked meanwhile is
- * gone already: the device is not touched. The mapping counts in
- * vf->nr_mapped, which keeps DETACH away, until the unmap has finished.
- */
-/*
  * Unmap @reg from its device and take it off the fd's list of mappings.
  * The caller holds vf->dma_rwsem (read for one region, write to revoke).
+ * With @flush the IOTLB is flushed before the mapping stops counting in
+ * vf->nr_mapped (DETACH may drop the device after that); without, the
+ * caller flushes, still holding dma_rwsem for write, before any page of
+ * the region can be unpinned.
  */
-static void vtop_dma_unmap_one(struct vtop_file *vf, struct vtop_region *reg)
+static void vtop_dma_unmap_one(struct vtop_file *vf, struct vtop_region *reg,
+			       bool flush)
 {
 	dma_unmap_sgtable(reg->dev, &reg->sgt, vtop_dma_dir(reg),
 			  DMA_ATTR_SKIP_CPU_SYNC);
+	if (flush)
+		vtop_dma_flush(reg->dev);
 	spin_lock(&vf->dma_lock);
 	reg->dma_mapped = false;
 	list_del_init(&reg->dma_node);
@@ -260,15 +333,62 @@ static void vtop_dma_unmap_one(struct vtop_file *vf, struct vtop_region *reg)
 	spin_unlock(&vf->dma_lock);
 }
 
+/*
+ * Undo vtop_dma_map(); must come before the pages are unpinned. No CPU
+ * sync here either (see vtop_dma_map()). A mapping revoked meanwhile is
+ * gone already: the device is not touched. The mapping counts in
+ * vf->nr_mapped, which keeps DETACH away, until the unmap and the IOTLB
+ * flush have finished.
+ */
 void vtop_dma_unmap(struct vtop_region *reg)
 {
 	struct vtop_file *vf = reg->vf;
 
 	down_read(&vf->dma_rwsem);
 	if (reg->dma_mapped)
-		vtop_dma_unmap_one(vf, reg);
+		vtop_dma_unmap_one(vf, reg, true);
 	up_read(&vf->dma_rwsem);
 	sg_free_table(&reg->sgt);
+}
+
+/**
+ * vtop_dma_precheck() - can a PIN on @vf be mapped at all?
+ * @vf: an attached fd with this PIN reserved (vf->pdev stays put)
+ *
+ * Checked before anything is pinned, so that a PIN bound to fail does not
+ * pin (and charge, and fault in) the range first. vtop_dma_map() checks
+ * again, authoritatively.
+ *
+ * Return: 0, -ENODEV (revoked) or -EOPNOTSUPP (lazy IOMMU domain).
+ */
+int vtop_dma_precheck(struct vtop_file *vf)
+{
+	int ret = 0;
+
+	down_read(&vf->dma_rwsem);
+	if (vf->revoked)
+		ret = -ENODEV;
+	else if (vtop_dev_lazy(&vf->pdev->dev))
+		ret = -EOPNOTSUPP;
+	up_read(&vf->dma_rwsem);
+	return ret;
+}
+
+/*
+ * Is @reg, made by a PIN on an attached fd, still mapped? False once a
+ * revocation took the mapping away: then the PIN must not commit. Called
+ * with vf->lock held, before the pin goes live.
+ */
+bool vtop_dma_still_mapped(struct vtop_region *reg)
+{
+	struct vtop_file *vf = reg->vf;
+	bool mapped;
+
+	lockdep_assert_held(&vf->lock);
+	spin_lock(&vf->dma_lock);
+	mapped = reg->dma_mapped;
+	spin_unlock(&vf->dma_lock);
+	return mapped;
 }
 
 /* Is @pdev driven by a driver that hands the device to user space? */
@@ -283,6 +403,17 @@ static bool vtop_user_space_driver(struct pci_dev *pdev)
 		if (!strcmp(name, vtop_attach_drivers[i]))
 			return true;
 	return false;
+}
+
+/*
+ * Does @pdev's driver manage the device's DMA ownership itself (vfio-pci,
+ * or anything else that may hand the IOMMU group to VFIO or iommufd)?
+ * Under the device lock.
+ */
+static bool vtop_driver_managed_dma(struct pci_dev *pdev)
+{
+	return pdev->dev.driver &&
+	       to_pci_driver(pdev->dev.driver)->driver_managed_dma;
 }
 
 /* Any attached fd of @pdev other than @self? Under vtop_attach_lock. */
@@ -340,6 +471,9 @@ static int vtop_attach_check(struct pci_dev *pdev, bool *user_driver)
 
 	if (!device_is_registered(&pdev->dev))
 		return -ENODEV;
+	/* Never without a driver nor with driver-managed DMA, see the top. */
+	if (!pdev->dev.driver || vtop_driver_managed_dma(pdev))
+		return -EPERM;
 	*user_driver = vtop_user_space_driver(pdev);
 	if (!*user_driver && !READ_ONCE(vtop_attach_any_driver))
 		return -EPERM;
@@ -401,7 +535,7 @@ long vtop_ioctl_attach(struct vtop_file *vf, void __user *uarg)
 		vf->saved_mask = other->saved_mask;
 		vf->saved_coherent_mask = other->saved_coherent_mask;
 		vf->mask_saved = true;
-	} else if ((user_driver || !pdev->dev.driver) &&
+	} else if (user_driver &&
 		   dma_get_mask(&pdev->dev) < DMA_BIT_MASK(64)) {
 		vf->saved_mask = dma_get_mask(&pdev->dev);
 		vf->saved_coherent_mask = pdev->dev.coherent_dma_mask;
@@ -476,6 +610,33 @@ void vtop_detach_release(struct vtop_file *vf)
 	vf->pdev = NULL;
 }
 
+/*
+ * An attached fd is being released with live pins: stop the device's DMA
+ * (Bus Master Enable off) before the pages are unmapped and unpinned,
+ * unless another fd is attached to the device or the device was revoked.
+ * See the top.
+ */
+void vtop_dma_release_quiesce(struct vtop_file *vf)
+{
+	struct vtop_file *other;
+	bool shared = false;
+
+	if (!vf->pdev || !vf->nr_pins)
+		return;
+	mutex_lock(&vtop_attach_lock);
+	list_for_each_entry(other, &vtop_attached, attach_node)
+		if (other != vf && other->pdev == vf->pdev && !other->revoked)
+			shared = true;
+	/* Not revoked: the device is still bound to the driver it had. */
+	if (!vf->revoked && !shared) {
+		pci_clear_master(vf->pdev);
+		pci_info(vf->pdev,
+			 "vtop: attached fd released with %u live pin(s): bus mastering disabled\n",
+			 vf->nr_pins);
+	}
+	mutex_unlock(&vtop_attach_lock);
+}
+
 /* Set up the attach state of a new file. */
 void vtop_dma_open(struct vtop_file *vf)
 {
@@ -497,11 +658,16 @@ static void vtop_revoke(struct vtop_file *vf)
 	down_write(&vf->dma_rwsem);
 	vf->revoked = true;
 	list_for_each_entry_safe(reg, tmp, &vf->mapped, dma_node) {
-		vtop_dma_unmap_one(vf, reg);
+		vtop_dma_unmap_one(vf, reg, false);
 		vtop_region_revoked(reg);
-		n++;
+		if (!(++n % VTOP_DMA_RESCHED))
+			cond_resched();
 	}
+	/* Before UNPIN may unpin the pages without a look at the device. */
+	if (n)
+		vtop_dma_flush(&vf->pdev->dev);
 	up_write(&vf->dma_rwsem);
+	vtop_events_fd_revoked(vf);
 	pci_info(vf->pdev, "vtop: device going away: %u mapping(s) revoked\n",
 		 n);
 }

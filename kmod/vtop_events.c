@@ -320,6 +320,27 @@ void vtop_region_revoked(struct vtop_region *reg)
 		vtop_wake_readers(vf);
 }
 
+/*
+ * The attached fd @vf was revoked (vtop_dma.c): queue its own
+ * VTOP_EVENT_REVOKED record, handle 0, once per revocation, whether or not
+ * it has pins and whether or not they were invalidated before (those get
+ * no record of their own). It bumps the seq like an invalidation, so that
+ * a reader of the event page sees it; it is no pin's invalidation, so the
+ * pin counters (and GET_INVALIDATED) do not change.
+ */
+void vtop_events_fd_revoked(struct vtop_file *vf)
+{
+	struct vtop_event_page *page = vtop_ev_page(vf);
+
+	spin_lock(&vf->ev_lock);
+	vf->revoke_pending = true;
+	vf->revoke_seq = ++vf->seq;
+	/* Pairs with the reader's load-acquire of vtop_event_page.seq. */
+	smp_store_release(&page->seq, vf->seq);
+	spin_unlock(&vf->ev_lock);
+	vtop_wake_readers(vf);
+}
+
 /* The event state of a new file: 0, or -ENOMEM. */
 int vtop_events_open(struct vtop_file *vf)
 {
@@ -376,7 +397,8 @@ static bool vtop_ev_ready(struct vtop_file *vf)
 	bool ready;
 
 	spin_lock(&vf->ev_lock);
-	ready = vf->nr_queued || vtop_overflow_pending(vf);
+	ready = vf->nr_queued || vtop_overflow_pending(vf) ||
+		vf->revoke_pending;
 	spin_unlock(&vf->ev_lock);
 	return ready;
 }
@@ -453,7 +475,8 @@ static void vtop_fill_event(struct vtop_event *ev, const struct vtop_file *vf,
 
 /*
  * Copy up to @max records to @buf: the queued ones, oldest first, then the
- * overflow record when one is pending and every queued record fits.
+ * fd's revocation record and then the overflow record, each when pending
+ * and every record before it fits.
  * Called with vf->read_lock held, so no other reader dequeues meanwhile;
  * UNPIN may still remove a queued record, and the callback add some.
  *
@@ -470,12 +493,12 @@ static ssize_t vtop_read_some(struct vtop_file *vf, char __user *buf,
 {
 	struct vtop_event *evs;
 	struct vtop_region *reg, *tmp;
-	u64 last_seq = 0, ovf = 0;
-	bool took_ovf = false;
-	size_t n, i = 0;
+	u64 last_seq = 0, ovf = 0, rev_seq = 0;
+	bool took_ovf = false, took_rev = false;
+	size_t n, i = 0, nq;
 
 	spin_lock(&vf->ev_lock);
-	n = vf->nr_queued + vtop_overflow_pending(vf);
+	n = vf->nr_queued + vtop_overflow_pending(vf) + vf->revoke_pending;
 	spin_unlock(&vf->ev_lock);
 	n = min(n, max);
 	if (!n)
@@ -491,9 +514,20 @@ static ssize_t vtop_read_some(struct vtop_file *vf, char __user *buf,
 			break;
 		vtop_fill_event(&evs[i++], vf, reg);
 	}
-	if (i)
-		last_seq = evs[i - 1].seq;
-	if (i < n && i == vf->nr_queued && vtop_overflow_pending(vf)) {
+	nq = i;
+	if (nq)
+		last_seq = evs[nq - 1].seq;
+	if (i < n && nq == vf->nr_queued && vf->revoke_pending) {
+		rev_seq = vf->revoke_seq;
+		memset(&evs[i], 0, sizeof(evs[i]));
+		evs[i].size = sizeof(evs[i]);
+		evs[i].reason = VTOP_EVENT_REVOKED;
+		evs[i].seq = rev_seq;
+		i++;
+		took_rev = true;
+	}
+	if (i < n && nq == vf->nr_queued &&
+	    (took_rev || !vf->revoke_pending) && vtop_overflow_pending(vf)) {
 		ovf = vf->overflows;
 		memset(&evs[i], 0, sizeof(evs[i]));
 		evs[i].size = sizeof(evs[i]);
@@ -511,7 +545,7 @@ static ssize_t vtop_read_some(struct vtop_file *vf, char __user *buf,
 	kvfree(evs);
 
 	spin_lock(&vf->ev_lock);
-	if (i - took_ovf) {
+	if (nq) {
 		list_for_each_entry_safe(reg, tmp, &vf->ev_queue, ev_node) {
 			if (reg->ev_seq > last_seq)
 				break;
@@ -519,6 +553,9 @@ static ssize_t vtop_read_some(struct vtop_file *vf, char __user *buf,
 			vf->nr_queued--;
 		}
 	}
+	/* A revocation since the copy stays pending for the next read. */
+	if (took_rev && vf->revoke_seq == rev_seq)
+		vf->revoke_pending = false;
 	/* An overflow since the copy stays pending for the next read. */
 	if (took_ovf)
 		vf->overflows_reported = ovf;

@@ -112,7 +112,7 @@ static long vtop_ioctl_info(struct vtop_file *vf, void __user *uarg)
 	info.features = VTOP_FEATURE_PIN | VTOP_FEATURE_GET_SEGS |
 			VTOP_FEATURE_READONLY | VTOP_FEATURE_ATTACH |
 			VTOP_FEATURE_EVENTS | VTOP_FEATURE_PARTIAL |
-			VTOP_FEATURE_PIN_MAX;
+			VTOP_FEATURE_PIN_MAX | VTOP_FEATURE_STATUS;
 	info.caps = VTOP_CAP_PHYS_ADDRS;
 	if (ipc_lock)
 		info.caps |= VTOP_CAP_IPC_LOCK;
@@ -131,6 +131,9 @@ static long vtop_ioctl_info(struct vtop_file *vf, void __user *uarg)
 	info.pinned_bytes = vf->pinned_bytes;
 	if (vf->pdev) {
 		info.mode = VTOP_MODE_IOVA;
+		/* Set under other locks: a snapshot, as every counter here. */
+		if (READ_ONCE(vf->revoked))
+			info.status |= VTOP_STATUS_REVOKED;
 		info.attached_domain = pci_domain_nr(vf->pdev->bus);
 		info.attached_bdf = pci_dev_id(vf->pdev);
 	} else {
@@ -184,6 +187,7 @@ static int vtop_release(struct inode *inode, struct file *file)
 	struct vtop_file *vf = file->private_data;
 
 	/* No current->mm here: release may run in any task, or after exit. */
+	vtop_dma_release_quiesce(vf);
 	vtop_release_all(vf);
 	vtop_detach_release(vf);
 	WARN_ON_ONCE(!RB_EMPTY_ROOT(&vf->pins));

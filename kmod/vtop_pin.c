@@ -349,11 +349,16 @@ static void vtop_unreserve(struct vtop_file *vf, struct vtop_region *reg)
 /*
  * Publish a finished pin at its reserved index. From here on an
  * invalidation of it is reported (one since its pages were pinned is
- * reported now).
+ * reported now). A pin for a device whose mapping a revocation took away
+ * since vtop_dma_map() is not published: its IOVAs are gone (-ENODEV).
  */
-static void vtop_commit(struct vtop_file *vf, struct vtop_region *reg)
+static int vtop_commit(struct vtop_file *vf, struct vtop_region *reg)
 {
 	mutex_lock(&vf->lock);
+	if (reg->dev && !vtop_dma_still_mapped(reg)) {
+		mutex_unlock(&vf->lock);
+		return -ENODEV;
+	}
 	vtop_region_go_live(reg);
 	vf->nr_inflight--;
 	vf->inflight_bytes -= reg->length;
@@ -364,6 +369,7 @@ static void vtop_commit(struct vtop_file *vf, struct vtop_region *reg)
 	atomic64_inc(&vtop_stats.live_pins);
 	atomic64_add(reg->length, &vtop_stats.pinned_bytes);
 	atomic64_inc(&vtop_stats.pins_total);
+	return 0;
 }
 
 #ifdef VTOP_NEED_RO_UNSHARE
@@ -642,6 +648,17 @@ static long vtop_do_pin(struct vtop_file *vf, void __user *uarg,
 		goto free_reg;
 
 	/*
+	 * An attached fd that was revoked, or whose IOMMU domain went lazy,
+	 * cannot map the pin: say so before pinning anything. The device
+	 * stays attached while this PIN is reserved.
+	 */
+	if (reg->dev) {
+		ret = vtop_dma_precheck(vf);
+		if (ret)
+			goto unreserve;
+	}
+
+	/*
 	 * The bookkeeping of one pin (a page pointer per page, and at worst
 	 * a segment per page) stays below INT_MAX bytes, what kvmalloc()
 	 * allows: a longer range fails here, before anything is allocated
@@ -726,7 +743,9 @@ static long vtop_do_pin(struct vtop_file *vf, void __user *uarg,
 		goto free_segs;
 	}
 
-	vtop_commit(vf, reg);
+	ret = vtop_commit(vf, reg);
+	if (ret)
+		goto free_segs;
 	return 0;
 
 free_segs:

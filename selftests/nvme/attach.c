@@ -30,6 +30,26 @@
  *                     ATTACH: it must wait interruptibly (state S, not D)
  *                     and die on SIGKILL while the unbind still waits
  *
+ * For NVMe scenario 8 (strict IOMMU, attach_any_driver=1; the review of
+ * issue 11's fixes):
+ *   fq BDF            ATTACH and PIN on the strict ("DMA") domain, then the
+ *                     group is switched to DMA-FQ with the driver bound (the
+ *                     kernel allows that upgrade): a later PIN must fail
+ *                     with -EOPNOTSUPP, UNPIN of the earlier pin works
+ *   early BDF         a PIN on a revoked fd fails with -ENODEV before it
+ *                     pins anything (nr_foll_pin_acquired does not move),
+ *                     and INFO reports VTOP_STATUS_REVOKED until DETACH
+ *   inflight BDF      a PIN held in its copy of the segments to user memory
+ *                     (a userfaultfd page) while the device is unbound must
+ *                     fail with -ENODEV, not return the revoked IOVAs
+ *   revoke-fd BDF     unbind with two attached fds, one without pins, one
+ *                     whose only pin was invalidated (and its record read)
+ *                     already: each fd gets exactly one VTOP_EVENT_REVOKED
+ *                     record with handle 0
+ *   bme BDF           bus mastering: cleared when an attached fd is closed
+ *                     with live pins, kept when it has none or another fd
+ *                     is still attached to the device
+ *
  * Exit 0 pass, 1 fail, 4 skip (no ATTACH).
  */
 #define _GNU_SOURCE
@@ -47,6 +67,8 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
+#include <sys/syscall.h>
+#include <linux/userfaultfd.h>
 #include <linux/vfio.h>
 #include <signal.h>
 #include <unistd.h>
@@ -366,6 +388,315 @@ static void do_revoke(const char *how)
 	munmap(c, PAGE);
 }
 
+static int info(int fd, struct vtop_info *in)
+{
+	memset(in, 0, sizeof(*in));
+	in->size = sizeof(*in);
+	return xioctl(fd, VTOP_IOC_INFO, in);
+}
+
+/* Does INFO report the fd revoked? -1 when the module cannot say. */
+static int revoked_status(int fd)
+{
+	struct vtop_info in;
+
+	if (info(fd, &in) || !(in.features & VTOP_FEATURE_STATUS))
+		return -1;
+	return !!(in.status & VTOP_STATUS_REVOKED);
+}
+
+static char *dev_path(char *path, size_t n, const char *file)
+{
+	snprintf(path, n, "/sys/bus/pci/devices/%s/%s", bdf_str, file);
+	return path;
+}
+
+static int unbind_dev(void)
+{
+	char path[256];
+
+	return write_str(dev_path(path, sizeof(path), "driver/unbind"),
+			 bdf_str);
+}
+
+/* nr_foll_pin_acquired of /proc/vmstat, per-CPU deltas folded in. */
+static long long pins_acquired(void)
+{
+	long long v = -1;
+	char name[64];
+	long long x;
+	FILE *f;
+
+	write_str("/proc/sys/vm/stat_refresh", "1");
+	f = fopen("/proc/vmstat", "r");
+	if (!f)
+		return -1;
+	while (fscanf(f, "%63s %lld", name, &x) == 2)
+		if (!strcmp(name, "nr_foll_pin_acquired"))
+			v = x;
+	fclose(f);
+	return v;
+}
+
+/* Read every queued record (O_NONBLOCK fd); returns how many. */
+static int read_events(int fd, struct vtop_event *ev, int max)
+{
+	ssize_t n = read(fd, ev, max * sizeof(*ev));
+
+	return n < 0 ? -errno : (int)(n / sizeof(*ev));
+}
+
+static void do_fq(void)
+{
+	char path[256], type[32] = "";
+	int fd = vopen(), ret;
+	void *a = buf(16 * PAGE), *b = buf(16 * PAGE);
+	uint64_t ha, hb;
+	FILE *f;
+
+	check(!attach(fd), "fq: ATTACH on the strict domain");
+	check(!pin(fd, a, 16 * PAGE, &ha), "fq: PIN on the strict domain");
+	ret = write_str(dev_path(path, sizeof(path), "iommu_group/type"),
+			"DMA-FQ");
+	f = fopen(path, "r");
+	if (f) {
+		if (fscanf(f, "%31s", type) != 1)
+			type[0] = 0;
+		fclose(f);
+	}
+	check(!ret && !strcmp(type, "DMA-FQ"),
+	      "fq: group switched to DMA-FQ with the driver bound (%d, %s)",
+	      ret, type);
+	ret = pin(fd, b, 16 * PAGE, &hb);
+	check(ret == -EOPNOTSUPP,
+	      "fq: PIN after the switch to DMA-FQ: %d (-EOPNOTSUPP expected)",
+	      ret);
+	if (!ret)
+		unpin(fd, hb);
+	check(!unpin(fd, ha), "fq: UNPIN of the pin made while strict");
+	close(fd);
+	munmap(a, 16 * PAGE);
+	munmap(b, 16 * PAGE);
+}
+
+static void do_early(void)
+{
+	int fd = vopen(), ret, st;
+	void *a = buf(16 * PAGE), *c = buf(64 * PAGE);
+	long long before, after;
+	uint64_t ha, hc;
+
+	check(!attach(fd), "early: ATTACH");
+	check(revoked_status(fd) == 0, "early: INFO: not revoked (%d)",
+	      revoked_status(fd));
+	check(!pin(fd, a, 16 * PAGE, &ha), "early: PIN");
+	check(!unbind_dev(), "early: unbind with a live pin");
+	st = revoked_status(fd);
+	check(st == 1, "early: INFO reports VTOP_STATUS_REVOKED (%d)", st);
+	before = pins_acquired();
+	ret = pin(fd, c, 64 * PAGE, &hc);
+	after = pins_acquired();
+	check(ret == -ENODEV, "early: PIN on the revoked fd: %d (-ENODEV)",
+	      ret);
+	check(before >= 0 && after == before,
+	      "early: ... and it pinned nothing first (%lld pages acquired)",
+	      after - before);
+	if (!ret)
+		unpin(fd, hc);
+	check(!unpin(fd, ha), "early: UNPIN of the revoked pin");
+	check(revoked_status(fd) == 1, "early: still revoked after UNPIN");
+	check(!detach(fd), "early: DETACH");
+	check(revoked_status(fd) == 0, "early: DETACH clears the status");
+	close(fd);
+	munmap(a, 16 * PAGE);
+	munmap(c, 64 * PAGE);
+}
+
+struct inflight {
+	int fd;
+	void *mem;
+	void *segs;	/* a userfaultfd-registered, missing page */
+	uint64_t handle;
+	int ret;
+};
+
+static void *inflight_pin(void *arg)
+{
+	struct inflight *p = arg;
+	struct vtop_pin pn;
+
+	memset(&pn, 0, sizeof(pn));
+	pn.size = sizeof(pn);
+	pn.vaddr = (uintptr_t)p->mem;
+	pn.length = 16 * PAGE;
+	pn.segs = (uintptr_t)p->segs;
+	pn.nr_segs = PAGE / sizeof(struct vtop_segment);
+	p->ret = xioctl(p->fd, VTOP_IOC_PIN, &pn);
+	p->handle = pn.handle;
+	return NULL;
+}
+
+static void do_inflight(void)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	struct uffdio_register ureg = { .mode = UFFDIO_REGISTER_MODE_MISSING };
+	struct uffdio_zeropage zp;
+	struct inflight p = { .ret = 1 };
+	struct uffd_msg msg;
+	pthread_t t;
+	int uffd, ret;
+
+	p.fd = vopen();
+	p.mem = buf(16 * PAGE);
+	uffd = syscall(__NR_userfaultfd, O_CLOEXEC);
+	if (uffd < 0 || ioctl(uffd, UFFDIO_API, &api)) {
+		check(false, "inflight: userfaultfd: %s", strerror(errno));
+		return;
+	}
+	p.segs = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ureg.range.start = (uintptr_t)p.segs;
+	ureg.range.len = PAGE;
+	if (p.segs == MAP_FAILED || ioctl(uffd, UFFDIO_REGISTER, &ureg)) {
+		check(false, "inflight: userfaultfd register: %s",
+		      strerror(errno));
+		return;
+	}
+	check(!attach(p.fd), "inflight: ATTACH");
+	pthread_create(&t, NULL, inflight_pin, &p);
+	/* The PIN pinned and mapped, and now faults on its segment array. */
+	ret = read(uffd, &msg, sizeof(msg)) == sizeof(msg) &&
+	      msg.event == UFFD_EVENT_PAGEFAULT;
+	check(ret, "inflight: the PIN faults on its segment array");
+	check(!unbind_dev(), "inflight: unbind while the PIN is in flight");
+	zp.range.start = (uintptr_t)p.segs;
+	zp.range.len = PAGE;
+	zp.mode = 0;
+	check(!ioctl(uffd, UFFDIO_ZEROPAGE, &zp), "inflight: fault resolved");
+	pthread_join(t, NULL);
+	check(p.ret == -ENODEV,
+	      "inflight: the PIN in flight during revocation: %d (-ENODEV)",
+	      p.ret);
+	if (!p.ret)
+		check(!unpin(p.fd, p.handle), "inflight: UNPIN");
+	close(p.fd);
+	close(uffd);
+	munmap(p.segs, PAGE);
+	munmap(p.mem, 16 * PAGE);
+}
+
+static void do_revoke_fd(void)
+{
+	int fd1 = vopen(), fd2 = vopen(), n, i, rev, m;
+	struct vtop_event ev[8];
+	struct pollfd pfd[2];
+	void *a = buf(16 * PAGE);
+	uint64_t ha;
+
+	fcntl(fd1, F_SETFL, O_NONBLOCK);
+	fcntl(fd2, F_SETFL, O_NONBLOCK);
+	check(!attach(fd1), "revoke-fd: ATTACH of an fd without pins");
+	check(!attach(fd2), "revoke-fd: ATTACH of a second fd");
+	check(!pin(fd2, a, 16 * PAGE, &ha), "revoke-fd: PIN on the second");
+	munmap(a, 16 * PAGE);
+	n = read_events(fd2, ev, 8);
+	check(n == 1 && ev[0].handle == ha && ev[0].reason != VTOP_EVENT_REVOKED,
+	      "revoke-fd: the pin was invalidated by munmap, record read (%d)",
+	      n);
+	check(!unbind_dev(), "revoke-fd: unbind");
+	pfd[0].fd = fd1;
+	pfd[1].fd = fd2;
+	pfd[0].events = pfd[1].events = POLLIN;
+	n = poll(pfd, 2, 0);
+	check(n == 2, "revoke-fd: both fds readable after the unbind (%d)", n);
+	for (m = 0; m < 2; m++) {
+		int fd = m ? fd2 : fd1;
+
+		n = read_events(fd, ev, 8);
+		for (i = 0, rev = 0; i < n; i++)
+			if (ev[i].reason == VTOP_EVENT_REVOKED &&
+			    !ev[i].handle && !ev[i].vaddr && !ev[i].length)
+				rev++;
+		check(n == 1 && rev == 1,
+		      "revoke-fd: fd %d: one VTOP_EVENT_REVOKED record with handle 0 (%d records)",
+		      m + 1, n);
+		n = read_events(fd, ev, 8);
+		check(n == -EAGAIN, "revoke-fd: fd %d: reported once (%d)",
+		      m + 1, n);
+		check(revoked_status(fd) == 1, "revoke-fd: fd %d: INFO revoked",
+		      m + 1);
+	}
+	check(!unpin(fd2, ha), "revoke-fd: UNPIN of the invalidated pin");
+	close(fd1);
+	close(fd2);
+}
+
+/* The Command register's Bus Master Enable bit, or -1. */
+static int bme(void)
+{
+	char path[256];
+	uint16_t cmd;
+	int fd = open(dev_path(path, sizeof(path), "config"),
+		      O_RDONLY | O_CLOEXEC);
+	int ok;
+
+	if (fd < 0)
+		return -1;
+	ok = pread(fd, &cmd, 2, 4) == 2;
+	close(fd);
+	return ok ? !!(cmd & 4) : -1;
+}
+
+static int set_bme(void)
+{
+	char path[256];
+	uint16_t cmd;
+	int fd = open(dev_path(path, sizeof(path), "config"),
+		      O_RDWR | O_CLOEXEC);
+	int ok;
+
+	if (fd < 0)
+		return -errno;
+	ok = pread(fd, &cmd, 2, 4) == 2;
+	cmd |= 4;
+	ok = ok && pwrite(fd, &cmd, 2, 4) == 2;
+	close(fd);
+	return ok && bme() == 1 ? 0 : -EIO;
+}
+
+static void do_bme(void)
+{
+	void *a = buf(16 * PAGE);
+	int fd, fd2;
+	uint64_t h;
+
+	check(!set_bme(), "bme: bus mastering enabled through sysfs config");
+	fd = vopen();
+	check(!attach(fd), "bme: ATTACH");
+	check(!pin(fd, a, 16 * PAGE, &h), "bme: PIN");
+	close(fd);
+	check(bme() == 0,
+	      "bme: closing an attached fd with a live pin clears Bus Master Enable (%d)",
+	      bme());
+
+	check(!set_bme(), "bme: enabled again");
+	fd = vopen();
+	check(!attach(fd), "bme: ATTACH, no pin");
+	close(fd);
+	check(bme() == 1, "bme: closing an attached fd without pins keeps it");
+
+	fd = vopen();
+	fd2 = vopen();
+	check(!attach(fd) && !attach(fd2), "bme: two fds attached");
+	check(!pin(fd, a, 16 * PAGE, &h), "bme: PIN on the first");
+	close(fd);
+	check(bme() == 1,
+	      "bme: kept while another fd is attached to the device (%d)",
+	      bme());
+	close(fd2);
+	munmap(a, 16 * PAGE);
+}
+
 /* The syscall @pid is blocked in (/proc/PID/syscall), or -1 if none. */
 static long blocked_syscall(pid_t pid)
 {
@@ -482,7 +813,7 @@ int main(int argc, char **argv)
 
 	if (argc < 3 || sscanf(argv[2], "%x:%x:%x.%x", &dom, &b, &s, &f) != 4) {
 		fprintf(stderr,
-			"usage: %s expect|mask|race|revoke DDDD:BB:SS.F [ARG]\n",
+			"usage: %s expect|mask|race|race-remove|revoke|kill|fq|early|inflight|revoke-fd|bme DDDD:BB:SS.F [ARG]\n",
 			argv[0]);
 		return 2;
 	}
@@ -510,6 +841,16 @@ int main(int argc, char **argv)
 		do_kill();
 	else if (!strcmp(argv[1], "revoke") && argc == 4)
 		do_revoke(argv[3]);
+	else if (!strcmp(argv[1], "fq"))
+		do_fq();
+	else if (!strcmp(argv[1], "early"))
+		do_early();
+	else if (!strcmp(argv[1], "inflight"))
+		do_inflight();
+	else if (!strcmp(argv[1], "revoke-fd"))
+		do_revoke_fd();
+	else if (!strcmp(argv[1], "bme"))
+		do_bme();
 	else
 		return 2;
 	printf("%s: %s %s\n", failures ? "FAIL" : "PASS", argv[1], bdf_str);

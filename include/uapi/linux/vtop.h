@@ -20,13 +20,15 @@
  *   - @size smaller than the first published version of the struct: -EINVAL.
  *   - @size larger than the struct this kernel knows: the extra bytes must be
  *     zero (-E2BIG otherwise) and are ignored.
- *   - Output is written back for min(@size, known size) bytes. Output fields
- *     the kernel does not fill are zeroed.
- *   - On return @size holds min(@size, known size): the kernel rewrites it,
- *     so a caller learns how much of its struct the kernel filled (INFO
- *     with a larger struct reports the size the running module knows).
- *     The value is a valid @size for the next call, so a struct may be
- *     reused without setting @size again.
+ *   - The commands with output (INFO, PIN, GET_SEGS, GET_INVALIDATED)
+ *     write it back for min(@size, known size) bytes. Output fields the
+ *     kernel does not fill are zeroed.
+ *   - Those four also rewrite @size: on return it holds min(@size, known
+ *     size), so a caller learns how much of its struct the kernel filled
+ *     (INFO with a larger struct reports the size the running module
+ *     knows). The value is a valid @size for the next call, so a struct
+ *     may be reused without setting @size again. UNPIN, ATTACH and DETACH
+ *     have no output: they write nothing back, @size included.
  *   - Unknown bits in @flags and non-zero reserved fields: -EINVAL.
  *   - Unknown commands: -ENOTTY.
  * New behaviour comes as new flags (rejected by older kernels), new fields at
@@ -74,6 +76,10 @@ enum {
 						 * VTOP_GET_SEGS_PARTIAL
 						 */
 #define VTOP_FEATURE_PIN_MAX	(1ULL << 6)	/* VTOP_PIN_MAX_PAGES */
+#define VTOP_FEATURE_STATUS	(1ULL << 7)	/* vtop_info.status, the
+						 * per-fd VTOP_EVENT_REVOKED
+						 * record
+						 */
 
 /*
  * The most base pages (vtop_info.page_size) one PIN may cover, when
@@ -88,6 +94,14 @@ enum {
 /* Address modes reported in vtop_info.mode. */
 #define VTOP_MODE_PHYS		0	/* CPU physical addresses */
 #define VTOP_MODE_IOVA		1	/* IOVAs of the attached device */
+
+/* State bits reported in vtop_info.status (VTOP_FEATURE_STATUS). */
+#define VTOP_STATUS_REVOKED	(1U << 0)	/* attached fd whose device was
+						 * unbound or removed: its
+						 * mappings are gone, PIN
+						 * fails with -ENODEV; cleared
+						 * by DETACH
+						 */
 
 /* Capability bits reported in vtop_info.caps. */
 #define VTOP_CAP_PHYS_ADDRS	(1ULL << 0)	/* opener may get phys addrs */
@@ -118,7 +132,11 @@ enum {
  *			"Invalidation events") and are still pinned
  * @nr_queued_events:	event records queued for read() now
  * @invalidated_bytes:	bytes of those @nr_invalidated pins
- * @__reserved:		must be 0
+ * @status:		VTOP_STATUS_* bits of this fd (VTOP_FEATURE_STATUS;
+ *			0 from a module without it); must be 0 on input
+ * @__reserved:		must be 0; written as 0. @status and the words after
+ *			it share their bytes with @__reserved, whose name and
+ *			size stay for source compatibility
  *
  * Return: 0, or a common error.
  */
@@ -142,7 +160,14 @@ struct vtop_info {
 	__u32 nr_invalidated;
 	__u32 nr_queued_events;
 	__u64 invalidated_bytes;
-	__u64 __reserved[2];
+	union {
+		__u64 __reserved[2];
+		struct {
+			__u32 status;
+			__u32 __reserved_status;
+			__u64 __reserved_tail;
+		};
+	};
 };
 
 /**
@@ -218,8 +243,9 @@ struct vtop_segment {
  * pinned; pin a larger buffer in several pins.
  *
  * The order of the checks: arguments (-EINVAL), the per-fd pin count
- * (-ENOSPC) and bytes (-ENOMEM), RLIMIT_MEMLOCK (-ENOMEM), the length
- * limit (-EOVERFLOW), then the pages (-EFAULT, ...).
+ * (-ENOSPC) and bytes (-ENOMEM), an attached fd's device (revoked:
+ * -ENODEV; lazy IOMMU domain: -EOPNOTSUPP), RLIMIT_MEMLOCK (-ENOMEM), the
+ * length limit (-EOVERFLOW), then the pages (-EFAULT, ...).
  *
  * Return: 0, a common error, or
  *   -EINVAL  unaligned @vaddr or @length, @length 0, wrap-around, range
@@ -228,7 +254,9 @@ struct vtop_segment {
  *            use 5-level paging, so 1 << 47 is not always out of range)
  *   -EFAULT  a page in the range is not mapped, PROT_NONE, not writable
  *            without VTOP_PIN_READONLY, or VM_IO/VM_PFNMAP; @segs not writable
- *   -EOPNOTSUPP  the mapping refuses long-term pins (fsdax)
+ *   -EOPNOTSUPP  the mapping refuses long-term pins (fsdax); or, attached
+ *            fd, the device's IOMMU group was switched to lazy
+ *            invalidation (DMA-FQ) after ATTACH (see struct vtop_attach)
  *   -ENOBUFS @nr_segs is too small (without VTOP_PIN_PARTIAL); @nr_segs
  *            is set to the number needed
  *   -ENOMEM  RLIMIT_MEMLOCK or the per-fd byte limit would be exceeded, or
@@ -243,7 +271,9 @@ struct vtop_segment {
  *            8 rounds of pinning; nothing is pinned, the call may be
  *            repeated
  *   -ENODEV  attached fd whose device was unbound or removed (revoked,
- *            see struct vtop_attach)
+ *            see struct vtop_attach): before anything is pinned, or, when
+ *            the revocation came while this PIN was in progress, after
+ *            it (its mapping is gone; no pin is made)
  *   -EIO     attached fd: the device could reach the pages only through a
  *            bounce buffer (swiotlb), useless for long-lived DMA, or the
  *            DMA API failed to map them
@@ -342,7 +372,10 @@ struct vtop_get_segs {
  * space and keeps its IOMMU group claimed for the kernel's DMA domain, so
  * VFIO and iommufd cannot take the group over while the fd maps through
  * that domain. vfio-pci is refused: VFIO could switch the device's domain
- * under the mappings. uio_pci_generic leaves the device's DMA mask at the
+ * under the mappings. Module parameter attach_any_driver admits other
+ * kernel drivers, but never one that manages DMA ownership itself
+ * (driver_managed_dma: vfio-pci and the like) and never a device without a
+ * driver. uio_pci_generic leaves the device's DMA mask at the
  * PCI default of 32 bits; the user-space driver being the real driver,
  * ATTACH sets a 64-bit mask on a device bound to it (or to no driver), as
  * physical mode assumes a 64-bit capable device too. The previous mask is
@@ -354,15 +387,29 @@ struct vtop_get_segs {
  * reaching pages the kernel has reused after UNPIN. Debian's kernels
  * default to lazy (CONFIG_IOMMU_DEFAULT_DMA_LAZY): boot with
  * iommu.strict=1, or unbind every driver of the device's IOMMU group, write
- * "DMA" to /sys/kernel/iommu_groups/N/type and bind again.
+ * "DMA" to /sys/kernel/iommu_groups/N/type and bind again. Root can still
+ * switch a strict group to "DMA-FQ" with the driver bound, after ATTACH:
+ * PIN then fails with -EOPNOTSUPP, and every unmap (UNPIN, release,
+ * revocation) is followed by a full IOTLB flush of the domain before any
+ * page is unpinned, so the earlier pins stay safe.
  *
  * Revocation: when the device's driver is unbound, another driver is
  * bound, or the device is removed (hot-unplug, sysfs remove), every
  * mapping of the fd is unmapped before that goes on, each live pin is
  * reported invalidated with VTOP_EVENT_REVOKED, and every later PIN fails
- * with -ENODEV. The pins stay pinned: UNPIN and release succeed without
- * touching the device, then DETACH (or close) lets it go, and a new
- * ATTACH can take the device again once it is back.
+ * with -ENODEV (a PIN in progress too). The fd itself gets one
+ * VTOP_EVENT_REVOKED record with @handle 0, also when it has no pins or
+ * its pins were invalidated before, and INFO reports VTOP_STATUS_REVOKED
+ * (VTOP_FEATURE_STATUS) until DETACH. The pins stay pinned: UNPIN and
+ * release succeed without touching the device, then DETACH (or close)
+ * lets it go, and a new ATTACH can take the device again once it is back.
+ *
+ * Release: when an attached fd is closed with live pins (a crashed
+ * user-space driver, say), the device's Bus Master Enable bit is cleared
+ * before the pins are unmapped and unpinned, as VFIO resets a device: the
+ * device was given those addresses and may still be running. Not when
+ * another fd is attached to the same device, nor once the fd is revoked.
+ * The user-space driver enables bus mastering again when it starts.
  *
  * Return: 0, a common error, or
  *   -EINVAL  @pci_bdf above 0xffff
@@ -371,7 +418,8 @@ struct vtop_get_segs {
  *   -ENODEV  no such PCI device
  *   -EPERM   the device has no driver or a driver other than
  *            uio_pci_generic (module parameter attach_any_driver, set at
- *            load time, relaxes this)
+ *            load time, admits other drivers, but neither a device without
+ *            a driver nor one whose driver manages DMA ownership)
  *   -EOPNOTSUPP  the device's IOMMU domain invalidates lazily (DMA-FQ, see
  *            above), or the device is not DMA-coherent
  *   -EINTR   a signal arrived while ATTACH waited for the device lock (held
@@ -494,7 +542,11 @@ struct vtop_detach {
 					 * VTOP_IOC_GET_INVALIDATED
 					 */
 #define VTOP_EVENT_REVOKED	5	/* attached fd: the device was unbound
-					 * or removed, its mapping is gone
+					 * or removed, its mapping is gone;
+					 * with @handle 0 (VTOP_FEATURE_STATUS):
+					 * the fd's own record, once per
+					 * revocation, after the queued records
+					 * and before an overflow record
 					 */
 
 /**
@@ -502,7 +554,8 @@ struct vtop_detach {
  * @size:	sizeof(struct vtop_event) of the running module; a reader
  *		steps by this size (records only ever grow at the end)
  * @reason:	VTOP_EVENT_*
- * @handle:	the invalidated pin (0 for VTOP_EVENT_OVERFLOW)
+ * @handle:	the invalidated pin (0 for VTOP_EVENT_OVERFLOW and for the
+ *		fd's own VTOP_EVENT_REVOKED record)
  * @vaddr:	the pin's start address
  * @length:	the pin's length in bytes
  * @seq:	the value of vtop_event_page.seq this invalidation produced

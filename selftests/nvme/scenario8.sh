@@ -1,0 +1,84 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# Scenario 8, IOMMU on and strict (iommu.strict=1), vtop loaded with
+# attach_any_driver=1: the attached-mode defects a review of issue 11's
+# fixes found, all on /dev/vtop directly (vtop-nvme-attach):
+#   anydrv    even with attach_any_driver=1, a device with no driver and a
+#             device bound to vfio-pci (driver-managed DMA) are refused
+#             with EPERM
+#   bme       closing an attached fd with live pins clears the device's Bus
+#             Master Enable bit; without pins, or with another fd still
+#             attached, it is left alone
+#   inflight  a PIN in flight while the device is unbound fails with ENODEV
+#   early     a PIN on a revoked fd fails before pinning anything; INFO's
+#             VTOP_STATUS_REVOKED until DETACH
+#   revoke-fd the revocation is reported once per fd (a record with handle
+#             0), also to an fd without pins and one whose pin was
+#             invalidated before
+#   fq        the group switched from DMA to DMA-FQ after ATTACH (the
+#             kernel allows it with the driver bound): PIN fails with
+#             EOPNOTSUPP, the earlier pin unpins cleanly
+# and no IOMMU fault, no splat (run.sh), pins balanced.
+. "$(dirname "$0")/common.sh"
+
+A=/vtop/bin/vtop-nvme-attach
+
+require_iommu
+bdf=$(nvme_bdf)
+[ -n "$bdf" ] || finish "scenario 8"
+dev=/sys/bus/pci/devices/$bdf
+modprobe uio_pci_generic
+
+group() { basename "$(readlink "$dev/iommu_group")"; }
+unbind() {
+	if [ -e "$dev/driver" ]; then echo "$bdf" >"$dev/driver/unbind"; fi
+}
+bind() {
+	unbind
+	echo "$1" >"$dev/driver_override"
+	echo "$bdf" >/sys/bus/pci/drivers_probe
+	d=$(basename "$(readlink "$dev/driver")")
+	[ "$d" = "$1" ] || fail "$bdf bound to '$d', not $1"
+}
+run() {
+	say "running: vtop-nvme-attach $*"
+	rc=0
+	$A "$1" "$bdf" ${2:+"$2"} || rc=$?
+	[ "$rc" = "$KSFT_SKIP" ] && skip "the vtop module has no ATTACH"
+	[ "$rc" = 0 ] || fail "vtop-nvme-attach $*: exit $rc"
+}
+
+set -- $(pins)
+p0=$1 p1=$2
+
+any=$(cat /sys/module/vtop/parameters/attach_any_driver)
+[ "$any" = Y ] || fail "vtop was loaded with attach_any_driver=$any, not Y"
+t=$(cat "$dev/iommu_group/type")
+[ "$t" = DMA ] || fail "the IOMMU group of $bdf is $t, not DMA (strict)"
+
+unbind
+echo >"$dev/driver_override"
+run expect EPERM
+if modprobe vfio-pci 2>/dev/null; then
+	bind vfio-pci
+	run expect EPERM
+else
+	fail "no vfio-pci module in the guest"
+fi
+
+bind uio_pci_generic
+run bme
+run inflight
+bind uio_pci_generic
+run early
+bind uio_pci_generic
+run revoke-fd
+bind uio_pci_generic
+run fq
+say "IOMMU group $(group) of $bdf: type $(cat "$dev/iommu_group/type")"
+
+faults=$(dmar_faults)
+[ -z "$faults" ] || fail "IOMMU faults: $faults"
+check_pins_balanced "$p0" "$p1"
+finish "scenario 8 (IOMMU, attached-mode review fixes)"
