@@ -29,7 +29,10 @@
 #     driverless and vfio-pci refused, bus mastering cleared on close with
 #     live pins, PIN racing revocation, revocation reported per fd, the
 #     group switched to DMA-FQ after ATTACH
-# 3, 4, 6 and 8 boot with iommu.strict=1: ATTACH refuses lazy domains.
+#   9 IOMMU (strict), the controller behind a PCIe root port (run.sh
+#     --nvme-hotplug): QEMU device_del through the monitor with live
+#     pins: revoked, PIN ENODEV, UNPIN/close/DETACH work, pins balanced
+# 3, 4, 6, 8 and 9 boot with iommu.strict=1: ATTACH refuses lazy domains.
 # 3 and 4 are skipped (exit 4) while the module lacks VTOP_FEATURE_ATTACH,
 # 5 and 6 while libvtop has no invalidation events.
 
@@ -40,7 +43,7 @@ NVME_SRCS := $(wildcard $(TOP)/examples/nvme/*.c)
 NVME_HDRS := $(wildcard $(TOP)/examples/nvme/*.h)
 NVME_CFLAGS := -std=c11 -Wall -Wextra -Werror -O2 -g -I$(TOP)/include
 NVME_KERNELS ?= 6.1 6.12
-NVME_SCENARIOS ?= 1 2 3 4 5 6 7 8 10
+NVME_SCENARIOS ?= 1 2 3 4 5 6 7 8 9 10
 
 .PHONY: nvme-example nvme-check
 all: nvme-example

@@ -50,6 +50,13 @@
  *                     with live pins, kept when it has none or another fd
  *                     is still attached to the device
  *
+ * For NVMe scenario 9 (the rig's --nvme-hotplug):
+ *   hotunplug BDF     ATTACH two fds, pin two buffers on one, then ask the
+ *                     rig for QEMU's device_del (a console line) and wait
+ *                     for the device to be gone: REVOKED records (two pins
+ *                     and the fd's own), PIN -ENODEV, UNPIN 0, close with a
+ *                     revoked pin live, DETACH of the other fd 0
+ *
  * Exit 0 pass, 1 fail, 4 skip (no ATTACH).
  */
 #define _GNU_SOURCE
@@ -704,6 +711,61 @@ static void do_bme(void)
 	munmap(a, 16 * PAGE);
 }
 
+static void do_hotunplug(void)
+{
+	void *a = buf(16 * PAGE), *b = buf(16 * PAGE), *c = buf(PAGE);
+	int fd = vopen(), fd2 = vopen(), n, i, pins = 0, own = 0, ret;
+	struct vtop_event ev[8];
+	struct pollfd pfd;
+	char path[256];
+	uint64_t ha, hb, hc;
+
+	check(!attach(fd), "hotunplug: ATTACH");
+	check(!attach(fd2), "hotunplug: ATTACH of a second fd, no pins");
+	check(!pin(fd, a, 16 * PAGE, &ha), "hotunplug: PIN a");
+	check(!pin(fd, b, 16 * PAGE, &hb), "hotunplug: PIN b");
+	/* The rig (run.sh --nvme-hotplug) sends device_del on this line. */
+	printf("VTOP-VM-MONITOR: device_del vtopnvme\n");
+	fflush(stdout);
+	dev_path(path, sizeof(path), "");
+	for (i = 0; i < 1200 && !access(path, F_OK); i++)
+		usleep(100000);
+	check(access(path, F_OK), "hotunplug: %s gone after device_del", path);
+
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	n = poll(&pfd, 1, 0);
+	check(n == 1, "hotunplug: event fd readable after the removal");
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	n = read_events(fd, ev, 8);
+	for (i = 0; i < n; i++) {
+		if (ev[i].reason != VTOP_EVENT_REVOKED)
+			continue;
+		if (ev[i].handle == ha || ev[i].handle == hb)
+			pins++;
+		else if (!ev[i].handle)
+			own++;
+	}
+	check(pins == 2 && own == 1,
+	      "hotunplug: REVOKED records: %d of 2 pins, %d for the fd", pins,
+	      own);
+	check(revoked_status(fd) == 1 && revoked_status(fd2) == 1,
+	      "hotunplug: INFO reports both fds revoked");
+	ret = pin(fd, c, PAGE, &hc);
+	check(ret == -ENODEV, "hotunplug: PIN after the removal: %d (-ENODEV)",
+	      ret);
+	if (!ret)
+		unpin(fd, hc);
+	check(!unpin(fd, ha), "hotunplug: UNPIN of a revoked pin");
+	close(fd);
+	check(true, "hotunplug: close with a revoked pin live");
+	check(!detach(fd2), "hotunplug: DETACH of the other fd");
+	close(fd2);
+	munmap(a, 16 * PAGE);
+	munmap(b, 16 * PAGE);
+	munmap(c, PAGE);
+}
+
 /* The syscall @pid is blocked in (/proc/PID/syscall), or -1 if none. */
 static long blocked_syscall(pid_t pid)
 {
@@ -820,7 +882,7 @@ int main(int argc, char **argv)
 
 	if (argc < 3 || sscanf(argv[2], "%x:%x:%x.%x", &dom, &b, &s, &f) != 4) {
 		fprintf(stderr,
-			"usage: %s expect|mask|race|race-remove|revoke|kill|fq|early|inflight|revoke-fd|bme DDDD:BB:SS.F [ARG]\n",
+			"usage: %s expect|mask|race|race-remove|revoke|kill|fq|early|inflight|revoke-fd|bme|hotunplug DDDD:BB:SS.F [ARG]\n",
 			argv[0]);
 		return 2;
 	}
@@ -858,6 +920,8 @@ int main(int argc, char **argv)
 		do_revoke_fd();
 	else if (!strcmp(argv[1], "bme"))
 		do_bme();
+	else if (!strcmp(argv[1], "hotunplug"))
+		do_hotunplug();
 	else
 		return 2;
 	printf("%s: %s %s\n", failures ? "FAIL" : "PASS", argv[1], bdf_str);

@@ -27,6 +27,11 @@ the guest (default: /vtop/bin/run_tests.sh, the whole selftest suite).
                    backed by a fresh sparse image (\$VTOP_VM_NVME_SIZE, 64M)
   --nvmes N        N such controllers (serials vtop0001, vtop0002, ...;
                    implies --nvme), each with its own image
+  --nvme-hotplug   with --iommu --nvme: the controller sits behind a PCIe
+                   root port (hot-pluggable, QEMU id vtopnvme) and QEMU gets
+                   a monitor on a host-only pipe; when the guest prints the
+                   console line "VTOP-VM-MONITOR: device_del vtopnvme" the
+                   rig sends that command (no other) to the monitor, once
   --mem SIZE       guest memory, at least 1G (default: 1G)
   --smp N          guest CPUs (default: 2)
   --hugepages N    2 MiB hugepages reserved at boot (default: 64)
@@ -67,6 +72,7 @@ kernel=6.12
 iommu=0
 nvme=0
 nvmes=1
+nvme_hotplug=0
 mem=1G
 smp=2
 hugepages=64
@@ -98,6 +104,7 @@ while [ $# -gt 0 ]; do
 	--nvme) nvme=1 ;;
 	--nvmes) need_arg "$@"; nvme=1; nvmes=$2; shift
 		case "$nvmes" in [1-9]) ;; *) die "--nvmes: 1 to 9" ;; esac ;;
+	--nvme-hotplug) nvme_hotplug=1 ;;
 	--mem) need_arg "$@"; mem=$2; shift ;;
 	--smp) need_arg "$@"; smp=$2; shift ;;
 	--hugepages) need_arg "$@"; hugepages=$2; shift ;;
@@ -119,6 +126,8 @@ while [ $# -gt 0 ]; do
 	shift
 done
 
+[ $nvme_hotplug = 0 ] || { [ $nvme = 1 ] && [ $iommu = 1 ]; } ||
+	die "--nvme-hotplug needs --nvme and --iommu (a PCIe machine)"
 [[ $smp =~ ^[1-9][0-9]*$ ]] || die "--smp: '$smp' is not a CPU count"
 [[ $hugepages =~ ^[0-9]+$ ]] || die "--hugepages: '$hugepages' is not a number"
 [[ $timeout =~ ^[0-9]+$ ]] || die "--timeout: '$timeout' is not a number of seconds"
@@ -424,8 +433,19 @@ if [ $iommu = 1 ]; then
 fi
 if [ $nvme = 1 ]; then
 	truncate -s "${VTOP_VM_NVME_SIZE:-64M}" "$work/nvme.img"
-	qargs+=(-drive "file=$work/nvme.img,if=none,id=nvm,format=raw"
-		-device nvme,serial=vtop0001,drive=nvm)
+	qargs+=(-drive "file=$work/nvme.img,if=none,id=nvm,format=raw")
+	if [ $nvme_hotplug = 1 ]; then
+		# A root port makes the slot hot-pluggable; the monitor is a
+		# pipe pair only the host opens (QEMU reads mon.in, writes
+		# mon.out).
+		mkfifo "$work/mon.in" "$work/mon.out"
+		qargs+=(-device pcie-root-port,id=vtoprp,bus=pcie.0,chassis=1,slot=1
+			-device nvme,id=vtopnvme,serial=vtop0001,drive=nvm,bus=vtoprp
+			-chardev "pipe,id=vtopmon,path=$work/mon"
+			-mon chardev=vtopmon,mode=readline)
+	else
+		qargs+=(-device nvme,serial=vtop0001,drive=nvm)
+	fi
 	for ((i = 2; i <= nvmes; i++)); do
 		truncate -s "${VTOP_VM_NVME_SIZE:-64M}" "$work/nvme$i.img"
 		qargs+=(-drive "file=$work/nvme$i.img,if=none,id=nvm$i,format=raw"
@@ -462,7 +482,29 @@ else
 	timeout -k 5 "$timeout" "$QEMU" "${qargs[@]}" </dev/null \
 		>"$work/console.fifo" 2>&1 &
 	qpid=$!
+	if [ $nvme_hotplug = 1 ]; then
+		# The monitor's output is only logged; the one command the
+		# guest may ask for is sent once, when its line shows up.
+		cat "$work/mon.out" >"$work/monitor.log" 2>/dev/null &
+		mpid=$!
+		(
+			while kill -0 $qpid 2>/dev/null; do
+				if grep -qx 'VTOP-VM-MONITOR: device_del vtopnvme' \
+					"$work/console.log"; then
+					msg "monitor: device_del vtopnvme"
+					echo "device_del vtopnvme" >"$work/mon.in"
+					break
+				fi
+				sleep 0.5
+			done
+		) &
+		wpid=$!
+	fi
 	wait $qpid || qrc=$?
+	if [ $nvme_hotplug = 1 ]; then
+		kill "$wpid" "$mpid" 2>/dev/null || true
+		wait "$wpid" "$mpid" 2>/dev/null || true
+	fi
 	qpid=""
 	wait $spid || true
 fi
