@@ -74,12 +74,13 @@
  * Locking: device_lock, then vtop_attach_lock, then vf->lock (ATTACH);
  * vtop_attach_lock, then vf->dma_rwsem (revocation, write), then
  * vf->dma_lock (a spinlock, the mapped list and nr_mapped). PIN and UNPIN
- * hold dma_rwsem for read while they map or unmap, with no other vtop lock.
+ * hold dma_rwsem for read while they map or unmap (and flush the IOTLB),
+ * with no other vtop lock; PIN's commit checks its mapping under vf->lock,
+ * then vf->dma_lock. Release clears bus mastering under vtop_attach_lock.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/device.h>
-#include <linux/sched.h>
 #include <linux/dma-map-ops.h>
 #include <linux/dma-mapping.h>
 #include <linux/iommu.h>
@@ -90,6 +91,7 @@
 #include <linux/pci.h>
 #include <linux/rwsem.h>
 #include <linux/scatterlist.h>
+#include <linux/sched.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
 
