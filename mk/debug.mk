@@ -51,11 +51,20 @@ $(FUZZ_BIN): $(FUZZ_DEPS)
 # lands while identify_cpu() has cleared boot_cpu_data's feature bits makes
 # KASAN take direct-map addresses for 4-level ones and report a bogus
 # "wild-memory-access" at boot (6.12; about 1 boot in 10 here).
+# The kmemleak canary (tools/debug-kernel/canary/, a module that leaks one
+# object) is built against the debug kernel; guest.sh requires the
+# per-program check to report it before it runs the suite.
+CANARY_DIR := $(BUILD)/debug-canary
 check-debug:
-	$(DEBUG_KERNEL_SH) >/dev/null
+	dir=$$($(DEBUG_KERNEL_SH) | tail -n 1) && \
+	rm -rf $(CANARY_DIR) && mkdir -p $(CANARY_DIR) && \
+	cp $(TOP)/tools/debug-kernel/canary/vtop_leak_canary.c \
+	   $(TOP)/tools/debug-kernel/canary/Kbuild $(CANARY_DIR)/ && \
+	$(MAKE) -s -C $$dir/build M=$(CANARY_DIR) modules >/dev/null
 	$(TOP)/tools/vm/run.sh --kernel debug --mem 2G --iommu --nvme \
 		--timeout $(DEBUG_VM_TIMEOUT) --append "no5lvl iommu.strict=1" \
-		--add $(TOP)/tools/debug-kernel/guest.sh $(DEBUG_VM_ARGS) \
+		--add $(TOP)/tools/debug-kernel/guest.sh \
+		--add $(CANARY_DIR)/vtop_leak_canary.ko $(DEBUG_VM_ARGS) \
 		-- /add/guest.sh $(DEBUG_STRESS_SECONDS) \
 		$(DEBUG_FUZZ_ITERATIONS) $(DEBUG_TEST_TIMEOUT) $(DEBUG_FUZZ_SEED)
 

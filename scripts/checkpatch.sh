@@ -13,7 +13,7 @@ cp_pl=$ksft/scripts/checkpatch.pl
 [ -f "$cp_pl" ] || "$top/scripts/ksft-headers.sh" "$ksft"
 
 cd "$top"
-files=(kmod/*.c kmod/*.h include/uapi/linux/vtop.h)
+files=(kmod/*.c kmod/*.h include/uapi/linux/vtop.h tools/debug-kernel/canary/*.c)
 rc=0
 out=$(perl "$cp_pl" --strict --no-tree --no-summary --terse --show-types \
 	-f "${files[@]}" 2>&1) || rc=$?

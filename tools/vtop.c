@@ -148,6 +148,7 @@ static int cmd_info(bool json)
 {
 	static const char *const features[] = {
 		"pin", "get_segs", "readonly", "attach", "events",
+		"partial", "pin_max", "status",
 	};
 	static const char *const caps[] = { "phys_addrs", "ipc_lock" };
 	struct vtop_info info;
@@ -171,9 +172,10 @@ static int cmd_info(bool json)
 	printf("  module_version   %u.%u.%u\n", info.module_version >> 16,
 	       (info.module_version >> 8) & 0xff, info.module_version & 0xff);
 	printf("  features         0x%" PRIx64, (uint64_t)info.features);
-	print_bits(info.features, features, 5);
+	print_bits(info.features, features,
+		   (int)(sizeof(features) / sizeof(features[0])));
 	printf("  caps             0x%" PRIx64, (uint64_t)info.caps);
-	print_bits(info.caps, caps, 2);
+	print_bits(info.caps, caps, (int)(sizeof(caps) / sizeof(caps[0])));
 	printf("  page_size        %u\n", info.page_size);
 	printf("  mode             %s\n",
 	       info.mode == VTOP_MODE_PHYS ? "phys (CPU physical addresses)" :

@@ -10,10 +10,12 @@
 #    (kmemleak, fail-nth, KASAN): a stock kernel here would prove nothing.
 # 2. Binds the rig's NVMe controller (if any) to uio_pci_generic, so that the
 #    ATTACH/DETACH fault-injection sweeps have a device to attach.
-# 3. Runs the whole selftest suite (run_tests.sh: pin counters, kmemleak and
+# 3. Loads a module that leaks one object (the kmemleak canary) under the
+#    per-program check, which must report it.
+# 4. Runs the whole selftest suite (run_tests.sh: pin counters, kmemleak and
 #    the kernel log are checked after every program), with the stress test
 #    running STRESS_SECONDS and TEST_TIMEOUT per program.
-# 4. Runs vtop-fuzz for FUZZ_ITERATIONS under the same runner.
+# 5. Runs vtop-fuzz for FUZZ_ITERATIONS under the same runner.
 # Exit status 0 only if both pass.
 
 stress=${1:?usage: guest.sh STRESS_SECONDS FUZZ_ITERATIONS TEST_TIMEOUT [SEED]}
@@ -45,6 +47,19 @@ if [ -n "$bdf" ]; then
 else
 	say "no NVMe controller: ATTACH sweeps will skip"
 fi
+
+# The kmemleak check must be able to fail: a module that leaks one object,
+# loaded under the per-program check, must come out with "kmemleak" among
+# the failed checks. (The next program's check clears the report.)
+canary=$(vtop_check.sh insmod /add/vtop_leak_canary.ko 2>&1)
+case "$canary" in
+*"failed checks:"*kmemleak*)
+	say "kmemleak canary: reported, as it must be" ;;
+*)
+	say "FAIL: the kmemleak canary (a leaked object) was not reported:"
+	printf '%s\n' "$canary"
+	exit 1 ;;
+esac
 
 export VTOP_STRESS_SECONDS="$stress" VTOP_TEST_TIMEOUT="$per_test"
 start=$(cut -d. -f1 /proc/uptime)
