@@ -137,10 +137,13 @@ fail:
 }
 
 /*
- * Pin the memory (vtop_mem_register) and build the IOVA table from the
- * segments libvtop reports, checked page by page against vtop_vtophys().
+ * Pin the memory (vtop_mem_register: mapped for every device libvtop
+ * translates for) and build the IOVA table from the segments libvtop
+ * reports for @dev (NULL: the default translation), checked page by page
+ * against vtop_vtophys() or, for an attached device, vtop_vtophys_dev().
  */
-int pktmem_register(struct pktmem *m, enum pktmem_iova iova_mode)
+int pktmem_register(struct pktmem *m, const struct vtop_dev *dev,
+		    enum pktmem_iova iova_mode)
 {
 	struct vtop_segment *segs;
 	uint32_t nr = 0, i;
@@ -148,6 +151,7 @@ int pktmem_register(struct pktmem *m, enum pktmem_iova iova_mode)
 	int rc;
 
 	m->iova_mode = iova_mode;
+	m->dev = dev;
 	rc = vtop_mem_register(m->va, m->len);
 	if (rc) {
 		fprintf(stderr, "vtop_mem_register(%p, %zu): %s\n",
@@ -156,17 +160,17 @@ int pktmem_register(struct pktmem *m, enum pktmem_iova iova_mode)
 	}
 	m->registered = 1;
 
-	rc = vtop_mem_get_segs(m->va, m->len, NULL, &nr);
+	rc = vtop_dev_get_segs(dev, m->va, m->len, NULL, &nr);
 	if (rc != -ENOBUFS && rc != 0) {
-		fprintf(stderr, "vtop_mem_get_segs: %s\n", vtop_last_error());
+		fprintf(stderr, "vtop_dev_get_segs: %s\n", vtop_last_error());
 		return rc;
 	}
 	segs = calloc(nr, sizeof(*segs));
 	if (!segs)
 		return -ENOMEM;
-	rc = vtop_mem_get_segs(m->va, m->len, segs, &nr);
+	rc = vtop_dev_get_segs(dev, m->va, m->len, segs, &nr);
 	if (rc) {
-		fprintf(stderr, "vtop_mem_get_segs: %s\n", vtop_last_error());
+		fprintf(stderr, "vtop_dev_get_segs: %s\n", vtop_last_error());
 		free(segs);
 		return rc;
 	}
@@ -194,12 +198,14 @@ int pktmem_register(struct pktmem *m, enum pktmem_iova iova_mode)
 
 	for (pg = 0; pg < m->n_pages; pg++) {
 		char *va = m->va + (size_t)pg * m->page_sz;
-		uint64_t dma = vtop_vtophys(va, NULL);
+		uint64_t dma = dev ? vtop_vtophys_dev(dev, va, NULL) :
+				     vtop_vtophys(va, NULL);
 
 		if (dma != m->truth[pg]) {
-			fprintf(stderr, "page %u: vtop_vtophys 0x%" PRIx64
+			fprintf(stderr, "page %u: %s 0x%" PRIx64
 				" but the segments say 0x%" PRIx64 "\n",
-				pg, dma, m->truth[pg]);
+				pg, dev ? "vtop_vtophys_dev" : "vtop_vtophys",
+				dma, m->truth[pg]);
 			return -EPROTO;
 		}
 		switch (iova_mode) {
@@ -212,6 +218,9 @@ int pktmem_register(struct pktmem *m, enum pktmem_iova iova_mode)
 		case PKTMEM_IOVA_PREV_PAGE:
 			m->iovas[pg] = m->truth[pg ? pg - 1 : 0];
 			break;
+		case PKTMEM_IOVA_NIC0:
+			m->iovas[pg] = vtop_vtophys(va, NULL);
+			break;
 		}
 	}
 	return 0;
@@ -220,12 +229,14 @@ int pktmem_register(struct pktmem *m, enum pktmem_iova iova_mode)
 /* The memory becomes a DPDK malloc heap of its own (a socket id of its own). */
 int pktmem_add_heap(struct pktmem *m, const char *heap)
 {
+	if (strlen(heap) >= sizeof(m->heap))
+		return -ENAMETOOLONG;
 	if (rte_malloc_heap_create(heap)) {
 		fprintf(stderr, "rte_malloc_heap_create(%s): %s\n", heap,
 			rte_strerror(rte_errno));
 		return -rte_errno;
 	}
-	m->heap = heap;
+	strcpy(m->heap, heap);
 	if (rte_malloc_heap_memory_add(heap, m->va, m->len, m->iovas,
 				       m->n_pages, m->page_sz)) {
 		fprintf(stderr, "rte_malloc_heap_memory_add(%s): %s\n", heap,
@@ -296,11 +307,11 @@ void pktmem_free(struct pktmem *m)
 		else
 			m->heap_added = 0;
 	}
-	if (m->heap && !m->heap_added) {
+	if (m->heap[0] && !m->heap_added) {
 		if (rte_malloc_heap_destroy(m->heap))
 			fprintf(stderr, "rte_malloc_heap_destroy: %s\n",
 				rte_strerror(rte_errno));
-		m->heap = NULL;
+		m->heap[0] = '\0';
 	}
 	pktmem_unregister(m);
 	if (m->map_base && !m->heap_added)

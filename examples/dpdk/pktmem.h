@@ -16,7 +16,11 @@ enum pktmem_iova {
 	PKTMEM_IOVA_VTOP,	/* libvtop's addresses */
 	PKTMEM_IOVA_VA,		/* the virtual addresses (wrong) */
 	PKTMEM_IOVA_PREV_PAGE,	/* each page given the previous page's (wrong) */
+	PKTMEM_IOVA_NIC0,	/* the environment's device's addresses, for
+				 * memory of another device (wrong) */
 };
+
+struct vtop_dev;
 
 struct pktmem {
 	enum pktmem_kind kind;
@@ -26,7 +30,9 @@ struct pktmem {
 	size_t page_sz;		/* the heap's page size: 4 KiB, or 2 MiB for hugetlb */
 	unsigned int n_pages;
 	uint64_t *iovas;	/* the table given to DPDK, n_pages entries */
-	uint64_t *truth;	/* libvtop's address of each page */
+	uint64_t *truth;	/* libvtop's address of each page, for dev */
+	const struct vtop_dev *dev;	/* whose addresses: NULL, the default
+					 * translation (vtop_vtophys()) */
 	uint32_t nr_segs;	/* DMA-contiguous segments libvtop reported */
 	uint64_t bytes_2m;	/* of them in 2 MiB pages (THP, hugetlb) */
 	void *map_base;		/* what mmap() returned, and its length */
@@ -34,11 +40,13 @@ struct pktmem {
 	int registered;
 	int heap_added;
 	int socket_id;		/* the heap's socket id, for pools and rings */
-	const char *heap;
+	char heap[32];		/* the heap's name (a copy: it outlives the
+				 * caller's buffer), "" for none */
 };
 
 int pktmem_alloc(struct pktmem *m, enum pktmem_kind kind, size_t len);
-int pktmem_register(struct pktmem *m, enum pktmem_iova iova_mode);
+int pktmem_register(struct pktmem *m, const struct vtop_dev *dev,
+		    enum pktmem_iova iova_mode);
 int pktmem_add_heap(struct pktmem *m, const char *heap);
 int pktmem_unregister(struct pktmem *m);
 int pktmem_count_phys_equal(const struct pktmem *m, unsigned int *equal,

@@ -2,59 +2,34 @@
 # SPDX-License-Identifier: GPL-2.0-only
 #
 # Scenario 3, behind the emulated IOMMU (strict DMA domains), libvtop in
-# attached mode. Attached mode serves one device per process, and each NIC
-# has its own IOMMU domain (an IOVA of one means nothing to the other), so
-# the two ports run in two processes: the receiver attached to NIC 1, the
-# sender attached to NIC 0, each with its packet memory AND its descriptor
-# rings in vtop-registered memory at that device's IOVAs (the EAL's own
-# hugepage memory has physical addresses, which the IOMMU does not map).
-# All frames must arrive intact, every ring and mbuf must be in the vtop
-# memory, and the IOMMU must report no fault. Then the negative control:
-# the receiver's rings in the EAL's memory (physical addresses, which the
-# device's domain does not map): nothing may arrive.
+# attached mode, both ports in ONE process (libvtop 0.5, several devices):
+# port 0 on NIC 0 (the environment's device, vtop_vtophys()), port 1 on
+# NIC 1 (vtop_dev_attach(), vtop_vtophys_dev()). Each NIC has its own IOMMU
+# domain, so each port gets a region of its own, registered once (mapped
+# for both devices), on a DPDK heap whose IOVA table is that port's
+# device's translation, with the port's mbuf pool AND descriptor rings on
+# it (the EAL's own hugepage memory has physical addresses, which the
+# IOMMU does not map). NIC 1's domain is padded first, so that no page has
+# the same IOVA for both devices (checked). All frames must arrive intact,
+# every ring and mbuf must be in its port's region with its device's
+# address, and the IOMMU must report no fault.
+# Then the negative control, in a second process: port 1's heap built from
+# NIC 0's IOVAs (none of them an address NIC 1 maps for the process; the
+# padding is unpinned, so they are a hole in NIC 1's domain): the frames
+# must be lost and vtop-dpdk must fail.
 # shellcheck source=selftests/dpdk/common.sh disable=SC2046,SC2086 # word splitting of $(pins) and $EAL is meant
 . "$(dirname "$0")/common.sh"
 
-# pair KIND [RECEIVER OPTIONS]: receiver in the background, sender, wait;
-# sets $txrc and $rc (the receiver's), $out is the receiver's log. With
-# $stop_rx set, the receiver is told to stop (SIGINT) 3 s after the sender
-# is done: it counts what did not come by then as lost.
-pair() {
-	kind=$1
-	shift
-	ready=/tmp/dpdk-rx-ready
-	rm -f $ready
-	rxout=/tmp/vtop-dpdk.s3-$kind-rx.log
-	say "receiver: vtop-dpdk -a $NIC1 -- --attach $NIC1 --role rx --mem $kind $*"
-	"$DPDK" $EAL -l 1 -a $NIC1 -- --attach $NIC1 --role rx --mem $kind \
-		--ready-file $ready "$@" >"$rxout" 2>&1 </dev/null &
-	rxpid=$!
-	i=0
-	while [ ! -e $ready ] && kill -0 $rxpid 2>/dev/null && [ $i -lt 600 ]; do
-		usleep 100000
-		i=$((i + 1))
-	done
-	[ -e $ready ] || fail "$kind: the receiver did not come up"
-	run_dpdk s3-$kind-tx $EAL -l 0 -a $NIC0 -- --attach $NIC0 --role tx --mem $kind
-	txrc=$rc
-	if [ -n "${stop_rx:-}" ]; then
-		usleep 3000000
-		kill -INT $rxpid 2>/dev/null
-	fi
-	rc=0
-	wait $rxpid || rc=$?
+both_attached() {
 	[ "$rc" = "$KSFT_SKIP" ] && skip "libvtop cannot attach (module without VTOP_FEATURE_ATTACH)"
-	[ "$txrc" = 0 ] || fail "$kind: the sender failed (exit $txrc)"
-	expect '^libvtop .*: IOVA \(attached\) mode, device '"$NIC0"'$' "$kind: the sender is not attached to $NIC0"
-	expect '^IOVA check: 2048 pages, DMA address equals the physical address on 0, unknown on 0$' "$kind: the sender's DMA addresses are not distinct IOVAs"
-	expect '^ring eth_p0_q0_tx_ring: .*in the vtop memory$' "$kind: the sender's tx ring is not in the vtop memory"
-	expect '^tx: 256 frames sent' "$kind: the sender did not send 256 frames"
-	say "receiver's log:"
-	sed 's/^/    /' "$rxout"
-	say "receiver exited with $rc"
-	out=$rxout
-	expect '^libvtop .*: IOVA \(attached\) mode, device '"$NIC1"'$' "$kind: the receiver is not attached to $NIC1"
-	expect '^IOVA check: 2048 pages, DMA address equals the physical address on 0, unknown on 0$' "$kind: the receiver's DMA addresses are not distinct IOVAs"
+	expect '^libvtop .*: IOVA \(attached\) mode, device '"$NIC0"'$' "$1: not attached to $NIC0 (the environment's device)"
+	expect '^libvtop: device '"$NIC1"' attached \(vtop_dev_attach\)' "$1: $NIC1 not attached with vtop_dev_attach()"
+	expect '^padding: 32 MiB pinned in '"$NIC1"'.s IOMMU domain' "$1: NIC 1's domain not padded"
+	expect '^device IOVAs: 4096 pages in both regions, NIC 0.s IOVA equals NIC 1.s on 0, missing on 0$' "$1: the two devices' IOVAs are not distinct"
+	expect '^IOVA table of port 0 \(NIC 0\): built from vtop_vtophys\(\) \(NIC 0\)' "$1: port 0's table is not NIC 0's"
+	for p in 0 1; do
+		expect "^IOVA check of port $p \\(NIC $p\\): 2048 pages, DMA address equals the physical address on 0, unknown on 0\$" "$1: port $p's DMA addresses are not distinct IOVAs"
+	done
 }
 
 iommus=$(find /sys/class/iommu -mindepth 1 -maxdepth 1 2>/dev/null)
@@ -63,23 +38,37 @@ nics_setup DMA || finish "scenario 3 (IOMMU, attached mode)"
 set -- $(pins)
 # 4 KiB pages (scenario 1 covers THP and hugetlb; an IOMMU makes any
 # registration one IOVA-contiguous stretch anyway)
-pair 4k --rx-timeout 30
-[ "$rc" = 0 ] || fail "the receiver failed (exit $rc)"
-expect '^ring eth_p0_q0_rx_ring: .*in the vtop memory$' "the receiver's rx ring is not in the vtop memory"
+run_dpdk s3 $EAL -l 0 -a $NIC0 -a $NIC1 -- --attach $NIC0 --attach1 $NIC1 --mem 4k
+both_attached "two devices"
+[ "$rc" = 0 ] || fail "vtop-dpdk failed (exit $rc)"
+expect '^IOVA table of port 1 \(NIC 1\): built from vtop_vtophys_dev\(\) \(NIC 1\)' "port 1's table is not NIC 1's"
+for r in p0_q0_tx p0_q0_rx; do
+	expect "^ring eth_${r}_ring: .*in the vtop memory of port 0 \\(NIC 0\\)\$" "ring $r is not in port 0's vtop memory"
+done
+for r in p1_q0_tx p1_q0_rx; do
+	expect "^ring eth_${r}_ring: .*in the vtop memory of port 1 \\(NIC 1\\)\$" "ring $r is not in port 1's vtop memory"
+done
 expect '^rx: all 256 frames arrived byte-exact and in order$' "not all frames arrived intact"
-expect '^mbufs: every one the PMD used is in the vtop memory' "an mbuf outside the vtop memory"
+expect '^mbufs: every one the PMD used is in its port.s vtop memory with its device.s address' "an mbuf outside its port's memory or with another device's address"
+expect '^result: 4k vtop: PASS$' "the run did not pass"
 faults=$(dmar_faults)
 [ -z "$faults" ] || fail "IOMMU faults: $faults"
 
-say "negative control: the receiver's rings in the EAL's memory (physical addresses)"
-stop_rx=1
-pair 4k --rings eal --rx-timeout 60
-expect '^ring eth_p0_q0_rx_ring: .*in the EAL.s hugepage memory$' "the control's rx ring is not in the EAL's memory"
-[ "$rc" = 1 ] || fail "rings at physical addresses behind the IOMMU: the receiver did not fail (exit $rc)"
-expect '^FAIL: rx: 256 of 256 frames lost$' "rings at physical addresses behind the IOMMU: frames arrived"
-# Not required: the guest kernels log no DMAR fault for the e1000's
-# blocked descriptor reads here (they do for the NVMe controller's).
+say "negative control: port 1's heap built from NIC 0's IOVAs"
+run_dpdk s3-control $EAL -l 0 -a $NIC0 -a $NIC1 -- --attach $NIC0 --attach1 $NIC1 --mem 4k \
+	--rx-table nic0 --rx-timeout 3
+both_attached "control"
+expect '^IOVA table of port 1 \(NIC 1\): built from vtop_vtophys\(\) \(NIC 0\)' "control: port 1's table is not NIC 0's"
+expect '^control: port 1.s table has NIC 0.s IOVAs; 0 of 2048 pages are addresses NIC 1 maps' "control: NIC 0's IOVAs reach the process's memory through NIC 1 (the control would prove nothing)"
+expect '^control: padding unpinned \(NIC 0.s IOVAs are a hole' "control: the padding was not unpinned"
+[ "$rc" = 1 ] || fail "port 1 on NIC 0's IOVAs: vtop-dpdk did not fail (exit $rc)"
+expect '^FAIL: rx: [0-9]+ of 256 frames lost$' "port 1 on NIC 0's IOVAs: no frame lost"
+grep -q '^rx: all 256 frames arrived' "$out" &&
+	fail "port 1 on NIC 0's IOVAs: all frames arrived intact"
+expect '^result: 4k nic0: FAIL' "the control's run did not fail"
+# Not required: the guest kernels log no DMAR fault for every blocked
+# e1000 descriptor read (they do for the NVMe controller's).
 faults=$(dmar_faults)
 say "IOMMU faults logged for the control: $(printf '%s' "$faults" | grep -c .)"
 check_pins_balanced "$1" "$2"
-finish "scenario 3 (IOMMU, attached mode)"
+finish "scenario 3 (IOMMU, attached mode, one process)"
