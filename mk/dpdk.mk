@@ -15,9 +15,11 @@
 #     intact from 4 KiB, THP and hugetlb packet memory
 #   2 the same with a wrong IOVA table (virtual addresses; each page given
 #     the previous page's address): vtop-dpdk must fail
-#   3 IOMMU, strict DMA domains, libvtop attached mode: one process per
-#     NIC (attached mode serves one device per process), packet memory and
-#     descriptor rings in vtop memory at the device's IOVAs; no DMAR fault
+#   3 IOMMU, strict DMA domains, libvtop attached mode, one process: port
+#     0 on NIC 0 (the environment's device), port 1 on NIC 1
+#     (vtop_dev_attach()), each port's packet memory and descriptor rings
+#     in a region of its own at its own device's IOVAs; no DMAR fault;
+#     control: port 1's heap from NIC 0's IOVAs must fail
 #   4 unregister with the ports stopped, then teardown: pins balanced
 # Then the frames of port 0, recorded by QEMU's filter-dump, are read back
 # on the host with tcpdump.

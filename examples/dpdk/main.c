@@ -50,7 +50,7 @@
  *                          addresses are a hole in NIC 1's domain
  *   --rings vtop|eal       where the descriptor rings live (default: vtop
  *                          with --attach, eal otherwise)
- *   --rx-timeout SEC       rx: give up after SEC s without a frame (10);
+ *   --rx-timeout SEC       give up after SEC s without a first frame (10);
  *                          SIGINT or SIGTERM ends the wait too (the
  *                          frames missing then count as lost)
  *   --unregister-stopped   stop the ports, vtop_mem_unregister(), then
@@ -191,6 +191,7 @@ static uint64_t device_iova(const struct side *s, const void *p)
  * address from the table; with the true table that is libvtop's address.
  */
 static unsigned int bad_mbufs;
+static unsigned int foreign_iova_mbufs;	/* the control: not the device's address */
 
 static void check_mbuf(const struct side *s, const struct rte_mbuf *m, const char *what)
 {
@@ -208,6 +209,9 @@ static void check_mbuf(const struct side *s, const struct rte_mbuf *m, const cha
 		 m->buf_iova != device_iova(s, m->buf_addr))
 		why = s->dev ? "buf_iova is not vtop_vtophys_dev() of the port's device" :
 		      "buf_iova is not vtop_vtophys()";
+	if (!why && s->iova == PKTMEM_IOVA_NIC0 &&
+	    m->buf_iova != device_iova(s, m->buf_addr))
+		foreign_iova_mbufs++;
 	if (why && bad_mbufs++ < 5)
 		problem("%s mbuf %p (buf %p, iova 0x%" PRIx64 "): %s\n", what,
 			(void *)m, m->buf_addr, (uint64_t)m->buf_iova, why);
@@ -532,7 +536,7 @@ static const char *iova_tag(enum pktmem_iova i)
 	       i == PKTMEM_IOVA_NIC0 ? "nic0" : "prev-page";
 }
 
-/* Send all frames on @tx; receive on @rx (UINT16_MAX: none here). */
+/* Send all frames on @tx while receiving on @rx. */
 static void traffic(uint16_t tx, uint16_t rx, struct rx_state *st)
 {
 	struct rte_mbuf *pkts[BURST];
@@ -541,7 +545,7 @@ static void traffic(uint16_t tx, uint16_t rx, struct rx_state *st)
 	uint16_t n, i;
 
 	while (1) {
-		if (tx != UINT16_MAX && sent < opt.count) {
+		if (sent < opt.count) {
 			uint16_t want = (uint16_t)RTE_MIN((uint32_t)BURST, opt.count - sent), done;
 
 			for (n = 0; n < want; n++) {
@@ -560,30 +564,23 @@ static void traffic(uint16_t tx, uint16_t rx, struct rx_state *st)
 				break;
 			}
 		}
-		if (rx != UINT16_MAX) {
-			n = rte_eth_rx_burst(rx, 0, pkts, BURST);
-			for (i = 0; i < n; i++) {
-				check_frame(st, side_of(rx), pkts[i]);
-				rte_pktmbuf_free(pkts[i]);
-			}
-			if (n)
-				last = now();
-			/* every frame came, intact or not */
-			if (st->seen >= opt.count && (tx == UINT16_MAX || sent == opt.count))
-				break;
-			/* before the first frame: the sender may not have started */
-			if (now() - last > (st->seen ? 3.0 : opt.rx_timeout) ||
-			    stop_requested)
-				break;
-		} else if (sent == opt.count) {
-			break;
+		n = rte_eth_rx_burst(rx, 0, pkts, BURST);
+		for (i = 0; i < n; i++) {
+			check_frame(st, side_of(rx), pkts[i]);
+			rte_pktmbuf_free(pkts[i]);
 		}
+		if (n)
+			last = now();
+		/* every frame came, intact or not */
+		if (st->seen >= opt.count && sent == opt.count)
+			break;
+		/* nothing for a while (before the first frame: --rx-timeout) */
+		if (now() - last > (st->seen ? 3.0 : opt.rx_timeout) || stop_requested)
+			break;
 	}
-	if (tx != UINT16_MAX) {
-		/* let the device finish the last descriptors */
-		usleep(200000);
-		printf("tx: %u frames sent on port %u in %.2f s\n", sent, tx, now() - t0);
-	}
+	/* let the device finish the last descriptors */
+	usleep(200000);
+	printf("tx: %u frames sent on port %u; traffic %.2f s\n", sent, tx, now() - t0);
 }
 
 static uint16_t nports;
@@ -844,7 +841,7 @@ static int run(unsigned int n, enum pktmem_kind kind, enum pktmem_iova iova)
 	uint16_t port;
 	int rc = 2;
 
-	problems = bad_mbufs = pool_chunks = rings_seen = 0;
+	problems = bad_mbufs = pool_chunks = rings_seen = foreign_iova_mbufs = 0;
 	pool_bytes = 0;
 	printf("=== run %u: %s memory, table: %s ===\n", n, pktmem_kind_name(kind),
 	       iova_name(opt.rx_table_nic0 ? PKTMEM_IOVA_NIC0 : iova));
@@ -911,6 +908,9 @@ static int run(unsigned int n, enum pktmem_kind kind, enum pktmem_iova iova)
 		printf("mbufs: every one the PMD used is in its port's vtop memory with its device's address from the table\n");
 	else
 		printf("mbufs: every one the PMD used is in the vtop memory with the table's address\n");
+	if (sides[nr_sides - 1].iova == PKTMEM_IOVA_NIC0)
+		printf("control: %u of port 1's pool's mbufs carry an address other than vtop_vtophys_dev() of NIC 1\n",
+		       foreign_iova_mbufs);
 	rc = 0;
 out:
 	if (started)

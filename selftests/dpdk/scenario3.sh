@@ -66,6 +66,9 @@ expect '^FAIL: rx: [0-9]+ of 256 frames lost$' "port 1 on NIC 0's IOVAs: no fram
 grep -q '^rx: all 256 frames arrived' "$out" &&
 	fail "port 1 on NIC 0's IOVAs: all frames arrived intact"
 expect '^result: 4k nic0: FAIL' "the control's run did not fail"
+# the mbuf check tells the devices apart: it sees NIC 0's addresses
+n=$(sed -n "s/^control: \([0-9]*\) of port 1's pool's mbufs carry an address other than vtop_vtophys_dev() of NIC 1$/\1/p" "$out")
+[ "${n:-0}" -gt 0 ] || fail "control: no mbuf seen with another device's address (${n:-no line})"
 # Not required: the guest kernels log no DMAR fault for every blocked
 # e1000 descriptor read (they do for the NVMe controller's).
 faults=$(dmar_faults)
