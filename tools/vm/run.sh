@@ -520,7 +520,11 @@ fi
 
 rc=""
 if [ $interactive = 0 ]; then
-	rc=$(sed -n 's/^.*VTOP-VM-EXIT: \([0-9]\+\)$/\1/p' "$work/console.log" | tail -n 1)
+	# A kernel message can land on the marker's line after the status
+	# ("VTOP-VM-EXIT: 0[   43.15] hrtimer: ..."): anything but a digit may
+	# follow it.
+	rc=$(sed -n 's/^.*VTOP-VM-EXIT: \([0-9]\+\)\([^0-9].*\)\{0,1\}$/\1/p' \
+		"$work/console.log" | tail -n 1)
 	[ -n "$rc" ] || fail="${fail:+$fail; }no end marker on the console (guest hung, crashed or rebooted)"
 fi
 
