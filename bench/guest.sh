@@ -62,6 +62,12 @@ run() {
 	sed 's/^/BENCH-CSV: /' "/tmp/$name.csv"
 }
 
+# The floor of the registration benchmark (tools/vm/testmod/vtop_floor.c),
+# when bench/run.sh built it for this kernel.
+if wanted register && [ -f /add/vtop_floor.ko ]; then
+	insmod /add/vtop_floor.ko || rc=1
+fi
+
 # The guest is fresh, so the hugetlb pool can grow at run time; the
 # benchmarks grow it themselves and shrink it back.
 # shellcheck disable=SC2086

@@ -8,9 +8,18 @@
  *   ioctl      the raw VTOP_IOC_PIN + VTOP_IOC_UNPIN ioctls on /dev/vtop
  *   io_uring   IORING_REGISTER_BUFFERS + IORING_UNREGISTER_BUFFERS of one
  *              buffer (the baseline: the kernel's own long-term pin)
- * Each repeat runs the three in rotating order. Reported: ns per 4 KiB page
- * for register, unregister and both, and the ratio of each to io_uring
- * computed within each repeat (so that drift between repeats cancels).
+ * and, when the floor module is loaded (/dev/vtop_floor, built from
+ * tools/vm/testmod/vtop_floor.c by bench/run.sh), two more:
+ *   floor      pin_user_pages_fast(FOLL_LONGTERM) in batches of 512 and
+ *              unpin_user_pages(), nothing else: what any pinning interface
+ *              pays at least
+ *   replica    the floor plus copies of vtop's counting pass over the struct
+ *              pages, segment build, copy-out and unpinning of dirty runs,
+ *              each timed in the module (ktime): the per-page cost split
+ * Each repeat runs the methods in rotating order. Reported: ns per 4 KiB
+ * page for register, unregister and both, and the ratio of each to
+ * io_uring (and of ioctl and libvtop to the floor) computed within each
+ * repeat (so that drift between repeats cancels).
  *
  * Needs /dev/vtop (run it in the guest: tools/vm/run.sh), root for
  * hugetlb pool growth, and io_uring.
@@ -31,17 +40,35 @@
 #include <vtop.h>
 
 #include "common.h"
+#include "vtop_floor.h"
 
 #define MAX_SIZES	16
 #define MAX_REPEATS	64
 
-enum method { M_LIBVTOP, M_IOCTL, M_IOURING, NR_METHODS };
+enum method { M_LIBVTOP, M_IOCTL, M_IOURING, M_FLOOR, M_REPLICA, NR_METHODS };
 
 static const char *const method_names[NR_METHODS] = {
 	[M_LIBVTOP] = "libvtop",
 	[M_IOCTL] = "ioctl",
 	[M_IOURING] = "io_uring",
+	[M_FLOOR] = "floor",
+	[M_REPLICA] = "replica",
 };
+
+/* The steps of the replica's split, in the order of vtop's PIN and UNPIN. */
+static const struct {
+	int ns;
+	const char *name;
+} split_steps[] = {
+	{ VTOP_FLOOR_NS_ALLOC, "alloc" },
+	{ VTOP_FLOOR_NS_GUP, "gup" },
+	{ VTOP_FLOOR_NS_WALK, "walk" },
+	{ VTOP_FLOOR_NS_SEGS, "segs" },
+	{ VTOP_FLOOR_NS_COPY, "copy" },
+	{ VTOP_FLOOR_NS_UNPIN, "unpin" },
+	{ VTOP_FLOOR_NS_FREE, "free" },
+};
+#define NR_STEPS (sizeof(split_steps) / sizeof(split_steps[0]))
 
 struct opts {
 	uint64_t sizes[MAX_SIZES];
@@ -60,6 +87,8 @@ static struct opts o = {
 
 static const char *env;
 static int vtop_fd = -1;
+static int floor_fd = -1;
+static int nr_methods = M_IOURING + 1;	/* M_FLOOR, M_REPLICA when loaded */
 static struct io_uring ring;
 static struct vtop_segment *segs;
 static uint32_t nr_segs_cap;
@@ -68,6 +97,7 @@ static uint32_t nr_segs_cap;
 struct sample {
 	double reg;
 	double unreg;
+	double step[VTOP_FLOOR_NS_NR];	/* M_REPLICA: ns per step */
 };
 
 static int do_libvtop(void *mem, uint64_t len, uint64_t loops,
@@ -147,6 +177,48 @@ static int do_iouring(void *mem, uint64_t len, uint64_t loops,
 	return 0;
 }
 
+/*
+ * The floor module: bare GUP and unpin (flags 0), or the replica of vtop's
+ * steps (VTOP_FLOOR_ALL), whose ns per step the module measures.
+ */
+static int do_floor(void *mem, uint64_t len, uint64_t loops, uint32_t flags,
+		    struct sample *s)
+{
+	uint64_t t0, t1, t2;
+
+	memset(s, 0, sizeof(*s));
+	for (uint64_t i = 0; i < loops; i++) {
+		struct vtop_floor_pin pin = {
+			.vaddr = (uint64_t)(uintptr_t)mem,
+			.length = len,
+			.segs = (uint64_t)(uintptr_t)segs,
+			.nr_segs = nr_segs_cap,
+			.flags = flags,
+		};
+		struct vtop_floor_unpin unpin = {
+			.flags = flags & (VTOP_FLOOR_RUNS | VTOP_FLOOR_TIME),
+		};
+
+		t0 = bench_now_ns(BENCH_CLOCK_WALL);
+		if (ioctl(floor_fd, VTOP_FLOOR_IOC_PIN, &pin))
+			return -errno;
+		t1 = bench_now_ns(BENCH_CLOCK_WALL);
+		if (ioctl(floor_fd, VTOP_FLOOR_IOC_UNPIN, &unpin))
+			return -errno;
+		t2 = bench_now_ns(BENCH_CLOCK_WALL);
+		s->reg += (double)(t1 - t0);
+		s->unreg += (double)(t2 - t1);
+		for (int k = 0; k < VTOP_FLOOR_NS_NR; k++)
+			s->step[k] += (double)(pin.ns[k] + unpin.ns[k]);
+		/* The replica must have built what vtop would: check once. */
+		if (flags && i == 0 && (pin.nr_segs == 0 ||
+					segs[0].vaddr != pin.vaddr ||
+					!segs[0].dma_addr))
+			return -EPROTO;
+	}
+	return 0;
+}
+
 static int run_method(enum method m, void *mem, uint64_t len, uint64_t loops,
 		      struct sample *s)
 {
@@ -155,6 +227,10 @@ static int run_method(enum method m, void *mem, uint64_t len, uint64_t loops,
 		return do_libvtop(mem, len, loops, s);
 	case M_IOCTL:
 		return do_ioctl(mem, len, loops, s);
+	case M_FLOOR:
+		return do_floor(mem, len, loops, 0, s);
+	case M_REPLICA:
+		return do_floor(mem, len, loops, VTOP_FLOOR_ALL, s);
 	default:
 		return do_iouring(mem, len, loops, s);
 	}
@@ -169,6 +245,49 @@ static void row(const char *cas, const char *page, uint64_t size,
 	bench_csv_row("register", env, cas, page, size, param, unit, &st);
 }
 
+/*
+ * Rows against the floor: ioctl, libvtop, the replica and io_uring over
+ * the floor; the replica's split per step (ns per page), and what vtop's
+ * ioctls cost beyond the replica (its bookkeeping: the pin's structure,
+ * handle table, RLIMIT_MEMLOCK charge, interval notifier, locks).
+ */
+static void floor_rows(struct sample (*s)[NR_METHODS], const char *pn,
+		       uint64_t len, double pages)
+{
+	static const int over[] = { M_IOCTL, M_LIBVTOP, M_REPLICA, M_IOURING };
+	double v[MAX_REPEATS];
+
+	for (size_t i = 0; i < sizeof(over) / sizeof(over[0]); i++) {
+		char cas[32];
+		int m = over[i];
+
+		snprintf(cas, sizeof(cas), "%s/floor", method_names[m]);
+		for (uint64_t r = 0; r < o.repeats; r++)
+			v[r] = (s[r][m].reg + s[r][m].unreg) /
+			       (s[r][M_FLOOR].reg + s[r][M_FLOOR].unreg);
+		row(cas, pn, len, "total", "ratio", v);
+	}
+	for (size_t k = 0; k < NR_STEPS; k++) {
+		for (uint64_t r = 0; r < o.repeats; r++)
+			v[r] = s[r][M_REPLICA].step[split_steps[k].ns] / pages;
+		row("split", pn, len, split_steps[k].name, "ns/page", v);
+	}
+	/* Syscalls and ioctl dispatch: the replica's wall time less its steps. */
+	for (uint64_t r = 0; r < o.repeats; r++) {
+		double in = 0;
+
+		for (size_t k = 0; k < NR_STEPS; k++)
+			in += s[r][M_REPLICA].step[split_steps[k].ns];
+		v[r] = (s[r][M_REPLICA].reg + s[r][M_REPLICA].unreg - in) /
+		       pages;
+	}
+	row("split", pn, len, "syscall", "ns/page", v);
+	for (uint64_t r = 0; r < o.repeats; r++)
+		v[r] = (s[r][M_IOCTL].reg + s[r][M_IOCTL].unreg -
+			s[r][M_REPLICA].reg - s[r][M_REPLICA].unreg) / pages;
+	row("split", pn, len, "vtop-extra", "ns/page", v);
+}
+
 static int bench_one(enum bench_page pk, void *mem, uint64_t len)
 {
 	static struct sample s[MAX_REPEATS][NR_METHODS];
@@ -180,7 +299,7 @@ static int bench_one(enum bench_page pk, void *mem, uint64_t len)
 	int err;
 
 	/* One untimed round of each method first: warm caches and slabs. */
-	for (int m = 0; m < NR_METHODS; m++) {
+	for (int m = 0; m < nr_methods; m++) {
 		err = run_method((enum method)m, mem, len, 1, &s[0][m]);
 		if (err) {
 			bench_log("register: %s %s %s: %s\n", method_names[m],
@@ -190,8 +309,8 @@ static int bench_one(enum bench_page pk, void *mem, uint64_t len)
 		}
 	}
 	for (uint64_t r = 0; r < o.repeats; r++) {
-		for (int k = 0; k < NR_METHODS; k++) {
-			int m = (int)((r + (uint64_t)k) % NR_METHODS);
+		for (int k = 0; k < nr_methods; k++) {
+			int m = (int)((r + (uint64_t)k) % (uint64_t)nr_methods);
 
 			err = run_method((enum method)m, mem, len, loops,
 					 &s[r][m]);
@@ -202,7 +321,7 @@ static int bench_one(enum bench_page pk, void *mem, uint64_t len)
 			}
 		}
 	}
-	for (int m = 0; m < NR_METHODS; m++) {
+	for (int m = 0; m < nr_methods; m++) {
 		for (uint64_t r = 0; r < o.repeats; r++)
 			v[r] = s[r][m].reg / pages;
 		row(method_names[m], pn, len, "register", "ns/page", v);
@@ -225,6 +344,8 @@ static int bench_one(enum bench_page pk, void *mem, uint64_t len)
 			v[r] = s[r][m].reg / s[r][M_IOURING].reg;
 		row(cas, pn, len, "register", "ratio", v);
 	}
+	if (nr_methods > M_FLOOR)
+		floor_rows(s, pn, len, pages);
 	bench_log("  %-8s %5s  libvtop %8.1f  ioctl %8.1f  io_uring %8.1f "
 		  "ns/page (first repeat, x%" PRIu64 ")\n", pn,
 		  bench_size_str(len, szs, sizeof(szs)),
@@ -383,6 +504,12 @@ int main(int argc, char **argv)
 			  strerror(errno));
 		return 1;
 	}
+	floor_fd = open(VTOP_FLOOR_DEVICE, O_RDWR | O_CLOEXEC);
+	if (floor_fd >= 0)
+		nr_methods = NR_METHODS;
+	else
+		bench_log("register: %s: %s: no floor rows (insmod "
+			  "vtop_floor.ko)\n", VTOP_FLOOR_DEVICE, strerror(errno));
 	err = vtop_env_init(NULL);
 	if (err) {
 		bench_log("register: vtop_env_init: %s\n", strerror(-err));
@@ -409,6 +536,8 @@ int main(int argc, char **argv)
 		if (o.pages[pk] && bench_kind((enum bench_page)pk))
 			fails++;
 	io_uring_queue_exit(&ring);
+	if (floor_fd >= 0)
+		close(floor_fd);
 	close(vtop_fd);
 	vtop_env_fini();
 	return fails ? 1 : 0;

@@ -102,10 +102,38 @@ done
 [ $smoke = 1 ] && wanted translate && guests=1
 [ $guests = 1 ] || kernels=""
 
+# floor_module K: build tools/vm/testmod/vtop_floor.c (the floor of the
+# registration benchmark) for kernel K alone, in its own directory; prints
+# the .ko's path. The guest loads it (vtop-bench-guest).
+floor_module() {
+	local rel kdir d
+	{ read -r rel; read -r _; read -r kdir; } < <("$TOP/tools/vm/kernels.sh" resolve "$1") ||
+		return 1
+	d=$BUILD/bench/floor/$rel
+	mkdir -p "$d" || return 1
+	cp -p "$TOP"/tools/vm/testmod/vtop_floor.[ch] "$d/" || return 1
+	echo 'obj-m := vtop_floor.o' > "$d/Kbuild"
+	(unset MAKEFLAGS MFLAGS MAKELEVEL
+	 nice make -s -C "$kdir" M="$d" modules > "$d/build.log" 2>&1) || {
+		cat "$d/build.log" >&2
+		return 1
+	}
+	echo "$d/vtop_floor.ko"
+}
+
 for k in $kernels; do
 	step "guest $k: vtop-bench-guest $guest_mode"
+	floor_add=()
+	if wanted register; then
+		if ko=$(floor_module "$k"); then
+			floor_add=(--add "$ko")
+		else
+			echo "bench/run.sh: the floor module does not build for $k" >&2
+			failed="$failed floor-$k"
+		fi
+	fi
 	# shellcheck disable=SC2086
-	if ! "$TOP/tools/vm/run.sh" --kernel "$k" $vm_args -- \
+	if ! "$TOP/tools/vm/run.sh" --kernel "$k" $vm_args "${floor_add[@]}" -- \
 		/vtop/bin/vtop-bench-guest "$guest_mode" --only "$only" \
 		> "$tmp/guest-$k.log" 2>&1; then
 		echo "bench/run.sh: guest $k failed; its log: $tmp/guest-$k.log" >&2

@@ -16,14 +16,15 @@ BENCH_VM_ARGS ?= --mem 2G --hugepages 320 --timeout 2400
 BENCH_OUT ?= $(TOP)/results/$(shell date -u +%Y-%m-%d)-$(shell uname -r)
 BENCH_SMOKE_OUT ?= $(BUILD)/bench-smoke/results
 
-BENCH_PROGS := translate register notify events
+BENCH_PROGS := translate register notify events iommu
 BENCH_BINS := $(addprefix $(BUILD)/bin/vtop-bench-,$(BENCH_PROGS)) \
 	      $(BUILD)/bin/vtop-bench-guest
 BENCH_LIBVTOP = $(BUILD)/lib/libvtop.so.$(LIBVTOP_SOVERSION)
 BENCH_CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror -pthread \
-		-I$(TOP)/include -I$(TOP)/bench
+		-I$(TOP)/include -I$(TOP)/bench -I$(TOP)/tools/vm/testmod
 BENCH_LDFLAGS := -pthread -Wl,-rpath,'$$ORIGIN/../lib'
-BENCH_COMMON := $(TOP)/bench/common.c $(TOP)/bench/common.h
+BENCH_COMMON := $(TOP)/bench/common.c $(TOP)/bench/common.h \
+		$(TOP)/tools/vm/testmod/vtop_floor.h
 
 .PHONY: bench bench-bins bench-progs bench-smoke bench-clean
 # Guest images carry the programs once the library can be built.

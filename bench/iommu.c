@@ -1,0 +1,465 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * vtop-bench-iommu: making memory DMA-able through an IOMMU, three ways.
+ *
+ * Two devices of the same kind (the rig's emulated NVMe controllers behind
+ * QEMU's intel-iommu, strict invalidation: iommu.strict=1), one bound to
+ * uio_pci_generic for vtop's attached mode, one to vfio-pci. For each page
+ * kind (4 KiB pages, hugetlb 2 MiB) and size, the very same populated
+ * memory is mapped and unmapped, in the same run, by
+ *   attached   VTOP_IOC_PIN + VTOP_IOC_UNPIN on a /dev/vtop fd attached to
+ *              the first device (VTOP_IOC_ATTACH): pin, DMA-API map through
+ *              the device's strict DMA domain, IOVAs returned; unmap, flush,
+ *              unpin
+ *   vfio       VFIO_IOMMU_MAP_DMA + VFIO_IOMMU_UNMAP_DMA (type1 v2) in a
+ *              container holding the second device's group: pin, map at a
+ *              chosen IOVA; unmap (type1 flushes the IOTLB synchronously),
+ *              unpin
+ *   iommufd    IOMMU_IOAS_MAP + IOMMU_IOAS_UNMAP: only where the kernel has
+ *              /dev/iommu (Debian's 6.1 and 6.12 are built without
+ *              CONFIG_IOMMUFD: then no rows, and a log line says so)
+ *   physical   VTOP_IOC_PIN + VTOP_IOC_UNPIN unattached, for reference
+ * Each repeat runs them in rotating order. Reported: ns per 4 KiB page and
+ * the ratio attached / vfio within each repeat.
+ *
+ *   vtop-bench-iommu --vtop-dev BDF --vfio-dev BDF [options]
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <limits.h>
+#include <linux/vfio.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <vtop.h>
+
+#include "common.h"
+
+#define MAX_SIZES	16
+#define MAX_REPEATS	64
+/* Where VFIO maps the buffer: above 4 GiB, clear of the MSI window. */
+#define VFIO_IOVA	((uint64_t)1 << 32)
+
+enum method { M_ATTACHED, M_VFIO, M_PHYS, NR_METHODS };
+
+static const char *const method_names[NR_METHODS] = {
+	[M_ATTACHED] = "attached",
+	[M_VFIO] = "vfio",
+	[M_PHYS] = "physical",
+};
+
+static struct {
+	uint64_t sizes[MAX_SIZES];
+	int nr_sizes;
+	bool pages[3];
+	uint64_t repeats;
+	uint64_t min_bytes;
+	const char *vtop_dev;
+	const char *vfio_dev;
+} o = { .repeats = 5, .min_bytes = 64ULL << 20 };
+
+static const char *env;
+static int att_fd = -1, phys_fd = -1, container = -1, group = -1;
+static struct vtop_segment *segs;
+static uint32_t nr_segs_cap;
+
+struct sample {
+	double reg;
+	double unreg;
+};
+
+static int do_vtop(int fd, void *mem, uint64_t len, uint64_t loops,
+		   struct sample *s)
+{
+	uint64_t t0, t1, t2;
+
+	s->reg = s->unreg = 0;
+	for (uint64_t i = 0; i < loops; i++) {
+		struct vtop_pin pin = {
+			.size = sizeof(pin),
+			.vaddr = (uint64_t)(uintptr_t)mem,
+			.length = len,
+			.segs = (uint64_t)(uintptr_t)segs,
+			.nr_segs = nr_segs_cap,
+		};
+		struct vtop_unpin unpin = { .size = sizeof(unpin) };
+
+		t0 = bench_now_ns(BENCH_CLOCK_WALL);
+		if (ioctl(fd, VTOP_IOC_PIN, &pin))
+			return -errno;
+		t1 = bench_now_ns(BENCH_CLOCK_WALL);
+		unpin.handle = pin.handle;
+		if (ioctl(fd, VTOP_IOC_UNPIN, &unpin))
+			return -errno;
+		t2 = bench_now_ns(BENCH_CLOCK_WALL);
+		s->reg += (double)(t1 - t0);
+		s->unreg += (double)(t2 - t1);
+		/* Attached: IOVAs, which this IOMMU never makes equal to 0. */
+		if (i == 0 && (!pin.nr_segs || !segs[0].dma_addr ||
+			       segs[0].vaddr != pin.vaddr))
+			return -EPROTO;
+	}
+	return 0;
+}
+
+static int do_vfio(void *mem, uint64_t len, uint64_t loops, struct sample *s)
+{
+	uint64_t t0, t1, t2;
+
+	s->reg = s->unreg = 0;
+	for (uint64_t i = 0; i < loops; i++) {
+		struct vfio_iommu_type1_dma_map map = {
+			.argsz = sizeof(map),
+			.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
+			.vaddr = (uint64_t)(uintptr_t)mem,
+			.iova = VFIO_IOVA,
+			.size = len,
+		};
+		struct vfio_iommu_type1_dma_unmap unmap = {
+			.argsz = sizeof(unmap),
+			.iova = VFIO_IOVA,
+			.size = len,
+		};
+
+		t0 = bench_now_ns(BENCH_CLOCK_WALL);
+		if (ioctl(container, VFIO_IOMMU_MAP_DMA, &map))
+			return -errno;
+		t1 = bench_now_ns(BENCH_CLOCK_WALL);
+		if (ioctl(container, VFIO_IOMMU_UNMAP_DMA, &unmap))
+			return -errno;
+		t2 = bench_now_ns(BENCH_CLOCK_WALL);
+		if (unmap.size != len)
+			return -EPROTO;
+		s->reg += (double)(t1 - t0);
+		s->unreg += (double)(t2 - t1);
+	}
+	return 0;
+}
+
+static int run_method(int m, void *mem, uint64_t len, uint64_t loops,
+		      struct sample *s)
+{
+	switch (m) {
+	case M_ATTACHED:
+		return do_vtop(att_fd, mem, len, loops, s);
+	case M_VFIO:
+		return do_vfio(mem, len, loops, s);
+	default:
+		return do_vtop(phys_fd, mem, len, loops, s);
+	}
+}
+
+static void row(const char *cas, const char *page, uint64_t size,
+		const char *param, const char *unit, double *v)
+{
+	struct bench_stats st;
+
+	bench_stats(v, (int)o.repeats, &st);
+	bench_csv_row("iommu", env, cas, page, size, param, unit, &st);
+}
+
+static int bench_one(enum bench_page pk, void *mem, uint64_t len)
+{
+	static struct sample s[MAX_REPEATS][NR_METHODS];
+	double v[MAX_REPEATS];
+	uint64_t loops = o.min_bytes / len ? o.min_bytes / len : 1;
+	double pages = (double)(len / SZ_4K) * (double)loops;
+	const char *pn = bench_page_name(pk);
+	char szs[32];
+	int err;
+
+	for (int m = 0; m < NR_METHODS; m++) {
+		err = run_method(m, mem, len, 1, &s[0][m]);
+		if (err) {
+			bench_log("iommu: %s %s %s: %s\n", method_names[m], pn,
+				  bench_size_str(len, szs, sizeof(szs)),
+				  strerror(-err));
+			return err;
+		}
+	}
+	for (uint64_t r = 0; r < o.repeats; r++)
+		for (int k = 0; k < NR_METHODS; k++) {
+			int m = (int)((r + (uint64_t)k) % NR_METHODS);
+
+			err = run_method(m, mem, len, loops, &s[r][m]);
+			if (err) {
+				bench_log("iommu: %s: %s\n", method_names[m],
+					  strerror(-err));
+				return err;
+			}
+		}
+	for (int m = 0; m < NR_METHODS; m++) {
+		for (uint64_t r = 0; r < o.repeats; r++)
+			v[r] = s[r][m].reg / pages;
+		row(method_names[m], pn, len, "register", "ns/page", v);
+		for (uint64_t r = 0; r < o.repeats; r++)
+			v[r] = s[r][m].unreg / pages;
+		row(method_names[m], pn, len, "unregister", "ns/page", v);
+		for (uint64_t r = 0; r < o.repeats; r++)
+			v[r] = (s[r][m].reg + s[r][m].unreg) / pages;
+		row(method_names[m], pn, len, "total", "ns/page", v);
+	}
+	for (uint64_t r = 0; r < o.repeats; r++)
+		v[r] = (s[r][M_ATTACHED].reg + s[r][M_ATTACHED].unreg) /
+		       (s[r][M_VFIO].reg + s[r][M_VFIO].unreg);
+	row("attached/vfio", pn, len, "total", "ratio", v);
+	for (uint64_t r = 0; r < o.repeats; r++)
+		v[r] = s[r][M_ATTACHED].reg / s[r][M_VFIO].reg;
+	row("attached/vfio", pn, len, "register", "ratio", v);
+	for (uint64_t r = 0; r < o.repeats; r++)
+		v[r] = s[r][M_ATTACHED].unreg / s[r][M_VFIO].unreg;
+	row("attached/vfio", pn, len, "unregister", "ratio", v);
+	for (uint64_t r = 0; r < o.repeats; r++)
+		v[r] = (s[r][M_ATTACHED].reg + s[r][M_ATTACHED].unreg) /
+		       (s[r][M_PHYS].reg + s[r][M_PHYS].unreg);
+	row("attached/physical", pn, len, "total", "ratio", v);
+	bench_log("  %-8s %5s  attached %8.1f  vfio %8.1f  physical %8.1f "
+		  "ns/page (first repeat, x%" PRIu64 ")\n", pn,
+		  bench_size_str(len, szs, sizeof(szs)),
+		  (s[0][M_ATTACHED].reg + s[0][M_ATTACHED].unreg) / pages,
+		  (s[0][M_VFIO].reg + s[0][M_VFIO].unreg) / pages,
+		  (s[0][M_PHYS].reg + s[0][M_PHYS].unreg) / pages, loops);
+	return 0;
+}
+
+static int bench_kind(enum bench_page pk)
+{
+	uint64_t max = 0, maplen;
+	char szs[32];
+	void *mem;
+	int err, fails = 0;
+
+	for (int i = 0; i < o.nr_sizes; i++)
+		if (o.sizes[i] > max)
+			max = o.sizes[i];
+	if (pk == BENCH_PAGE_HUGETLB) {
+		err = bench_hugepages_reserve((long)((max + SZ_2M - 1) / SZ_2M),
+					      1);
+		if (err) {
+			bench_log("iommu: hugetlb: not enough 2 MiB pages: "
+				  "skipped\n");
+			return err;
+		}
+	}
+	err = bench_alloc_mem(pk, max, &mem, &maplen);
+	if (err) {
+		bench_log("iommu: %s: cannot map %s: %s\n", bench_page_name(pk),
+			  bench_size_str(max, szs, sizeof(szs)), strerror(-err));
+		return err;
+	}
+	for (int i = 0; i < o.nr_sizes; i++)
+		if (bench_one(pk, mem, o.sizes[i]))
+			fails++;
+	bench_free_mem(mem, maplen);
+	bench_hugepages_restore();
+	return fails ? -EIO : 0;
+}
+
+static int parse_bdf(const char *s, struct vtop_attach *a)
+{
+	unsigned int dom, bus, dev, fn;
+	char end;
+
+	if (sscanf(s, "%x:%x:%x.%x%c", &dom, &bus, &dev, &fn, &end) != 4 ||
+	    bus > 0xff || dev > 0x1f || fn > 7)
+		return -EINVAL;
+	a->pci_domain = dom;
+	a->pci_bdf = bus << 8 | dev << 3 | fn;
+	return 0;
+}
+
+static int setup_vtop(void)
+{
+	struct vtop_attach a = { .size = sizeof(a) };
+
+	if (parse_bdf(o.vtop_dev, &a)) {
+		bench_log("iommu: --vtop-dev %s: not a PCI address\n",
+			  o.vtop_dev);
+		return -EINVAL;
+	}
+	att_fd = open(VTOP_DEVICE_PATH, O_RDWR | O_CLOEXEC);
+	phys_fd = open(VTOP_DEVICE_PATH, O_RDWR | O_CLOEXEC);
+	if (att_fd < 0 || phys_fd < 0) {
+		bench_log("iommu: %s: %s\n", VTOP_DEVICE_PATH, strerror(errno));
+		return -errno;
+	}
+	if (ioctl(att_fd, VTOP_IOC_ATTACH, &a)) {
+		bench_log("iommu: VTOP_IOC_ATTACH %s: %s\n", o.vtop_dev,
+			  strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+static int setup_vfio(void)
+{
+	struct vfio_group_status st = { .argsz = sizeof(st) };
+	char path[PATH_MAX], link[PATH_MAX];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/iommu_group",
+		 o.vfio_dev);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0) {
+		bench_log("iommu: %s: %s\n", path, strerror(errno));
+		return -errno;
+	}
+	link[n] = 0;
+	snprintf(path, sizeof(path), "/dev/vfio/%s", basename(link));
+	container = open("/dev/vfio/vfio", O_RDWR | O_CLOEXEC);
+	group = open(path, O_RDWR | O_CLOEXEC);
+	if (container < 0 || group < 0) {
+		bench_log("iommu: /dev/vfio/vfio or %s: %s\n", path,
+			  strerror(errno));
+		return -errno;
+	}
+	if (ioctl(container, VFIO_GET_API_VERSION) != VFIO_API_VERSION ||
+	    ioctl(container, VFIO_CHECK_EXTENSION, VFIO_TYPE1v2_IOMMU) <= 0) {
+		bench_log("iommu: VFIO type1 v2 not available\n");
+		return -EOPNOTSUPP;
+	}
+	if (ioctl(group, VFIO_GROUP_GET_STATUS, &st) ||
+	    !(st.flags & VFIO_GROUP_FLAGS_VIABLE)) {
+		bench_log("iommu: %s not viable (every device of the group "
+			  "must be bound to vfio-pci)\n", path);
+		return -EBUSY;
+	}
+	if (ioctl(group, VFIO_GROUP_SET_CONTAINER, &container) ||
+	    ioctl(container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU)) {
+		bench_log("iommu: VFIO container set-up: %s\n", strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+static int parse_sizes(char *arg)
+{
+	o.nr_sizes = 0;
+	for (char *t = strtok(arg, ","); t; t = strtok(NULL, ",")) {
+		uint64_t v;
+
+		if (o.nr_sizes == MAX_SIZES || bench_parse_size(t, &v) ||
+		    !v || v % SZ_4K || v > SZ_1G)
+			return -EINVAL;
+		o.sizes[o.nr_sizes++] = v;
+	}
+	return o.nr_sizes ? 0 : -EINVAL;
+}
+
+static int parse_pages(char *arg)
+{
+	memset(o.pages, 0, sizeof(o.pages));
+	for (char *t = strtok(arg, ","); t; t = strtok(NULL, ",")) {
+		enum bench_page pk;
+
+		if (bench_parse_page(t, &pk))
+			return -EINVAL;
+		o.pages[pk] = true;
+	}
+	return 0;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"usage: vtop-bench-iommu --vtop-dev BDF --vfio-dev BDF [options]\n"
+"  --vtop-dev BDF        device bound to uio_pci_generic (vtop ATTACH)\n"
+"  --vfio-dev BDF        device of the same kind bound to vfio-pci\n"
+"  -s, --sizes LIST      sizes, multiples of 4K up to 1G\n"
+"                        (default 64K,2M,64M,512M)\n"
+"  -p, --pages LIST      comma list of 4k,thp,hugetlb (default 4k,hugetlb)\n"
+"  -r, --repeats N       repeats (default 5)\n"
+"  -m, --min-bytes SIZE  each timed sample maps at least this much\n"
+"                        (default 64M)\n"
+"Needs an IOMMU in strict mode (iommu.strict=1). Prints CSV rows ("
+BENCH_CSV_HEADER ") on stdout.\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "vtop-dev", required_argument, NULL, 'V' },
+		{ "vfio-dev", required_argument, NULL, 'F' },
+		{ "sizes", required_argument, NULL, 's' },
+		{ "pages", required_argument, NULL, 'p' },
+		{ "repeats", required_argument, NULL, 'r' },
+		{ "min-bytes", required_argument, NULL, 'm' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char defsizes[] = "64K,2M,64M,512M", defpages[] = "4k,hugetlb";
+	uint64_t max = 0;
+	int c, err = 0, fails = 0;
+
+	parse_sizes(defsizes);
+	parse_pages(defpages);
+	while ((c = getopt_long(argc, argv, "s:p:r:m:h", lo, NULL)) != -1) {
+		switch (c) {
+		case 'V':
+			o.vtop_dev = optarg;
+			break;
+		case 'F':
+			o.vfio_dev = optarg;
+			break;
+		case 's':
+			err = parse_sizes(optarg);
+			break;
+		case 'p':
+			err = parse_pages(optarg);
+			break;
+		case 'r':
+			err = bench_parse_uint(optarg, 1, MAX_REPEATS,
+					       &o.repeats);
+			break;
+		case 'm':
+			err = bench_parse_size(optarg, &o.min_bytes);
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+		if (err) {
+			bench_log("vtop-bench-iommu: bad value for -%c: %s\n",
+				  c, optarg);
+			return 2;
+		}
+	}
+	if (optind != argc || !o.vtop_dev || !o.vfio_dev) {
+		usage(stderr);
+		return 2;
+	}
+	env = bench_env(NULL);
+	for (int i = 0; i < o.nr_sizes; i++)
+		if (o.sizes[i] > max)
+			max = o.sizes[i];
+	if (setup_vtop() || setup_vfio())
+		return 1;
+	if (access("/dev/iommu", F_OK))
+		bench_log("iommu: no /dev/iommu (kernel without CONFIG_IOMMUFD): "
+			  "no iommufd rows\n");
+	else
+		bench_log("iommu: /dev/iommu present, but IOMMU_IOAS_MAP is not "
+			  "measured yet: no iommufd rows\n");
+	nr_segs_cap = (uint32_t)(max / SZ_4K);
+	segs = calloc(nr_segs_cap, sizeof(*segs));
+	if (!segs)
+		return 1;
+	bench_log("vtop-bench-iommu: %s, attached %s, vfio %s, %" PRIu64
+		  " repeats\n", env, o.vtop_dev, o.vfio_dev, o.repeats);
+	bench_csv_header();
+	for (int pk = 0; pk < 3; pk++)
+		if (o.pages[pk] && bench_kind((enum bench_page)pk))
+			fails++;
+	return fails ? 1 : 0;
+}
