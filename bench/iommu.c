@@ -18,7 +18,9 @@
  *   iommufd    IOMMU_IOAS_MAP + IOMMU_IOAS_UNMAP: only where the kernel has
  *              /dev/iommu (Debian's 6.1 and 6.12 are built without
  *              CONFIG_IOMMUFD: then no rows, and a log line says so)
- *   physical   VTOP_IOC_PIN + VTOP_IOC_UNPIN unattached, for reference
+ *   physical   VTOP_IOC_PIN + VTOP_IOC_UNPIN unattached, and
+ *   io_uring   IORING_REGISTER_BUFFERS + unregister, for reference (the
+ *              same baseline as vtop-bench-register's)
  * Each repeat runs them in rotating order. Reported: ns per 4 KiB page and
  * the ratio attached / vfio within each repeat.
  *
@@ -32,11 +34,13 @@
 #include <libgen.h>
 #include <limits.h>
 #include <linux/vfio.h>
+#include <liburing.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <vtop.h>
@@ -48,12 +52,13 @@
 /* Where VFIO maps the buffer: above 4 GiB, clear of the MSI window. */
 #define VFIO_IOVA	((uint64_t)1 << 32)
 
-enum method { M_ATTACHED, M_VFIO, M_PHYS, NR_METHODS };
+enum method { M_ATTACHED, M_VFIO, M_PHYS, M_IOURING, NR_METHODS };
 
 static const char *const method_names[NR_METHODS] = {
 	[M_ATTACHED] = "attached",
 	[M_VFIO] = "vfio",
 	[M_PHYS] = "physical",
+	[M_IOURING] = "io_uring",
 };
 
 static struct {
@@ -68,6 +73,7 @@ static struct {
 
 static const char *env;
 static int att_fd = -1, phys_fd = -1, container = -1, group = -1;
+static struct io_uring ring;
 static struct vtop_segment *segs;
 static uint32_t nr_segs_cap;
 
@@ -144,10 +150,36 @@ static int do_vfio(void *mem, uint64_t len, uint64_t loops, struct sample *s)
 	return 0;
 }
 
+static int do_iouring(void *mem, uint64_t len, uint64_t loops,
+		      struct sample *s)
+{
+	struct iovec iov = { .iov_base = mem, .iov_len = len };
+	uint64_t t0, t1, t2;
+	int err;
+
+	s->reg = s->unreg = 0;
+	for (uint64_t i = 0; i < loops; i++) {
+		t0 = bench_now_ns(BENCH_CLOCK_WALL);
+		err = io_uring_register_buffers(&ring, &iov, 1);
+		t1 = bench_now_ns(BENCH_CLOCK_WALL);
+		if (err)
+			return err;
+		err = io_uring_unregister_buffers(&ring);
+		t2 = bench_now_ns(BENCH_CLOCK_WALL);
+		if (err)
+			return err;
+		s->reg += (double)(t1 - t0);
+		s->unreg += (double)(t2 - t1);
+	}
+	return 0;
+}
+
 static int run_method(int m, void *mem, uint64_t len, uint64_t loops,
 		      struct sample *s)
 {
 	switch (m) {
+	case M_IOURING:
+		return do_iouring(mem, len, loops, s);
 	case M_ATTACHED:
 		return do_vtop(att_fd, mem, len, loops, s);
 	case M_VFIO:
@@ -221,6 +253,15 @@ static int bench_one(enum bench_page pk, void *mem, uint64_t len)
 		v[r] = (s[r][M_ATTACHED].reg + s[r][M_ATTACHED].unreg) /
 		       (s[r][M_PHYS].reg + s[r][M_PHYS].unreg);
 	row("attached/physical", pn, len, "total", "ratio", v);
+	for (int m = 0; m < M_IOURING; m++) {
+		char cas[32];
+
+		snprintf(cas, sizeof(cas), "%s/io_uring", method_names[m]);
+		for (uint64_t r = 0; r < o.repeats; r++)
+			v[r] = (s[r][m].reg + s[r][m].unreg) /
+			       (s[r][M_IOURING].reg + s[r][M_IOURING].unreg);
+		row(cas, pn, len, "total", "ratio", v);
+	}
 	bench_log("  %-8s %5s  attached %8.1f  vfio %8.1f  physical %8.1f "
 		  "ns/page (first repeat, x%" PRIu64 ")\n", pn,
 		  bench_size_str(len, szs, sizeof(szs)),
@@ -445,6 +486,11 @@ int main(int argc, char **argv)
 			max = o.sizes[i];
 	if (setup_vtop() || setup_vfio())
 		return 1;
+	err = io_uring_queue_init(4, &ring, 0);
+	if (err) {
+		bench_log("iommu: io_uring_queue_init: %s\n", strerror(-err));
+		return 1;
+	}
 	if (access("/dev/iommu", F_OK))
 		bench_log("iommu: no /dev/iommu (kernel without CONFIG_IOMMUFD): "
 			  "no iommufd rows\n");

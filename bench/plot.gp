@@ -4,7 +4,9 @@
 #   gnuplot -e "dir='DATADIR'; out='plot.png'" bench/plot.gp
 # DATADIR holds tr.dat (translation: case, random median p10 p90,
 # sequential median p10 p90), reg.N.dat (registration ratio to io_uring:
-# size median p10 p90), not.N.dat (notification: R, register, unregister,
+# size median p10 p90), floor.N.dat (the floor module / io_uring, same
+# columns), vfio.N.dat (VFIO type1 / io_uring, then attached / io_uring:
+# size median p10 p90 median p10 p90), not.N.dat (notification: R, register, unregister,
 # replay ns per region) and plot.vars (series counts and titles).
 
 load dir.'/plot.vars'
@@ -41,13 +43,15 @@ set xtics norotate
 set title 'Registration + unregistration vs io_uring (guests; ratio, bars: p10-p90)'
 set logscale x 2
 set xlabel 'bytes registered'
-set ylabel 'libvtop time / io_uring time'
+set ylabel 'time / io_uring time'
 set yrange [0:*]
 set format x '%.0b%BB'
 if (nreg > 0) {
-	plot for [i=0:nreg-1] dir.'/reg.'.i.'.dat' using 1:2:3:4 with yerrorlines title word(regtitles, i+1), \
-	     1.3 with lines dt 2 lc rgb 'black' title 'goal 4K/THP: 1.3x', \
-	     2 with lines dt 3 lc rgb 'black' title 'goal hugetlb: 2x'
+	plot for [i=0:nreg-1] dir.'/reg.'.i.'.dat' using 1:2:3:4 with yerrorlines title 'libvtop '.word(regtitles, i+1), \
+	     for [i=0:nfloor-1] dir.'/floor.'.i.'.dat' using 1:2:3:4 with yerrorlines dt 2 lw 2 title 'floor (bare GUP) '.word(floortitles, i+1).'/4k', \
+	     for [i=0:nvfio-1] dir.'/vfio.'.i.'.dat' using 1:2:3:4 with yerrorlines dt 4 lw 2 title 'VFIO type1 '.word(vfiotitles, i+1).'/4k', \
+	     for [i=0:nvfio-1] dir.'/vfio.'.i.'.dat' using 1:5:6:7 with yerrorlines dt 5 lw 2 title 'vtop attached '.word(vfiotitles, i+1).'/4k', \
+	     1 with lines dt 2 lc rgb 'black' title 'goal: 1.0x'
 } else {
 	set label 1 'no guest data' at graph 0.4, graph 0.5
 	plot 1.3 with lines dt 2 title 'goal 1.3x'

@@ -19,6 +19,11 @@
 # Targets (issue 10): unrelated mmap/munmap with 100 and 10000 live pins
 #   <= 1.05x the time with none; the "anything new?" check of the exported
 #   vtop_vtophys() adds < 1 ns (host, the check behind a call, paired).
+# Targets (issue 14): raw PIN+UNPIN <= 0.9x and libvtop <= 1.0x io_uring at
+#   every size and page kind; raw PIN+UNPIN <= 1.15x the floor module (bare
+#   GUP + unpin) from 2 MiB up; attached PIN+UNPIN <= 1.0x VFIO type1
+#   MAP_DMA+UNMAP_DMA; libvtop's fixed cost (register+unregister of one
+#   4 KiB page less the raw ioctls) <= 25% of the raw ioctls.
 # BENCH_ONLY (a comma list of benchmarks) limits the smoke check to those.
 set -euo pipefail
 
@@ -36,7 +41,7 @@ csv=$dir/results.csv
 if [ $check = 1 ]; then
 	# Expected rows: bench case page param-prefix unit. vtophys on the
 	# host needs hugepages (root); in the guest it is always expected.
-	awk -F, -v root="$(id -u)" -v only="${BENCH_ONLY:-translate,register,notify,events}" '
+	awk -F, -v root="$(id -u)" -v only="${BENCH_ONLY:-translate,register,notify,events,iommu}" '
 	function need(b, e, c, p, par, u) {
 		if (index("," only ",", "," b ",") == 0)
 			return
@@ -64,6 +69,22 @@ if [ $check = 1 ]; then
 			for (j = 1; j <= 3; j++)
 				need("register", "guest", m[i], pk[j], "total", "ns/page")
 		need("register", "guest", "libvtop/io_uring", "hugetlb", "total", "ratio")
+		# issue 14: the floor module, the split, the fixed cost of libvtop
+		for (j = 1; j <= 3; j++) {
+			need("register", "guest", "floor", pk[j], "total", "ns/page")
+			need("register", "guest", "ioctl/floor", pk[j], "total", "ratio")
+			need("register", "guest", "libvtop-ioctl", pk[j], "total", "fraction")
+		}
+		need("register", "guest", "floor/io_uring", "4k", "total", "ratio")
+		split("alloc gup walk segs copy unpin free syscall vtop-extra", st_, " ")
+		for (i = 1; i <= 9; i++)
+			need("register", "guest", "split", "4k", st_[i], "ns/page")
+		split("attached vfio physical io_uring", im, " ")
+		for (i = 1; i <= 4; i++)
+			for (j = 1; j <= 3; j += 2)
+				need("iommu", "guest", im[i], pk[j], "total", "ns/page")
+		need("iommu", "guest", "attached/vfio", "4k", "total", "ratio")
+		need("iommu", "guest", "vfio/io_uring", "hugetlb", "total", "ratio")
 		need("notify", "guest", "register", "4k-region", "R=10 M=2", "ns/region")
 		need("notify", "guest", "unregister", "2m-region", "R=10 M=2", "ns/region")
 		need("notify", "guest", "replay", "4k-region", "R=10 M=1", "ns/region")
@@ -183,6 +204,7 @@ NR == 1 { next }
 	med[kk] = $8; q10[kk] = $9; q90[kk] = $10; reps[kk] = $13
 	addenv($2)
 	if ($1 == "register" && $7 == "ns/page") addsize("register", $5)
+	if ($1 == "iommu" && $7 == "ns/page") addsize("iommu", $5)
 	if ($1 == "translate" && $2 ~ /^host:/) { hostenv = $2; trsize = $5 }
 	if ($1 == "translate" && $3 == "map_2m") trsize = $5
 	if ($1 == "notify" && $7 == "ns/region") {
@@ -265,7 +287,12 @@ END {
 	}
 	split("4k thp hugetlb", pks, " ")
 	pkname["4k"] = "4 KiB pages"; pkname["thp"] = "THP"; pkname["hugetlb"] = "hugetlb 2 MiB"
-	goal["4k"] = 1.3; goal["thp"] = 1.3; goal["hugetlb"] = 2
+	# Issue 14: every size from 64 KiB (one page is goal 5).
+	split("libvtop/io_uring ioctl/io_uring", rgc, " ")
+	rgn["libvtop/io_uring"] = "Registration (`vtop_mem_register` + `vtop_mem_unregister`) / io_uring"
+	rgn["ioctl/io_uring"] = "Raw `VTOP_IOC_PIN` + `VTOP_IOC_UNPIN` / io_uring"
+	rgg["libvtop/io_uring"] = 1.0; rgg["ioctl/io_uring"] = 0.9
+	for (ci = 1; ci <= 2; ci++)
 	for (ei = 1; ei <= nenv; ei++) {
 		e = envs[ei]
 		if (e !~ /^guest:/) continue
@@ -273,16 +300,65 @@ END {
 			p = pks[pi]; meas = ""; ok = 1; any = 0
 			for (si = 1; si <= nsz["register"]; si++) {
 				s = sizes["register", si]
-				r = m("register", e, "libvtop/io_uring", p, s, "total", "ratio")
+				if (s < 65536) continue
+				r = m("register", e, rgc[ci], p, s, "total", "ratio")
 				if (r == "") continue
 				any = 1
 				meas = meas (meas == "" ? "" : ", ") szs(s) ": " (r < 0.1 ? sprintf("%.2gx", r) : sprintf("%.2fx", r))
-				if (r > goal[p]) ok = 0
+				if (r > rgg[rgc[ci]]) ok = 0
 			}
 			if (!any) { meas = "not measured"; ok = -1 }
-			target("Registration (`vtop_mem_register` + `vtop_mem_unregister`) / io_uring, " pkname[p] ", " kern(e),
-			       meas, "<= " goal[p] "x", ok)
+			target(rgn[rgc[ci]] ", " pkname[p] ", " kern(e),
+			       meas, "<= " sprintf("%.1f", rgg[rgc[ci]]) "x", ok)
 		}
+	}
+	# Against the floor module (bare GUP + unpin_user_pages), from 2 MiB.
+	for (ei = 1; ei <= nenv; ei++) {
+		e = envs[ei]
+		if (e !~ /^guest:/) continue
+		for (pi = 1; pi <= 3; pi++) {
+			p = pks[pi]; meas = ""; ok = 1; any = 0
+			for (si = 1; si <= nsz["register"]; si++) {
+				s = sizes["register", si]
+				if (s < 2097152) continue
+				r = m("register", e, "ioctl/floor", p, s, "total", "ratio")
+				if (r == "") continue
+				any = 1
+				meas = meas (meas == "" ? "" : ", ") szs(s) ": " sprintf("%.2fx", r)
+				if (r > 1.15) ok = 0
+			}
+			if (!any) { meas = "not measured"; ok = -1 }
+			target("Raw PIN+UNPIN / the floor (bare `pin_user_pages_fast(FOLL_LONGTERM)` + `unpin_user_pages`, same batches), " pkname[p] ", " kern(e),
+			       meas, "<= 1.15x", ok)
+		}
+	}
+	# Attached mode against VFIO type1, same kind of device, strict IOMMU.
+	for (ei = 1; ei <= nenv; ei++) {
+		e = envs[ei]
+		if (e !~ /^guest:/) continue
+		for (pi = 1; pi <= 3; pi += 2) {
+			p = pks[pi]; meas = ""; ok = 1; any = 0
+			for (si = 1; si <= nsz["iommu"]; si++) {
+				s = sizes["iommu", si]
+				r = m("iommu", e, "attached/vfio", p, s, "total", "ratio")
+				if (r == "") continue
+				any = 1
+				meas = meas (meas == "" ? "" : ", ") szs(s) ": " sprintf("%.2fx", r)
+				if (r > 1.0) ok = 0
+			}
+			if (!any) continue
+			target("Attached PIN+UNPIN / VFIO type1 `MAP_DMA`+`UNMAP_DMA` (intel-iommu, iommu.strict=1), " pkname[p] ", " kern(e),
+			       meas, "<= 1.0x", ok)
+		}
+	}
+	# The fixed cost of libvtop: one 4 KiB page, over the raw ioctls.
+	for (ei = 1; ei <= nenv; ei++) {
+		e = envs[ei]
+		if (e !~ /^guest:/) continue
+		if (!has("register", e, "libvtop-ioctl", "4k", 4096, "total", "fraction")) continue
+		r = m("register", e, "libvtop-ioctl", "4k", 4096, "total", "fraction")
+		target("libvtop register+unregister of one 4 KiB page less the raw ioctls, / the raw ioctls, " kern(e),
+		       sprintf("%+.0f%%", r * 100), "<= 25%", r <= 0.25)
 	}
 	# O(regions): the totals grow linearly with R (the marginal cost per
 	# region over the last step of R is at most 2x that over the step
@@ -482,6 +558,94 @@ END {
 		}
 	}
 
+	# the floor: bare GUP + unpin, and the split of the steps of vtop
+	nfl = 0
+	for (ei = 1; ei <= nenv; ei++) {
+		e = envs[ei]
+		if (e !~ /^guest:/) continue
+		for (pi = 1; pi <= 3; pi++)
+			for (si = 1; si <= nsz["register"]; si++) {
+				s = sizes["register", si]; p = pks[pi]
+				if (!has("register", e, "floor", p, s, "total", "ns/page")) continue
+				if (!nfl++) {
+					printf "\n## Registration against the floor (guests, ns per 4 KiB page)\n\n" >> md
+					printf "*floor*: a test module (`tools/vm/testmod/vtop_floor.c`) doing only `pin_user_pages_fast(FOLL_LONGTERM | FOLL_WRITE)` in batches of 512 and `unpin_user_pages()` on the same memory, two ioctls like every other method. *split*: the floor module again with copies of vtop'"'"'s further steps, each timed with ktime in the module (the page array, GUP, the counting pass over the struct pages, the segment array and build, the copy-out, the unpinning of dirty runs, the frees), *syscall* is its wall time less those steps; *vtop extra* is vtop'"'"'s PIN+UNPIN less that replica: the pin'"'"'s structure, handle table, RLIMIT_MEMLOCK charge, interval notifier and locks.\n\n" >> md
+					printf "| Kernel | Pages | Size | floor | ioctl / floor | libvtop / floor | io_uring / floor | alloc+free | GUP | walk | segs | copy | unpin | syscall | vtop extra |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n" >> md
+				}
+				printf "| %s | %s | %s | %s | %s (%s) | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", kern(e), pkname[p], szs(s),
+				       num(m("register", e, "floor", p, s, "total", "ns/page")),
+				       num(m("register", e, "ioctl/floor", p, s, "total", "ratio")),
+				       spread("register", e, "ioctl/floor", p, s, "total", "ratio"),
+				       num(m("register", e, "libvtop/floor", p, s, "total", "ratio")),
+				       num(m("register", e, "io_uring/floor", p, s, "total", "ratio")),
+				       num(m("register", e, "split", p, s, "alloc", "ns/page") + m("register", e, "split", p, s, "free", "ns/page")),
+				       num(m("register", e, "split", p, s, "gup", "ns/page")),
+				       num(m("register", e, "split", p, s, "walk", "ns/page")),
+				       num(m("register", e, "split", p, s, "segs", "ns/page")),
+				       num(m("register", e, "split", p, s, "copy", "ns/page")),
+				       num(m("register", e, "split", p, s, "unpin", "ns/page")),
+				       num(m("register", e, "split", p, s, "syscall", "ns/page")),
+				       num(m("register", e, "split", p, s, "vtop-extra", "ns/page")) >> md
+				if (p == "4k") {
+					series = kern(e)
+					if (!(series in seenfl)) { seenfl[series] = 1; flser[++nflser] = series; flblk[series] = nflser - 1 }
+					printf "%s %s %s %s\n", s, m("register", e, "floor/io_uring", p, s, "total", "ratio"),
+					       q10[k("register", e, "floor/io_uring", p, s, "total", "ratio")],
+					       q90[k("register", e, "floor/io_uring", p, s, "total", "ratio")] > (pdir "/floor." flblk[series] ".dat")
+				}
+			}
+	}
+	nfx = 0
+	for (ei = 1; ei <= nenv; ei++) {
+		e = envs[ei]
+		if (!has("register", e, "libvtop-ioctl", "4k", 4096, "total", "fraction")) continue
+		if (!nfx++)
+			printf "\nlibvtop'"'"'s fixed cost (`vtop_mem_register`+`unregister` less the raw ioctls, as a fraction of the raw ioctls), one 4 KiB page: " >> md
+		printf "%s%s %+.0f%% (%s…%s)", (nfx > 1 ? "; " : ""), kern(e),
+		       m("register", e, "libvtop-ioctl", "4k", 4096, "total", "fraction") * 100,
+		       sprintf("%+.0f%%", q10[k("register", e, "libvtop-ioctl", "4k", 4096, "total", "fraction")] * 100),
+		       sprintf("%+.0f%%", q90[k("register", e, "libvtop-ioctl", "4k", 4096, "total", "fraction")] * 100) >> md
+	}
+	if (nfx) printf ".\n" >> md
+
+	# attached mode against VFIO type1
+	nio = 0
+	for (ei = 1; ei <= nenv; ei++) {
+		e = envs[ei]
+		if (e !~ /^guest:/) continue
+		for (pi = 1; pi <= 3; pi += 2)
+			for (si = 1; si <= nsz["iommu"]; si++) {
+				s = sizes["iommu", si]; p = pks[pi]
+				if (!has("iommu", e, "vfio", p, s, "total", "ns/page")) continue
+				if (!nio++) {
+					printf "\n## Attached mode against VFIO (guests, intel-iommu, iommu.strict=1; ns per 4 KiB page, map + unmap)\n\n" >> md
+					printf "Two emulated NVMe controllers: one bound to uio_pci_generic and attached to a /dev/vtop fd (`VTOP_IOC_PIN` + `VTOP_IOC_UNPIN`: pin, DMA-API map through its strict DMA domain, IOVAs returned), one bound to vfio-pci in a type1 v2 container (`VFIO_IOMMU_MAP_DMA` + `VFIO_IOMMU_UNMAP_DMA` at a fixed IOVA). vtop refuses lazy (DMA-FQ) domains; type1 flushes the IOTLB synchronously on unmap, so both pay strict invalidation. iommufd (`IOMMU_IOAS_MAP`/`UNMAP`): not measured, Debian'"'"'s 6.1 and 6.12 kernels are built without CONFIG_IOMMUFD.\n\n" >> md
+					printf "| Kernel | Pages | Size | attached | VFIO type1 | physical (unattached) | io_uring | attached / VFIO (p10–p90) | map only | unmap only | attached / physical |\n|---|---|---|---|---|---|---|---|---|---|---|\n" >> md
+				}
+				printf "| %s | %s | %s | %s | %s | %s | %s | %s (%s) | %s | %s | %s |\n", kern(e), pkname[p], szs(s),
+				       num(m("iommu", e, "attached", p, s, "total", "ns/page")),
+				       num(m("iommu", e, "vfio", p, s, "total", "ns/page")),
+				       num(m("iommu", e, "physical", p, s, "total", "ns/page")),
+				       num(m("iommu", e, "io_uring", p, s, "total", "ns/page")),
+				       num(m("iommu", e, "attached/vfio", p, s, "total", "ratio")),
+				       spread("iommu", e, "attached/vfio", p, s, "total", "ratio"),
+				       num(m("iommu", e, "attached/vfio", p, s, "register", "ratio")),
+				       num(m("iommu", e, "attached/vfio", p, s, "unregister", "ratio")),
+				       num(m("iommu", e, "attached/physical", p, s, "total", "ratio")) >> md
+				if (p == "4k") {
+					series = kern(e)
+					if (!(series in seenvf)) { seenvf[series] = 1; vfser[++nvfser] = series; vfblk[series] = nvfser - 1 }
+					printf "%s %s %s %s %s %s %s\n", s,
+					       m("iommu", e, "vfio/io_uring", p, s, "total", "ratio"),
+					       q10[k("iommu", e, "vfio/io_uring", p, s, "total", "ratio")],
+					       q90[k("iommu", e, "vfio/io_uring", p, s, "total", "ratio")],
+					       m("iommu", e, "attached/io_uring", p, s, "total", "ratio"),
+					       q10[k("iommu", e, "attached/io_uring", p, s, "total", "ratio")],
+					       q90[k("iommu", e, "attached/io_uring", p, s, "total", "ratio")] > (pdir "/vfio." vfblk[series] ".dat")
+				}
+			}
+	}
+
 	# notification table
 	if (nnr) {
 		printf "\n## Notification scale (time per region; R regions, M consumer maps)\n\n" >> md
@@ -604,6 +768,11 @@ END {
 	printf "regtitles = \"%s\"\n", t >> v
 	t = ""; for (i = 1; i <= nns; i++) t = t (i > 1 ? " " : "") nser_[i]
 	printf "nottitles = \"%s\"\n", t >> v
+	printf "nfloor = %d\nnvfio = %d\n", nflser, nvfser >> v
+	t = ""; for (i = 1; i <= nflser; i++) t = t (i > 1 ? " " : "") flser[i]
+	printf "floortitles = \"%s\"\n", t >> v
+	t = ""; for (i = 1; i <= nvfser; i++) t = t (i > 1 ? " " : "") vfser[i]
+	printf "vfiotitles = \"%s\"\n", t >> v
 	printf "hostkernel = \"%s\"\n", kern(h) >> v
 	exit misses ? 3 : 0
 }' "$csv" || st=$?

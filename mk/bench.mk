@@ -40,6 +40,7 @@ bench-bins: lib
 bench-progs: $(BENCH_BINS)
 
 $(BUILD)/bin/vtop-bench-register: BENCH_EXTRA_LIBS := -luring
+$(BUILD)/bin/vtop-bench-iommu: BENCH_EXTRA_LIBS := -luring
 
 $(BUILD)/bin/vtop-bench-%: $(TOP)/bench/%.c $(BENCH_COMMON) $(wildcard $(BENCH_LIBVTOP))
 	@mkdir -p $(@D)
