@@ -83,15 +83,28 @@ if [ $smoke = 1 ]; then
 	no_args=(--regions 1,10 --maps 1,2 --region-sizes 4K,2M --repeats 2
 		 --mem-size 8M)
 	ev_args=(--cases check --check-size 4M --repeats 2 --min-time 2)
+	pr_args=(2 -)
+	pr_tr=(--cases bare,map,vtophys --size 4M --iterations 2000 --repeats 2)
 	guest_mode=smoke
 else
 	tr_args=(--size 1G --repeats 7)
 	no_args=(--regions 1,10,100,1000,10000 --maps 1,4 --repeats 5)
 	ev_args=(--cases check --repeats 201 --min-time 10)
+	pr_args=(8 -)
+	pr_tr=(--cases bare,map,vtophys --size 1G --repeats 5 --min-time 20)
 	guest_mode=full
 fi
 
 wanted translate && host host-translate "$BIN/vtop-bench-translate" "${tr_args[@]}"
+# Stability across processes (issue 14): the inline lookups in separate
+# processes, address-space randomisation on, with the translation tables'
+# huge-page arena (libvtop/map.c) and without it (VTOP_MAP_ARENA=0).
+if wanted translate; then
+	host host-procs "$TOP/bench/procs.sh" "${pr_args[@]}" -- \
+		"$BIN/vtop-bench-translate" "${pr_tr[@]}"
+	VTOP_MAP_ARENA=0 host host-procs-noarena "$TOP/bench/procs.sh" \
+		"${pr_args[0]}" no-arena -- "$BIN/vtop-bench-translate" "${pr_tr[@]}"
+fi
 wanted notify && host host-notify "$BIN/vtop-bench-notify" "${no_args[@]}"
 wanted events && host host-events "$BIN/vtop-bench-events" "${ev_args[@]}"
 
