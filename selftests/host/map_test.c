@@ -399,6 +399,39 @@ static void many_tables(void)
 	vtop_mem_map_free(&m);
 }
 
+/*
+ * Enough 4 KiB leaves for the leaf arena of map.c (from 64 leaves on, 512
+ * per 2 MiB chunk) to take two chunks: every entry reads back, a slot
+ * turned into one 2 MiB entry and back into 4 KiB entries keeps its leaf,
+ * and freeing the map releases it all (ASan's leak check).
+ */
+static void leaf_arena(void)
+{
+	struct vtop_mem_map *m = new_map(NULL);
+	const uint64_t base = 0x7f0000000000ULL, n = 700;
+	uint64_t i;
+
+	for (i = 0; i < n; i++)
+		CHECK_EQ(vtop_mem_map_set_translation(m, base + i * M2 + K4,
+						      K4, i + 1), 0);
+	for (i = 0; i < n; i++) {
+		CHECK_EQ(vtop_mem_map_translate(m, base + i * M2 + K4, NULL),
+			 i + 1);
+		CHECK_EQ(vtop_mem_map_translate(m, base + i * M2, NULL), DEF);
+		CHECK_EQ(shift_at(m, base + i * M2), 12);
+	}
+	CHECK_EQ(vtop_mem_map_set_translation(m, base + 600 * M2, M2, 7), 0);
+	CHECK_EQ(shift_at(m, base + 600 * M2), 21);
+	CHECK_EQ(vtop_mem_map_translate(m, base + 600 * M2 + K4, NULL), 7);
+	CHECK_EQ(vtop_mem_map_set_translation(m, base + 600 * M2 + 2 * K4,
+					      K4, 9), 0);
+	CHECK_EQ(shift_at(m, base + 600 * M2), 12);
+	CHECK_EQ(vtop_mem_map_translate(m, base + 600 * M2 + K4, NULL), 7);
+	CHECK_EQ(vtop_mem_map_translate(m, base + 600 * M2 + 2 * K4, NULL), 9);
+	CHECK_EQ(vtop_mem_map_translate(m, base + 599 * M2 + K4, NULL), 600);
+	vtop_mem_map_free(&m);
+}
+
 HOST_MAIN(
 	HOST_TEST(spdk_vectors),
 	HOST_TEST(alignment),
@@ -412,4 +445,5 @@ HOST_MAIN(
 	HOST_TEST(batched_ranges),
 	HOST_TEST(free_null),
 	HOST_TEST(many_tables),
+	HOST_TEST(leaf_arena),
 )
