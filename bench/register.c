@@ -94,6 +94,7 @@ static const char *env;
 static int vtop_fd = -1;
 static int floor_fd = -1;
 static int nr_methods = M_IOURING + 1;	/* M_FLOOR, M_REPLICA when loaded */
+static int only_method = -1;		/* --method: this one alone */
 static struct io_uring ring;
 static struct vtop_segment *segs;
 static uint32_t nr_segs_cap;
@@ -315,6 +316,21 @@ static int bench_one(enum bench_page pk, void *mem, uint64_t len)
 	char szs[32];
 	int err;
 
+	/* --method (for a profile): that one alone, its own rows only. */
+	if (only_method >= 0) {
+		int m = only_method;
+
+		for (uint64_t r = 0; r < o.repeats; r++) {
+			err = run_method((enum method)m, mem, len, loops,
+					 &s[r][m]);
+			if (err)
+				return err;
+		}
+		for (uint64_t r = 0; r < o.repeats; r++)
+			v[r] = (s[r][m].reg + s[r][m].unreg) / pages;
+		row(method_names[m], pn, len, "total", "ns/page", v);
+		return 0;
+	}
 	/* One untimed round of each method first: warm caches and slabs. */
 	for (int m = 0; m < nr_methods; m++) {
 		err = run_method((enum method)m, mem, len, 1, &s[0][m]);
@@ -454,6 +470,8 @@ static void usage(FILE *f)
 "  -m, --min-bytes SIZE  each timed sample registers at least this much,\n"
 "                        looping small sizes (default 64M)\n"
 "      --no-hugepages    do not grow the hugetlb pool\n"
+"      --method NAME     run only libvtop, ioctl, io_uring, floor or\n"
+"                        replica, print only its ns/page (for profiles)\n"
 "      --env host|guest  label of the rows (default: detected)\n"
 "Prints CSV rows (" BENCH_CSV_HEADER ") on stdout.\n");
 }
@@ -467,6 +485,7 @@ int main(int argc, char **argv)
 		{ "min-bytes", required_argument, NULL, 'm' },
 		{ "no-hugepages", no_argument, NULL, 'H' },
 		{ "env", required_argument, NULL, 'e' },
+		{ "method", required_argument, NULL, 'M' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -496,6 +515,14 @@ int main(int argc, char **argv)
 			break;
 		case 'e':
 			o.env = optarg;
+			break;
+		case 'M':
+			err = -EINVAL;
+			for (int m = 0; m < M_SPLIT; m++)
+				if (!strcmp(optarg, method_names[m])) {
+					only_method = m;
+					err = 0;
+				}
 			break;
 		case 'h':
 			usage(stdout);
@@ -529,6 +556,8 @@ int main(int argc, char **argv)
 	floor_fd = open(VTOP_FLOOR_DEVICE, O_RDWR | O_CLOEXEC);
 	if (floor_fd >= 0)
 		nr_methods = NR_METHODS;
+	else if (only_method >= M_FLOOR)
+		return 1;
 	else
 		bench_log("register: %s: %s: no floor rows (insmod "
 			  "vtop_floor.ko)\n", VTOP_FLOOR_DEVICE, strerror(errno));

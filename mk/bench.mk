@@ -18,7 +18,7 @@ BENCH_SMOKE_OUT ?= $(BUILD)/bench-smoke/results
 
 BENCH_PROGS := translate register notify events iommu
 BENCH_BINS := $(addprefix $(BUILD)/bin/vtop-bench-,$(BENCH_PROGS)) \
-	      $(BUILD)/bin/vtop-bench-guest
+	      $(BUILD)/bin/vtop-bench-guest $(BUILD)/bin/vtop-bench-profile
 BENCH_LIBVTOP = $(BUILD)/lib/libvtop.so.$(LIBVTOP_SOVERSION)
 BENCH_CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror -pthread \
 		-I$(TOP)/include -I$(TOP)/bench -I$(TOP)/tools/vm/testmod
@@ -46,6 +46,10 @@ $(BUILD)/bin/vtop-bench-%: $(TOP)/bench/%.c $(BENCH_COMMON) $(wildcard $(BENCH_L
 	@mkdir -p $(@D)
 	$(CC) $(BENCH_CFLAGS) -o $@ $(TOP)/bench/$*.c $(TOP)/bench/common.c \
 		$(BENCH_LDFLAGS) $(BENCH_LIBVTOP) $(BENCH_EXTRA_LIBS)
+
+$(BUILD)/bin/vtop-bench-profile: $(TOP)/bench/profile.sh
+	@mkdir -p $(@D)
+	install -m 0755 $< $@
 
 $(BUILD)/bin/vtop-bench-guest: $(TOP)/bench/guest.sh
 	@mkdir -p $(@D)
