@@ -7,6 +7,9 @@
 #                     results.csv,plot.png} and prints the table
 #   make bench-smoke  the same with tiny sizes and one VM boot; checks that
 #                     every benchmark ran and produced its rows, never speed
+#   make bench-profile  perf profile and syscall counts of libvtop's and the
+#                     raw ioctls' registration of one page, in a guest of the
+#                     last of BENCH_KERNELS (bench/profile.sh)
 # Variables: BENCH_KERNELS ("6.1 6.12"), BENCH_OUT (the results folder),
 # BENCH_VM_ARGS (tools/vm/run.sh options; default --mem 2G --hugepages 320
 # --timeout 2400: 512 MiB of hugetlb memory and a slow TCG guest).
@@ -26,7 +29,7 @@ BENCH_LDFLAGS := -pthread -Wl,-rpath,'$$ORIGIN/../lib'
 BENCH_COMMON := $(TOP)/bench/common.c $(TOP)/bench/common.h \
 		$(TOP)/tools/vm/testmod/vtop_floor.h
 
-.PHONY: bench bench-bins bench-progs bench-smoke bench-clean
+.PHONY: bench bench-bins bench-progs bench-smoke bench-profile bench-clean
 # Guest images carry the programs once the library can be built.
 ifneq ($(wildcard $(TOP)/mk/lib.mk),)
 GUEST_BINS_TARGETS += bench-bins
@@ -68,6 +71,13 @@ bench-smoke:
 	$(MAKE) bench-bins
 	$(TOP)/bench/run.sh --smoke --kernels "$(lastword $(BENCH_KERNELS))" \
 		--vm-args "$(BENCH_VM_ARGS)" $(BENCH_SMOKE_OUT)
+
+bench-profile:
+	$(TOP)/scripts/deps.sh bench k$(lastword $(BENCH_KERNELS))
+	$(MAKE) ksft-headers
+	$(MAKE) bench-bins
+	$(TOP)/tools/vm/run.sh --kernel $(lastword $(BENCH_KERNELS)) \
+		$(BENCH_VM_ARGS) --pack /usr/bin/perf -- /vtop/bin/vtop-bench-profile
 
 bench-clean:
 	rm -f $(BENCH_BINS)

@@ -25,7 +25,8 @@
 #   checkpatch  ksrc and perl (checkpatch.pl needs more than perl-base)
 #   dkms        base k6.1 k6.12 and dkms
 #   debug       rig and what building the debug kernel takes
-#   bench       rig and gnuplot (the report's plot); kernels come from
+#   bench       rig, gnuplot (the report's plot), linux-perf (perf for
+#               bench/profile.sh in the guests); kernels come from
 #               BENCH_KERNELS (mk/bench.mk adds their k groups)
 #   fresh       debootstrap and git (make fresh-check)
 #   rdma        rig and soft-RoCE for the RDMA MR-cache example: libibverbs
@@ -54,7 +55,7 @@ pkgs_k612="linux-image-6.12-amd64 linux-headers-6.12-amd64"
 pkgs_checkpatch="perl"
 pkgs_dkms="dkms"
 pkgs_debug="flex bison bc perl libelf-dev libssl-dev"
-pkgs_bench="gnuplot-nox"
+pkgs_bench="gnuplot-nox linux-perf"
 pkgs_fresh="debootstrap git"
 pkgs_rdma="libibverbs-dev libibverbs1 ibverbs-providers libnl-3-200 libnl-route-3-200 iproute2"
 pkgs_abi="abigail-tools gcc-multilib g++"
