@@ -537,9 +537,13 @@ END {
 		}
 	}
 
-	# stability across processes, with and without the leaf arena
+	# stability across processes, with and without the leaf arena; the
+	# bare lookups (no library) show what the machine itself varies
+	scn["bare2"] = "bare two-level array (no library: the machine'"'"'s own variation)"; scp["bare2"] = "2m"
+	scn["bare3"] = "bare two-level + 4 KiB leaf (no library)"; scp["bare3"] = "4k"
+	sc[4] = "bare2"; sc[5] = "bare3"
 	nst = 0
-	for (ci = 1; ci <= 3; ci++)
+	for (ci = 1; ci <= 5; ci++)
 		for (ai = 1; ai <= 2; ai++) {
 			acc = ai == 1 ? "random" : "sequential"
 			c = sc[ci]; p = scp[c]

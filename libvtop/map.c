@@ -16,8 +16,8 @@
  * atomic, so no read is torn. Writers hold map->lock and allocate every
  * table a change needs before changing anything.
  *
- * Placement: once a map holds ARENA_MIN_LEAVES leaves (4 KiB entries for
- * 256 MiB), further leaves come from an arena of 2 MiB-aligned 2 MiB
+ * Placement: once a map holds ARENA_MIN_LEAVES leaves (4 KiB entries over
+ * 128 MiB), further leaves come from an arena of 2 MiB-aligned 2 MiB
  * chunks advised MADV_HUGEPAGE, so that a transparent huge page holds 512
  * leaves: one TLB entry instead of 512 for lookups spread over 1 GiB of
  * 4 KiB pages. Where no huge page can be had the chunk is simply 4 KiB
