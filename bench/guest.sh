@@ -37,8 +37,8 @@ full)
 	ev_args="--clock wall"
 	;;
 smoke)
-	reg_args="--sizes 4K,64K,2M --repeats 2 --min-bytes 2M"
-	io_args="--sizes 64K,2M --repeats 2 --min-bytes 2M"
+	reg_args="--sizes 4K,64K,2M --repeats 2 --min-bytes 2M --max-time 50"
+	io_args="--sizes 64K,2M --repeats 2 --min-bytes 2M --max-time 50"
 	not_args="--regions 1,10 --maps 1,2 --region-sizes 4K,2M --repeats 2 --mem-size 8M"
 	tr_args="--size 4M --iterations 2000 --repeats 2 --cases vtophys,writers"
 	ev_args="--clock wall --pins 0,10 --iterations 2 --repeats 2 --events 3 --check-size 4M --min-time 2"

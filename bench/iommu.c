@@ -67,9 +67,10 @@ static struct {
 	bool pages[3];
 	uint64_t repeats;
 	uint64_t min_bytes;
+	uint64_t max_ns;
 	const char *vtop_dev;
 	const char *vfio_dev;
-} o = { .repeats = 5, .min_bytes = 64ULL << 20 };
+} o = { .repeats = 5, .min_bytes = 64ULL << 20, .max_ns = 400000000 };
 
 static const char *env;
 static int att_fd = -1, phys_fd = -1, container = -1, group = -1;
@@ -78,6 +79,7 @@ static struct vtop_segment *segs;
 static uint32_t nr_segs_cap;
 
 struct sample {
+	uint64_t n;		/* operations done: the time cap may stop early */
 	double reg;
 	double unreg;
 };
@@ -85,7 +87,7 @@ struct sample {
 static int do_vtop(int fd, void *mem, uint64_t len, uint64_t loops,
 		   struct sample *s)
 {
-	uint64_t t0, t1, t2;
+	uint64_t t0, t1, t2, t_start = bench_now_ns(BENCH_CLOCK_WALL);
 
 	s->reg = s->unreg = 0;
 	for (uint64_t i = 0; i < loops; i++) {
@@ -112,13 +114,18 @@ static int do_vtop(int fd, void *mem, uint64_t len, uint64_t loops,
 		if (i == 0 && (!pin.nr_segs || !segs[0].dma_addr ||
 			       segs[0].vaddr != pin.vaddr))
 			return -EPROTO;
+		/* A sample ends at its time cap (io_uring's unregister
+		 * waits for RCU: milliseconds per call on 6.1 under TCG). */
+		s->n = i + 1;
+		if (t2 - t_start > o.max_ns)
+			break;
 	}
 	return 0;
 }
 
 static int do_vfio(void *mem, uint64_t len, uint64_t loops, struct sample *s)
 {
-	uint64_t t0, t1, t2;
+	uint64_t t0, t1, t2, t_start = bench_now_ns(BENCH_CLOCK_WALL);
 
 	s->reg = s->unreg = 0;
 	for (uint64_t i = 0; i < loops; i++) {
@@ -146,6 +153,11 @@ static int do_vfio(void *mem, uint64_t len, uint64_t loops, struct sample *s)
 			return -EPROTO;
 		s->reg += (double)(t1 - t0);
 		s->unreg += (double)(t2 - t1);
+		/* A sample ends at its time cap (io_uring's unregister
+		 * waits for RCU: milliseconds per call on 6.1 under TCG). */
+		s->n = i + 1;
+		if (t2 - t_start > o.max_ns)
+			break;
 	}
 	return 0;
 }
@@ -154,7 +166,7 @@ static int do_iouring(void *mem, uint64_t len, uint64_t loops,
 		      struct sample *s)
 {
 	struct iovec iov = { .iov_base = mem, .iov_len = len };
-	uint64_t t0, t1, t2;
+	uint64_t t0, t1, t2, t_start = bench_now_ns(BENCH_CLOCK_WALL);
 	int err;
 
 	s->reg = s->unreg = 0;
@@ -170,12 +182,29 @@ static int do_iouring(void *mem, uint64_t len, uint64_t loops,
 			return err;
 		s->reg += (double)(t1 - t0);
 		s->unreg += (double)(t2 - t1);
+		/* A sample ends at its time cap (io_uring's unregister
+		 * waits for RCU: milliseconds per call on 6.1 under TCG). */
+		s->n = i + 1;
+		if (t2 - t_start > o.max_ns)
+			break;
 	}
 	return 0;
 }
 
-static int run_method(int m, void *mem, uint64_t len, uint64_t loops,
-		      struct sample *s)
+/*
+ * A sample that hit its time cap did s->n < @loops operations: scale it to
+ * @loops, so that every sample of a size counts the same pages.
+ */
+static void sample_scale(struct sample *s, uint64_t loops)
+{
+	double f = (double)loops / (double)(s->n ? s->n : 1);
+
+	s->reg *= f;
+	s->unreg *= f;
+}
+
+static int run_raw(int m, void *mem, uint64_t len, uint64_t loops,
+		   struct sample *s)
 {
 	switch (m) {
 	case M_IOURING:
@@ -187,6 +216,16 @@ static int run_method(int m, void *mem, uint64_t len, uint64_t loops,
 	default:
 		return do_vtop(phys_fd, mem, len, loops, s);
 	}
+}
+
+static int run_method(int m, void *mem, uint64_t len, uint64_t loops,
+		      struct sample *s)
+{
+	int err = run_raw(m, mem, len, loops, s);
+
+	if (!err)
+		sample_scale(s, loops);
+	return err;
 }
 
 static void row(const char *cas, const char *page, uint64_t size,
@@ -420,6 +459,7 @@ static void usage(FILE *f)
 "  -r, --repeats N       repeats (default 5)\n"
 "  -m, --min-bytes SIZE  each timed sample maps at least this much\n"
 "                        (default 64M)\n"
+"  -t, --max-time MS     ... but ends after MS milliseconds (default 400)\n"
 "Needs an IOMMU in strict mode (iommu.strict=1). Prints CSV rows ("
 BENCH_CSV_HEADER ") on stdout.\n");
 }
@@ -433,6 +473,7 @@ int main(int argc, char **argv)
 		{ "pages", required_argument, NULL, 'p' },
 		{ "repeats", required_argument, NULL, 'r' },
 		{ "min-bytes", required_argument, NULL, 'm' },
+		{ "max-time", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -442,7 +483,7 @@ int main(int argc, char **argv)
 
 	parse_sizes(defsizes);
 	parse_pages(defpages);
-	while ((c = getopt_long(argc, argv, "s:p:r:m:h", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:p:r:m:t:h", lo, NULL)) != -1) {
 		switch (c) {
 		case 'V':
 			o.vtop_dev = optarg;
@@ -462,6 +503,10 @@ int main(int argc, char **argv)
 			break;
 		case 'm':
 			err = bench_parse_size(optarg, &o.min_bytes);
+			break;
+		case 't':
+			err = bench_parse_uint(optarg, 1, 100000, &o.max_ns);
+			o.max_ns *= 1000000;
 			break;
 		case 'h':
 			usage(stdout);

@@ -81,6 +81,7 @@ struct opts {
 	bool pages[3];
 	uint64_t repeats;
 	uint64_t min_bytes;	/* per timed sample: loop small sizes */
+	uint64_t max_ns;	/* ... but stop a sample after this long */
 	const char *env;
 	bool no_hugepages;
 };
@@ -88,6 +89,7 @@ struct opts {
 static struct opts o = {
 	.repeats = 5,
 	.min_bytes = 64ULL << 20,
+	.max_ns = 400000000,
 };
 
 static const char *env;
@@ -101,6 +103,7 @@ static uint32_t nr_segs_cap;
 
 /* ns spent in register and unregister by one method, for one repeat. */
 struct sample {
+	uint64_t n;		/* operations done: the time cap may stop early */
 	double reg;
 	double unreg;
 	double step[VTOP_FLOOR_NS_NR];	/* M_SPLIT: ns per step */
@@ -109,7 +112,7 @@ struct sample {
 static int do_libvtop(void *mem, uint64_t len, uint64_t loops,
 		      struct sample *s)
 {
-	uint64_t t0, t1, t2;
+	uint64_t t0, t1, t2, t_start = bench_now_ns(BENCH_CLOCK_WALL);
 	int err;
 
 	s->reg = s->unreg = 0;
@@ -125,6 +128,11 @@ static int do_libvtop(void *mem, uint64_t len, uint64_t loops,
 			return err;
 		s->reg += (double)(t1 - t0);
 		s->unreg += (double)(t2 - t1);
+		/* A sample ends at its time cap (io_uring's unregister
+		 * waits for RCU: milliseconds per call on 6.1 under TCG). */
+		s->n = i + 1;
+		if (t2 - t_start > o.max_ns)
+			break;
 	}
 	return 0;
 }
@@ -132,7 +140,7 @@ static int do_libvtop(void *mem, uint64_t len, uint64_t loops,
 static int do_ioctl(void *mem, uint64_t len, uint64_t loops,
 		    struct sample *s)
 {
-	uint64_t t0, t1, t2;
+	uint64_t t0, t1, t2, t_start = bench_now_ns(BENCH_CLOCK_WALL);
 
 	s->reg = s->unreg = 0;
 	for (uint64_t i = 0; i < loops; i++) {
@@ -155,6 +163,11 @@ static int do_ioctl(void *mem, uint64_t len, uint64_t loops,
 		t2 = bench_now_ns(BENCH_CLOCK_WALL);
 		s->reg += (double)(t1 - t0);
 		s->unreg += (double)(t2 - t1);
+		/* A sample ends at its time cap (io_uring's unregister
+		 * waits for RCU: milliseconds per call on 6.1 under TCG). */
+		s->n = i + 1;
+		if (t2 - t_start > o.max_ns)
+			break;
 	}
 	return 0;
 }
@@ -163,7 +176,7 @@ static int do_iouring(void *mem, uint64_t len, uint64_t loops,
 		      struct sample *s)
 {
 	struct iovec iov = { .iov_base = mem, .iov_len = len };
-	uint64_t t0, t1, t2;
+	uint64_t t0, t1, t2, t_start = bench_now_ns(BENCH_CLOCK_WALL);
 	int err;
 
 	s->reg = s->unreg = 0;
@@ -179,6 +192,11 @@ static int do_iouring(void *mem, uint64_t len, uint64_t loops,
 			return err;
 		s->reg += (double)(t1 - t0);
 		s->unreg += (double)(t2 - t1);
+		/* A sample ends at its time cap (io_uring's unregister
+		 * waits for RCU: milliseconds per call on 6.1 under TCG). */
+		s->n = i + 1;
+		if (t2 - t_start > o.max_ns)
+			break;
 	}
 	return 0;
 }
@@ -190,7 +208,7 @@ static int do_iouring(void *mem, uint64_t len, uint64_t loops,
 static int do_floor(void *mem, uint64_t len, uint64_t loops, uint32_t flags,
 		    struct sample *s)
 {
-	uint64_t t0, t1, t2;
+	uint64_t t0, t1, t2, t_start = bench_now_ns(BENCH_CLOCK_WALL);
 
 	memset(s, 0, sizeof(*s));
 	for (uint64_t i = 0; i < loops; i++) {
@@ -221,12 +239,31 @@ static int do_floor(void *mem, uint64_t len, uint64_t loops, uint32_t flags,
 					segs[0].vaddr != pin.vaddr ||
 					!segs[0].dma_addr))
 			return -EPROTO;
+		/* A sample ends at its time cap (io_uring's unregister
+		 * waits for RCU: milliseconds per call on 6.1 under TCG). */
+		s->n = i + 1;
+		if (t2 - t_start > o.max_ns)
+			break;
 	}
 	return 0;
 }
 
-static int run_method(enum method m, void *mem, uint64_t len, uint64_t loops,
-		      struct sample *s)
+/*
+ * A sample that hit its time cap did s->n < @loops operations: scale it to
+ * @loops, so that every sample of a size counts the same pages.
+ */
+static void sample_scale(struct sample *s, uint64_t loops)
+{
+	double f = (double)loops / (double)(s->n ? s->n : 1);
+
+	s->reg *= f;
+	s->unreg *= f;
+	for (int k = 0; k < VTOP_FLOOR_NS_NR; k++)
+		s->step[k] *= f;
+}
+
+static int run_raw(enum method m, void *mem, uint64_t len, uint64_t loops,
+		   struct sample *s)
 {
 	switch (m) {
 	case M_LIBVTOP:
@@ -243,6 +280,16 @@ static int run_method(enum method m, void *mem, uint64_t len, uint64_t loops,
 	default:
 		return do_iouring(mem, len, loops, s);
 	}
+}
+
+static int run_method(enum method m, void *mem, uint64_t len, uint64_t loops,
+		      struct sample *s)
+{
+	int err = run_raw(m, mem, len, loops, s);
+
+	if (!err)
+		sample_scale(s, loops);
+	return err;
 }
 
 static void row(const char *cas, const char *page, uint64_t size,
@@ -469,6 +516,8 @@ static void usage(FILE *f)
 "  -r, --repeats N       repeats (default 5)\n"
 "  -m, --min-bytes SIZE  each timed sample registers at least this much,\n"
 "                        looping small sizes (default 64M)\n"
+"  -t, --max-time MS     ... but ends after MS milliseconds, its time then\n"
+"                        scaled to the pages of the others (default 400)\n"
 "      --no-hugepages    do not grow the hugetlb pool\n"
 "      --method NAME     run only libvtop, ioctl, io_uring, floor or\n"
 "                        replica, print only its ns/page (for profiles)\n"
@@ -483,6 +532,7 @@ int main(int argc, char **argv)
 		{ "pages", required_argument, NULL, 'p' },
 		{ "repeats", required_argument, NULL, 'r' },
 		{ "min-bytes", required_argument, NULL, 'm' },
+		{ "max-time", required_argument, NULL, 't' },
 		{ "no-hugepages", no_argument, NULL, 'H' },
 		{ "env", required_argument, NULL, 'e' },
 		{ "method", required_argument, NULL, 'M' },
@@ -495,7 +545,7 @@ int main(int argc, char **argv)
 
 	parse_sizes(defsizes);
 	parse_pages(defpages);
-	while ((c = getopt_long(argc, argv, "s:p:r:m:h", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:p:r:m:t:h", lo, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			err = parse_sizes(optarg);
@@ -509,6 +559,10 @@ int main(int argc, char **argv)
 			break;
 		case 'm':
 			err = bench_parse_size(optarg, &o.min_bytes);
+			break;
+		case 't':
+			err = bench_parse_uint(optarg, 1, 100000, &o.max_ns);
+			o.max_ns *= 1000000;
 			break;
 		case 'H':
 			o.no_hugepages = true;
