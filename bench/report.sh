@@ -554,7 +554,7 @@ END {
 				if (!(kk in med)) continue
 				rk = k("translate", h, c "/" b, p, S, acc " procs" suf, "ratio")
 				if (!nst++) {
-					printf "\nStability across processes: each case run in %d separate processes (address-space randomisation on), min / median / max of the per-process medians, and of the per-process ratio to the bare lookup of the same depth. *arena*: libvtop places a map'"'"'s 4 KiB leaves in 2 MiB-aligned chunks advised MADV_HUGEPAGE once it holds 64 of them (libvtop/map.c); *no arena*: VTOP_MAP_ARENA=0.\n\n", reps[kk] >> md
+					printf "\nStability across processes: each case run in %d separate processes (address-space randomisation on), min / median / max of the per-process medians, and of the per-process ratio to the bare lookup of the same depth. *arena*: libvtop places a map'"'"'s 4 KiB leaves in 2 MiB-aligned chunks advised MADV_HUGEPAGE once it holds 64 of them (libvtop/map.c, opt-in: VTOP_MAP_ARENA=1); *no arena*: the default.\n\n", reps[kk] >> md
 					printf "| Method | Access | Tables | ns/lookup min | median | max | max / min | / bare: min | median | max |\n|---|---|---|---|---|---|---|---|---|---|\n" >> md
 				}
 				printf "| %s | %s | %s | %s | %s | %s | %.2fx | %s | %s | %s |\n", scn[c], acc, vi == 1 ? "arena" : "no arena",

@@ -98,9 +98,9 @@ fi
 wanted translate && host host-translate "$BIN/vtop-bench-translate" "${tr_args[@]}"
 # Stability across processes (issue 14): the inline lookups in separate
 # processes, address-space randomisation on, with the translation tables'
-# huge-page arena (libvtop/map.c) and without it (VTOP_MAP_ARENA=0).
+# huge-page arena (libvtop/map.c, VTOP_MAP_ARENA=1) and without it.
 if wanted translate; then
-	host host-procs "$TOP/bench/procs.sh" "${pr_args[@]}" -- \
+	VTOP_MAP_ARENA=1 host host-procs "$TOP/bench/procs.sh" "${pr_args[@]}" -- \
 		"$BIN/vtop-bench-translate" "${pr_tr[@]}"
 	VTOP_MAP_ARENA=0 host host-procs-noarena "$TOP/bench/procs.sh" \
 		"${pr_args[0]}" no-arena -- "$BIN/vtop-bench-translate" "${pr_tr[@]}"

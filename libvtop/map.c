@@ -16,16 +16,18 @@
  * atomic, so no read is torn. Writers hold map->lock and allocate every
  * table a change needs before changing anything.
  *
- * Placement: once a map holds ARENA_MIN_LEAVES leaves (4 KiB entries over
+ * Placement, opt-in (VTOP_MAP_ARENA=1 in the environment when the map is
+ * created): once a map holds ARENA_MIN_LEAVES leaves (4 KiB entries over
  * 128 MiB), further leaves come from an arena of 2 MiB-aligned 2 MiB
  * chunks advised MADV_HUGEPAGE, so that a transparent huge page holds 512
  * leaves: one TLB entry instead of 512 for lookups spread over 1 GiB of
  * 4 KiB pages. Where no huge page can be had the chunk is simply 4 KiB
  * pages (the kernel falls back by itself), and where the chunk cannot be
  * mapped the leaf is allocated as before. Smaller maps keep page-sized
- * allocations: a huge page would cost them 2 MiB of memory. The
- * environment variable VTOP_MAP_ARENA=0 turns the arena off (read once;
- * the benchmarks measure with and without).
+ * allocations: a huge page would cost them 2 MiB of memory. Off by
+ * default: bench/procs.sh measured no difference in lookup time across
+ * processes on the machine it ran on (results/2026-12-03-*), so it is not
+ * worth the memory it can cost; the benchmarks keep measuring both.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -74,6 +76,7 @@ struct map_chunk {
 
 /* Leaves of a map: how many, and the arena they come from once numerous. */
 struct map_leaves {
+	bool arena;			/* VTOP_MAP_ARENA=1 at creation */
 	size_t count;			/* allocated and not released */
 	char *cur, *end;		/* unused part of the newest chunk */
 	struct map_chunk *chunks;
@@ -139,19 +142,12 @@ static inline unsigned int l3_index(uint64_t va)
 	return (unsigned int)(va >> VTOP_SHIFT_4K) & (L3_ENTRIES - 1);
 }
 
-/* VTOP_MAP_ARENA=0 turns the leaf arena off; read once. */
-static bool arena_enabled(void)
+/* VTOP_MAP_ARENA=1 turns the leaf arena on, for maps created from then on. */
+static bool arena_wanted(void)
 {
-	static int enabled = -1;
-	int e = __atomic_load_n(&enabled, __ATOMIC_RELAXED);
+	const char *v = getenv("VTOP_MAP_ARENA");
 
-	if (e < 0) {
-		const char *v = getenv("VTOP_MAP_ARENA");
-
-		e = !(v && !strcmp(v, "0"));
-		__atomic_store_n(&enabled, e, __ATOMIC_RELAXED);
-	}
-	return e;
+	return v && !strcmp(v, "1");
 }
 
 /* One more 2 MiB-aligned chunk for @lv, or false. */
@@ -201,8 +197,7 @@ static struct map_leaf *leaf_alloc(struct vtop_mem_map *map)
 	struct map_leaves *lv = &map->leaves;
 	struct map_leaf *leaf;
 
-	if (VTOP__CALLOC_HOOK || lv->count < ARENA_MIN_LEAVES ||
-	    !arena_enabled())
+	if (VTOP__CALLOC_HOOK || !lv->arena || lv->count < ARENA_MIN_LEAVES)
 		goto page;
 	if (lv->free) {
 		leaf = lv->free;
@@ -274,6 +269,7 @@ struct vtop_mem_map *vtop__map_create(uint64_t default_translation,
 	if (!map)
 		return NULL;
 	map->head.default_translation = default_translation;
+	map->leaves.arena = arena_wanted();
 	for (i = 0; i < L2_ENTRIES; i++)
 		map->head.empty[i].value = default_translation;
 	if (ops)

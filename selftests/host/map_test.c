@@ -400,16 +400,21 @@ static void many_tables(void)
 }
 
 /*
- * Enough 4 KiB leaves for the leaf arena of map.c (from 64 leaves on, 512
- * per 2 MiB chunk) to take two chunks: every entry reads back, a slot
- * turned into one 2 MiB entry and back into 4 KiB entries keeps its leaf,
- * and freeing the map releases it all (ASan's leak check).
+ * Enough 4 KiB leaves for the leaf arena of map.c (VTOP_MAP_ARENA=1; from
+ * 64 leaves on, 512 per 2 MiB chunk) to take two chunks: every entry reads
+ * back, a slot turned into one 2 MiB entry and back into 4 KiB entries
+ * keeps its leaf, and freeing the map releases it all (ASan's leak check).
+ * The same without the arena.
  */
-static void leaf_arena(void)
+static void leaf_arena_one(const char *arena)
 {
-	struct vtop_mem_map *m = new_map(NULL);
 	const uint64_t base = 0x7f0000000000ULL, n = 700;
+	struct vtop_mem_map *m;
 	uint64_t i;
+
+	REQUIRE(setenv("VTOP_MAP_ARENA", arena, 1) == 0);
+	m = new_map(NULL);
+	unsetenv("VTOP_MAP_ARENA");
 
 	for (i = 0; i < n; i++)
 		CHECK_EQ(vtop_mem_map_set_translation(m, base + i * M2 + K4,
@@ -430,6 +435,12 @@ static void leaf_arena(void)
 	CHECK_EQ(vtop_mem_map_translate(m, base + 600 * M2 + 2 * K4, NULL), 9);
 	CHECK_EQ(vtop_mem_map_translate(m, base + 599 * M2 + K4, NULL), 600);
 	vtop_mem_map_free(&m);
+}
+
+static void leaf_arena(void)
+{
+	leaf_arena_one("1");
+	leaf_arena_one("0");
 }
 
 HOST_MAIN(
