@@ -95,6 +95,7 @@ bind() { # BDF DRIVER
 	[ "$(basename "$(readlink "$dev/driver")")" = "$2" ]
 }
 if wanted iommu; then
+	# shellcheck disable=SC2046 # PCI addresses have no spaces
 	set -- $(grep -l '^0x010802$' /sys/bus/pci/devices/*/class 2>/dev/null |
 		 sed 's|/sys/bus/pci/devices/||; s|/class||')
 	if [ $# -lt 2 ] || [ ! -d /sys/class/iommu ] ||

@@ -15,10 +15,10 @@
 # passed on (e.g. VTOP_MAP_ARENA for the table-placement ablation).
 set -uo pipefail
 
-[ $# -ge 4 ] && [ "$3" = -- ] || {
+if [ $# -lt 4 ] || [ "$3" != -- ]; then
 	echo "usage: bench/procs.sh N LABEL -- vtop-bench-translate ARGS..." >&2
 	exit 2
-}
+fi
 n=$1
 label=$2
 shift 3

@@ -84,6 +84,7 @@ if [ $smoke = 1 ]; then
 		 --mem-size 8M)
 	ev_args=(--cases check --check-size 4M --repeats 2 --min-time 2)
 	pr_args=(2 -)
+	# shellcheck disable=SC2054 # commas inside option values
 	pr_tr=(--cases bare,map,vtophys --size 4M --iterations 2000 --repeats 2)
 	guest_mode=smoke
 else
@@ -91,6 +92,7 @@ else
 	no_args=(--regions 1,10,100,1000,10000 --maps 1,4 --repeats 5)
 	ev_args=(--cases check --repeats 201 --min-time 10)
 	pr_args=(8 -)
+	# shellcheck disable=SC2054
 	pr_tr=(--cases bare,map,vtophys --size 1G --repeats 5 --min-time 20)
 	guest_mode=full
 fi
