@@ -222,7 +222,10 @@ int vtop_env_get_info(struct vtop_info *info);
  * epoll or io_uring for reading (EPOLLIN); when it is readable, call
  * vtop_mem_process_events(). Do not read from it, close it or change its
  * flags. It stays valid until vtop_env_fini(). Initializes the environment
- * if needed.
+ * if needed. Since 0.6 it is an epoll instance watching the environment's
+ * descriptor and every attached device's (vtop_dev_attach()), so it is
+ * also readable when a device is revoked; it is the same descriptor for
+ * the whole life of the environment, devices attached or not.
  *
  * Latency: the kernel queues the event during the munmap() (or other
  * operation) itself, so the descriptor is readable when that call returns;
@@ -868,11 +871,40 @@ int vtop_dma_free(void *buf);
  * check the size vtop_vtophys_dev() reports.
  *
  * Invalidation is watched on the environment's descriptor (all descriptors
- * pin the same pages, so the kernel invalidates them together); the
- * devices' own event channels are not read. A device's revocation by the
- * module (its driver unbound, or the device removed: VTOP_EVENT_REVOKED on
- * that descriptor) is not reported by the library: detach the device
- * before unbinding it.
+ * pin the same pages, so the kernel invalidates them together).
+ *
+ * Revocation (since 0.6): when a device's driver is unbound or the device
+ * is removed, the module unmaps everything it mapped for it, reports
+ * VTOP_EVENT_REVOKED on its descriptor and fails its later pins with
+ * -ENODEV (vtop(4)). The library reads every attached device's records:
+ * at the first vtop_vtophys_dev(), vtop_dev_get_segs() or
+ * vtop_dev_is_revoked() for it that sees its event page move, and whenever
+ * events are processed (vtop_mem_process_events(), the start of register
+ * and unregister, the event thread). The device is then revoked: its
+ * translation is emptied at once (vtop_vtophys_dev() returns
+ * VTOP_VTOPHYS_ERROR, vtop_dev_get_segs() -ENODEV, its map translates
+ * nothing), and when the events are processed its pins are unpinned.
+ * Registration goes on for the environment and the other devices and
+ * skips a revoked device (a pin of it failing with -ENODEV also revokes
+ * it, and the registration succeeds without it). The consumer maps are not
+ * told: their notifications are per registration, for all devices, and
+ * the memory stays registered; vtop_dev_is_revoked() tells. The event
+ * descriptor of vtop_env_get_event_fd() becomes readable when a device is
+ * revoked, as for any other event. vtop_dev_detach() of a revoked device
+ * succeeds (nothing left to unpin, or its pins unpinned without touching
+ * the device); the same PCI address can then be attached again once the
+ * device is back. Records lost to an overflow are resolved with a probe
+ * pin of 4 KiB of memory registered on the device. A module that reports
+ * REVOKED only for live pins says nothing about a device with no pin
+ * until the next registration's pin fails with -ENODEV.
+ *
+ * The environment's own device (struct vtop_env_opts.pci_device) is
+ * revoked the same way in the module; every registration then ends as an
+ * invalidation (VTOP_MEM_MAP_NOTIFY_INVALIDATE to the consumer maps, its
+ * pins on every device released), vtop_vtophys() returns
+ * VTOP_VTOPHYS_ERROR, vtop_dev_is_revoked(NULL) returns 1, and later
+ * registrations fail with -ENODEV: the default translation is gone, so
+ * call vtop_env_fini() and vtop_env_init() once the device is back.
  *
  * fork(): a child gets the devices as it gets the environment: their
  * descriptors are closed, their maps emptied; vtop_vtophys_dev() returns
@@ -996,6 +1028,23 @@ const struct vtop_mem_map *vtop_dev_vtophys_map(const struct vtop_dev *dev);
  * Since: 0.5
  */
 const char *vtop_dev_name(const struct vtop_dev *dev);
+
+/**
+ * vtop_dev_is_revoked() - was the device unbound or removed?
+ * @dev: what vtop_dev_attach() gave, or NULL for the environment's own
+ *	 device (struct vtop_env_opts.pci_device)
+ *
+ * Reads the device's pending event records first (for NULL: processes the
+ * events, as vtop_mem_process_events() does, except from a callback). A
+ * revoked device translates nothing; detach it (see "Several devices").
+ *
+ * Returns: 1 revoked, 0 not (always 0 for NULL in physical mode or before
+ * the environment is initialized); -EINVAL if @dev is not attached;
+ * -ECHILD in a fork() child (NULL); an error reading the events.
+ *
+ * Since: 0.6
+ */
+int vtop_dev_is_revoked(const struct vtop_dev *dev);
 
 /* ---------------------------------------------------------------------------
  * Misc

@@ -13,6 +13,17 @@
  * environment's descriptor: all descriptors pin the same pages, so the
  * kernel invalidates them together, and marking a registration clears it
  * from every device's map as well as from the vtophys map.
+ *
+ * Revocation (since 0.6): the module revokes a device's descriptor when
+ * the device is unbound or removed (VTOP_EVENT_REVOKED records, later pins
+ * -ENODEV). Each device's records are read -- by the translation fast
+ * path when the device's event page seq moved, and whenever events are
+ * processed -- and only VTOP_EVENT_REVOKED matters there (the rest is the
+ * environment descriptor's business); a lost record (VTOP_EVENT_OVERFLOW)
+ * is resolved by a probe pin, and a pin failing with -ENODEV says the
+ * same. A revoked device's map is emptied at once (marking, vtop__ev_lock),
+ * its pins unpinned when events are processed (vtop__lock); registrations
+ * go on for the other descriptors and skip it.
  */
 #include <errno.h>
 #include <stdatomic.h>
@@ -49,6 +60,97 @@ void vtop__last_error_copy(char *buf, size_t size, int err)
 		buf[n - t] = '\0';
 }
 
+void vtop__dev_mark_revoked_locked(struct vtop_dev *d)
+{
+	if (atomic_load_explicit(&d->revoked, memory_order_relaxed))
+		return;
+	atomic_store(&d->revoked, true);
+	vtop__mem_dev_clear_map_locked(d);
+}
+
+#define DEV_REC_BATCH	32
+
+int vtop__dev_sync_locked(struct vtop_dev *d)
+{
+	struct vtop_ev_rec rec[DEV_REC_BATCH];
+	uint64_t seq;
+	int n, i;
+
+	if (!d->evpage || !d->ctx)
+		return 0;
+	seq = __atomic_load_n(&d->evpage->seq, __ATOMIC_ACQUIRE);
+	if (seq == atomic_load_explicit(&d->ev_seen, memory_order_relaxed))
+		return 0;
+	do {
+		n = d->ops->read_events(d->ctx, rec, DEV_REC_BATCH);
+		if (n < 0)
+			return vtop__err(n, "reading device %s's events failed",
+					d->name);
+		for (i = 0; i < n; i++) {
+			if (rec[i].reason == VTOP_EVENT_REVOKED)
+				vtop__dev_mark_revoked_locked(d);
+			else if (rec[i].reason == VTOP_EVENT_OVERFLOW)
+				d->need_probe = true;
+		}
+	} while (n == DEV_REC_BATCH);
+	atomic_store_explicit(&d->ev_seen, seq, memory_order_relaxed);
+	return 0;
+}
+
+/*
+ * With vtop__lock: records of @d were lost; a 4 KiB pin of memory pinned
+ * on it fails with -ENODEV if and only if the module revoked it.
+ */
+static void dev_probe(struct vtop_dev *d)
+{
+	struct vtop_pin_result res = { 0 };
+	uint64_t va;
+	int rc;
+
+	if (vtop__mem_dev_first_reg_locked(d, &va, &res.flags))
+		return;
+	rc = d->ops->pin(d->ctx, va, VTOP_SIZE_4K, &res);
+	if (rc == -ENODEV) {
+		pthread_mutex_lock(&vtop__ev_lock);
+		vtop__dev_mark_revoked_locked(d);
+		pthread_mutex_unlock(&vtop__ev_lock);
+	} else if (!rc) {
+		if (!res.borrowed)
+			free(res.segs);
+		d->ops->unpin(d->ctx, res.handle);
+	}
+}
+
+int vtop__dev_process_locked(void)
+{
+	unsigned int i;
+	int rc, first = 0, newly = 0;
+	bool probe;
+
+	for (i = 0; i < VTOP_DEV_MAX; i++) {
+		struct vtop_dev *d = vtop__devs[i];
+
+		if (!d || !d->ctx)
+			continue;
+		pthread_mutex_lock(&vtop__ev_lock);
+		rc = vtop__dev_sync_locked(d);
+		probe = d->need_probe;
+		d->need_probe = false;
+		pthread_mutex_unlock(&vtop__ev_lock);
+		if (rc && !first)
+			first = rc;
+		if (probe && !atomic_load(&d->revoked))
+			dev_probe(d);
+		if (atomic_load(&d->revoked) && !d->revoke_done) {
+			/* The module unmapped them: UNPIN only unpins. */
+			vtop__mem_dev_unpin_all_locked(d);
+			d->revoke_done = true;
+			newly++;
+		}
+	}
+	return first ? first : newly;
+}
+
 int vtop__dev_pin_all(uint64_t va, uint64_t len, uint32_t flags,
 		      struct vtop_dev_pins *p)
 {
@@ -60,10 +162,17 @@ int vtop__dev_pin_all(uint64_t va, uint64_t len, uint32_t flags,
 	for (i = 0; i < VTOP_DEV_MAX; i++) {
 		struct vtop_dev *d = vtop__devs[i];
 
-		if (!d)
+		if (!d || atomic_load(&d->revoked))
 			continue;
 		p->res[i].flags = flags;
 		rc = d->ops->pin(d->ctx, va, len, &p->res[i]);
+		if (rc == -ENODEV) {
+			/* Revoked: the others go on without it. */
+			pthread_mutex_lock(&vtop__ev_lock);
+			vtop__dev_mark_revoked_locked(d);
+			pthread_mutex_unlock(&vtop__ev_lock);
+			continue;
+		}
 		if (!rc) {
 			p->pinned[i] = true;
 			rc = vtop__check_segments(&p->res[i], va, len,
@@ -75,8 +184,6 @@ int vtop__dev_pin_all(uint64_t va, uint64_t len, uint32_t flags,
 			return vtop__err(rc, "register 0x%llx+0x%llx: device %s: %s%s; nothing was registered",
 					(unsigned long long)va,
 					(unsigned long long)len, d->name, why,
-					rc == -ENODEV ?
-					" (the device was unbound or removed: vtop_dev_detach() it)" :
 					"");
 		}
 	}
@@ -90,7 +197,8 @@ int vtop__dev_fill_all(const struct vtop_dev_pins *p, uint64_t va,
 	int rc;
 
 	for (i = 0; i < VTOP_DEV_MAX; i++) {
-		if (!p->pinned[i])
+		/* Revoked since it pinned: its map stays empty. */
+		if (!p->pinned[i] || atomic_load(&vtop__devs[i]->revoked))
 			continue;
 		rc = vtop__map_fill_segs(vtop__devs[i]->map, p->res[i].segs,
 					 p->res[i].nr_segs, NULL, NULL);
@@ -165,6 +273,8 @@ int vtop__dev_unpin_handles(const uint64_t *handles, uint32_t mask,
 
 static void dev_free(struct vtop_dev *d)
 {
+	if (d->ctx && d->evpage)
+		vtop__env_watch_dev(d, false);
 	if (d->ctx)
 		d->ops->close(d->ctx);
 	vtop__map_destroy(d->map);
@@ -194,6 +304,8 @@ void vtop__dev_fork_child(void)
 		struct vtop_dev *d = vtop__devs[i];
 
 		if (d && d->ctx) {
+			/* Its event page is unmapped with the descriptor. */
+			d->evpage = NULL;
 			d->ops->close(d->ctx);
 			d->ctx = NULL;
 		}
@@ -302,9 +414,19 @@ int vtop_dev_attach(const char *pci_device, struct vtop_dev **out)
 	rc = dev_open(d);
 	if (rc)
 		goto unlock;
+	/* Its own records tell its revocation (since 0.6). */
+	if (d->ops->event_page && d->ops->event_fd && d->ops->read_events)
+		d->evpage = d->ops->event_page(d->ctx);
+	if (d->evpage)
+		atomic_store(&d->ev_seen,
+			     __atomic_load_n(&d->evpage->seq, __ATOMIC_ACQUIRE));
 	rc = vtop__mem_attach_dev_locked(d);
-	if (rc)
+	if (rc) {
+		d->evpage = NULL;
 		goto unlock;
+	}
+	if (d->evpage)
+		vtop__env_watch_dev(d, true);
 	*out = d;
 	d = NULL;
 unlock:
@@ -343,6 +465,28 @@ int vtop_dev_detach(struct vtop_dev *dev)
 	return 0;
 }
 
+/* Did @dev's event page seq move since its records were last read? */
+static inline bool dev_ev_pending(const struct vtop_dev *dev)
+{
+	const struct vtop_event_page *pg = dev->evpage;
+
+	return pg && __atomic_load_n(&pg->seq, __ATOMIC_ACQUIRE) !=
+		     atomic_load_explicit(&dev->ev_seen, memory_order_relaxed);
+}
+
+/* Read @dev's records (a REVOKED one empties its map): 0 or -errno. */
+static int dev_sync(const struct vtop_dev *dev)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&vtop__ev_lock);
+	/* Still attached (the writable object is the published one). */
+	if (dev->slot < VTOP_DEV_MAX && vtop__devs[dev->slot] == dev)
+		rc = vtop__dev_sync_locked(vtop__devs[dev->slot]);
+	pthread_mutex_unlock(&vtop__ev_lock);
+	return rc;
+}
+
 VTOP_EXPORT
 uint64_t vtop_vtophys_dev(const struct vtop_dev *dev, const void *buf,
 			  uint64_t *size)
@@ -352,6 +496,10 @@ uint64_t vtop_vtophys_dev(const struct vtop_dev *dev, const void *buf,
 	if (!dev)
 		return vtop_vtophys(buf, size);
 	if (__builtin_expect(vtop_ev_pending(), 0) && vtop__ev_sync())
+		return VTOP_VTOPHYS_ERROR;
+	if (__builtin_expect(dev_ev_pending(dev), 0) && dev_sync(dev))
+		return VTOP_VTOPHYS_ERROR;
+	if (atomic_load_explicit(&dev->revoked, memory_order_relaxed))
 		return VTOP_VTOPHYS_ERROR;
 	if (!size)
 		return vtop_vtophys_lookup(dev->map, buf);
@@ -366,9 +514,47 @@ int vtop_dev_get_segs(const struct vtop_dev *dev, const void *vaddr,
 		      size_t len, struct vtop_segment *segs,
 		      uint32_t *nr_segs)
 {
+	int rc;
+
 	if (!dev)
 		return vtop_mem_get_segs(vaddr, len, segs, nr_segs);
+	if (__builtin_expect(dev_ev_pending(dev), 0)) {
+		rc = dev_sync(dev);
+		if (rc)
+			return rc;
+	}
+	if (atomic_load(&dev->revoked))
+		return vtop__err(-ENODEV, "vtop_dev_get_segs: device %s was unbound or removed (revoked): vtop_dev_detach() it",
+				dev->name);
 	return vtop__get_segs(dev->map, vaddr, len, segs, nr_segs);
+}
+
+VTOP_EXPORT
+int vtop_dev_is_revoked(const struct vtop_dev *dev)
+{
+	int rc = 0;
+
+	if (!dev) {
+		/* The environment's device: what processing the events says. */
+		if (vtop__in_callback)
+			return atomic_load(&vtop__env_revoked);
+		pthread_mutex_lock(&vtop__lock);
+		rc = vtop__env_check_child("vtop_dev_is_revoked");
+		if (!rc && vtop__env.ready) {
+			rc = vtop__mem_process_locked();
+			if (rc > 0)
+				rc = 0;
+		}
+		pthread_mutex_unlock(&vtop__lock);
+		return rc < 0 ? rc : atomic_load(&vtop__env_revoked);
+	}
+	pthread_mutex_lock(&vtop__ev_lock);
+	if (dev->slot >= VTOP_DEV_MAX || vtop__devs[dev->slot] != dev)
+		rc = vtop__err(-EINVAL, "vtop_dev_is_revoked: not an attached device");
+	else
+		rc = vtop__dev_sync_locked(vtop__devs[dev->slot]);
+	pthread_mutex_unlock(&vtop__ev_lock);
+	return rc < 0 ? rc : atomic_load(&dev->revoked);
 }
 
 VTOP_EXPORT

@@ -7,6 +7,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -235,6 +236,32 @@ static bool opts_equal(const struct vtop_env_opts *a,
 	       str_eq(a->pci_device, b->pci_device, NULL);
 }
 
+/*
+ * The descriptor vtop_env_get_event_fd() gives (since 0.6): an epoll
+ * instance watching the environment's descriptor and every attached
+ * device's, readable while any of them has records queued. Under
+ * vtop__lock; -1 without events. Never changed with epoll_ctl() in a
+ * fork() child: the instance is shared with the parent.
+ */
+static int ev_epfd = -1;
+
+void vtop__env_watch_dev(struct vtop_dev *d, bool add)
+{
+	struct epoll_event e = { .events = EPOLLIN, .data.ptr = d };
+	int fd;
+
+	if (ev_epfd < 0 || vtop__env.inherited || !d->ctx ||
+	    !d->ops->event_fd)
+		return;
+	fd = d->ops->event_fd(d->ctx);
+	if (fd < 0)
+		return;
+	if (epoll_ctl(ev_epfd, add ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, fd,
+		      &e) && add)
+		vtop__err(-errno, "device %s: its descriptor cannot be watched for revocation (the translation fast path and vtop_mem_process_events() still see it)",
+			 d->name);
+}
+
 /* ---- the event thread --------------------------------------------------- */
 
 /* What the thread waits on; written before it starts, read-only since. */
@@ -339,6 +366,20 @@ static int env_install_locked(const struct vtop_backend_ops *ops, void *ctx,
 	}
 	if (!pg)
 		pg = &vtop__no_events_page;
+	if (events) {
+		struct epoll_event e = { .events = EPOLLIN };
+
+		ev_epfd = epoll_create1(EPOLL_CLOEXEC);
+		if (ev_epfd < 0 ||
+		    epoll_ctl(ev_epfd, EPOLL_CTL_ADD, ops->event_fd(ctx), &e)) {
+			rc = vtop__err(-errno, "epoll for the event descriptor failed");
+			if (ev_epfd >= 0)
+				close(ev_epfd);
+			ev_epfd = -1;
+			goto err;
+		}
+	}
+	atomic_store(&vtop__env_revoked, false);
 	pthread_mutex_lock(&vtop__ev_lock);
 	vtop__env = (struct vtop_env){
 		.ready = true, .implicit = implicit, .backend = backend,
@@ -350,8 +391,10 @@ static int env_install_locked(const struct vtop_backend_ops *ops, void *ctx,
 	seq = __atomic_load_n(&pg->seq, __ATOMIC_ACQUIRE);
 	vtop__mem_ev_reset(seq);
 	if (flags & VTOP_ENV_EVENT_THREAD) {
-		rc = evthread_start(ops->event_fd(ctx));
+		rc = evthread_start(ev_epfd);
 		if (rc) {
+			close(ev_epfd);
+			ev_epfd = -1;
 			pthread_mutex_lock(&vtop__ev_lock);
 			memset(&vtop__env, 0, sizeof(vtop__env));
 			atomic_store(&vtop__ev.page, &vtop__no_events_page);
@@ -378,6 +421,10 @@ static void env_close_locked(void)
 	pthread_mutex_unlock(&vtop__ev_lock);
 	vtop__mem_ev_reset(0);
 	atomic_store(&vtop__ev.inherited, false);
+	atomic_store(&vtop__env_revoked, false);
+	if (ev_epfd >= 0)
+		close(ev_epfd);
+	ev_epfd = -1;
 	if (ops)
 		ops->close(ctx);
 }
@@ -615,7 +662,7 @@ int vtop_env_get_event_fd(void)
 		rc = vtop__env_ensure_locked();
 	if (!rc) {
 		if (vtop__env.events)
-			rc = vtop__env.ops->event_fd(vtop__env.ctx);
+			rc = ev_epfd;
 		else
 			rc = vtop__err(-EOPNOTSUPP, "the %s backend has no invalidation events%s",
 				      vtop__env.ops->name,
@@ -664,6 +711,10 @@ static void atfork_child(void)
 	evthread.wake_fd = -1;
 	if (!vtop__env.ready || vtop__env.inherited)
 		return;
+	/* The parent's epoll instance: closed, never changed. */
+	if (ev_epfd >= 0)
+		close(ev_epfd);
+	ev_epfd = -1;
 	/*
 	 * Every translation takes the slow path from now on, which says
 	 * -ECHILD; the inline lookups find an empty vtophys map.

@@ -209,6 +209,20 @@ struct vtop_dev {
 	uint32_t pci_domain;
 	uint32_t pci_bdf;
 	char name[16];		/* canonical DDDD:BB:SS.F */
+	/*
+	 * Revocation (since 0.6): the descriptor's event page (NULL without
+	 * events) and the seq up to which its records were read; @revoked
+	 * is set (under vtop__ev_lock) when a VTOP_EVENT_REVOKED record or a
+	 * pin's -ENODEV says the module revoked the descriptor, and @map is
+	 * emptied then; @revoke_done (vtop__lock) once every pin on it was
+	 * unpinned; @need_probe (vtop__ev_lock): records were lost
+	 * (VTOP_EVENT_OVERFLOW), a probe pin tells whether it was revoked.
+	 */
+	const struct vtop_event_page *evpage;
+	_Atomic uint64_t ev_seen;
+	_Atomic bool revoked;
+	bool revoke_done;
+	bool need_probe;
 };
 
 /*
@@ -243,6 +257,31 @@ void vtop__dev_clear_all(uint64_t va, uint64_t len);
 /* With vtop__lock: unpin a registration's handles on every device. */
 int vtop__dev_unpin_handles(const uint64_t *handles, uint32_t mask,
 			    uint64_t va, uint64_t len);
+/*
+ * With vtop__ev_lock: read @d's records if its event page's seq moved;
+ * a VTOP_EVENT_REVOKED record marks it revoked (its map emptied). 0 or
+ * the backend's error.
+ */
+int vtop__dev_sync_locked(struct vtop_dev *d);
+/* With vtop__ev_lock: mark @d revoked and empty its map. */
+void vtop__dev_mark_revoked_locked(struct vtop_dev *d);
+/*
+ * With vtop__lock: read every device's records, probe after an overflow,
+ * and unpin every pin on a device newly revoked. Returns how many devices
+ * were newly revoked.
+ */
+int vtop__dev_process_locked(void);
+/* mem.c, with vtop__ev_lock: clear every registration from @d's map. */
+void vtop__mem_dev_clear_map_locked(struct vtop_dev *d);
+/* mem.c, with vtop__lock: unpin every registration's pin on @d. */
+void vtop__mem_dev_unpin_all_locked(struct vtop_dev *d);
+/* mem.c, with vtop__lock: the first registration pinned on @d, or none. */
+int vtop__mem_dev_first_reg_locked(const struct vtop_dev *d, uint64_t *va,
+				   uint32_t *pin_flags);
+/* env.c: add / remove a device's descriptor to the environment's event fd. */
+void vtop__env_watch_dev(struct vtop_dev *d, bool add);
+/* Environment's own device revoked (its pins -ENODEV or REVOKED seen). */
+extern _Atomic bool vtop__env_revoked;
 /* With vtop__lock: detach every device (env fini); or, in a fork child, forget them. */
 void vtop__dev_detach_all_locked(void);
 /* Fork child: close every device's descriptor (the parent keeps its pins). */

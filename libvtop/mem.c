@@ -538,7 +538,9 @@ static void invalidate_reg(struct vtop_reg *r)
 
 #define REC_BATCH	32
 
-int vtop__mem_process_locked(void)
+_Atomic bool vtop__env_revoked;
+
+static int env_process_locked(void)
 {
 	const struct vtop_event_page *pg;
 	struct vtop_ev_rec rec[REC_BATCH];
@@ -567,6 +569,9 @@ int vtop__mem_process_locked(void)
 			break;
 		}
 		for (i = 0; i < n; i++) {
+			/* The environment's own device went: its pins follow. */
+			if (rec[i].reason == VTOP_EVENT_REVOKED)
+				atomic_store(&vtop__env_revoked, true);
 			if (rec[i].reason == VTOP_EVENT_OVERFLOW) {
 				overflow = true;
 				counters.overflows++;
@@ -603,6 +608,19 @@ int vtop__mem_process_locked(void)
 		}
 	}
 	return rc ? rc : count;
+}
+
+int vtop__mem_process_locked(void)
+{
+	int rc, drc;
+
+	rc = env_process_locked();
+	if (rc < 0 || !vtop__nr_devs || !vtop__env.ready ||
+	    vtop__env.inherited)
+		return rc;
+	/* Every attached device's descriptor: its revocation (since 0.6). */
+	drc = vtop__dev_process_locked();
+	return drc < 0 ? drc : rc;
 }
 
 VTOP_EXPORT
@@ -693,6 +711,12 @@ static int mem_register(void *vaddr, size_t len, uint32_t flags)
 
 	seq = event_seq();
 	rc = vtop__env.ops->pin(vtop__env.ctx, va, len, &res);
+	if (rc == -ENODEV && vtop__env.mode == VTOP_MODE_IOVA) {
+		atomic_store(&vtop__env_revoked, true);
+		rc = vtop__err(rc, "register 0x%llx+0x%llx: the environment's device %s was unbound or removed (revoked): vtop_env_fini(), then vtop_env_init() once it is back",
+			      (unsigned long long)va, (unsigned long long)len,
+			      vtop__env_pci_device() ? vtop__env_pci_device() : "");
+	}
 	if (rc)
 		goto unlock;
 	rc = vtop__check_segments(&res, va, len, vtop__env.ops->name);
@@ -703,6 +727,9 @@ static int mem_register(void *vaddr, size_t len, uint32_t flags)
 	if (rc)
 		goto unpin;
 	dev_pinned = true;
+	/* A device found revoked by its pin: its other pins go now. */
+	if (vtop__nr_devs)
+		vtop__dev_process_locked();
 
 	pthread_mutex_lock(&vtop__ev_lock);
 	rc = vtop__vtophys_fill(res.segs, res.nr_segs, &r->n2m, &r->n4k);
@@ -954,6 +981,50 @@ void vtop__mem_detach_dev_locked(struct vtop_dev *d, bool unpin)
 			counters.unpin_errors++;
 		r->dev_mask &= ~bit;
 	}
+}
+
+void vtop__mem_dev_clear_map_locked(struct vtop_dev *d)
+{
+	uint32_t bit = 1U << d->slot;
+	struct vtop_reg *r;
+
+	for (r = reg_first(); r; r = reg_next(r))
+		if (r->dev_mask & bit)
+			vtop__map_clear_range(d->map, r->va, r->len);
+}
+
+void vtop__mem_dev_unpin_all_locked(struct vtop_dev *d)
+{
+	uint32_t bit = 1U << d->slot;
+	struct vtop_reg *r;
+
+	for (r = reg_first(); r; r = reg_next(r)) {
+		if (!(r->dev_mask & bit))
+			continue;
+		if (d->ctx && d->ops->unpin(d->ctx, r->dev_handle[d->slot])) {
+			counters.unpin_errors++;
+			vtop__err(-EIO, "unpinning 0x%llx+0x%llx on the revoked device %s failed",
+				 (unsigned long long)r->va,
+				 (unsigned long long)r->len, d->name);
+		}
+		r->dev_mask &= ~bit;
+	}
+}
+
+int vtop__mem_dev_first_reg_locked(const struct vtop_dev *d, uint64_t *va,
+				   uint32_t *pin_flags)
+{
+	uint32_t bit = 1U << d->slot;
+	struct vtop_reg *r;
+
+	for (r = reg_first(); r; r = reg_next(r)) {
+		if ((r->dev_mask & bit) && !r->invalid) {
+			*va = r->va;
+			*pin_flags = r->pin_flags;
+			return 0;
+		}
+	}
+	return -ENOENT;
 }
 
 void vtop__mem_unregister_all_locked(void)

@@ -60,10 +60,10 @@ cc -std=c11 -Wall -Wextra -Werror -I"$TOP/include" -o "$tmp/inl" "$tmp/inl.c" \
 	-L"$lib" -lvtop 2>&1 | sed 's/^/# /'
 t inline_consumer_versioned bash -c "readelf -W --dyn-syms '$tmp/inl' | grep -q 'vtop__map_layout_1@LIBVTOP_0.4'"
 t inline_consumer_loads env LD_LIBRARY_PATH="$lib" "$tmp/inl"
-# The same objects linked as a 0.3 library: no LIBVTOP_0.4 node (nor 0.5,
-# which inherits it).
+# The same objects linked as a 0.3 library: no LIBVTOP_0.4 node (nor 0.5 or 0.6,
+# which inherit it).
 mkdir -p "$tmp/old"
-sed '/^LIBVTOP_0.[45] {/,/^}/d' "$TOP/libvtop/libvtop.map" >"$tmp/old.map"
+sed '/^LIBVTOP_0.[456] {/,/^}/d' "$TOP/libvtop/libvtop.map" >"$tmp/old.map"
 cc -shared -Wl,-soname=libvtop.so.$sover -Wl,--version-script="$tmp/old.map" \
 	-o "$tmp/old/libvtop.so.$sover" "$BUILD"/libvtop/*.o -ldl -pthread
 refused() {

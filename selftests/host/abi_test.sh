@@ -36,7 +36,7 @@ t all_versioned bash -c "! printf '%s\n' '$dyn' | grep -v '@@LIBVTOP_' | grep -v
 t compat_alloc_0_1 bash -c "printf '%s\n' '$dyn' | grep -qFx 'vtop_mem_map_alloc@LIBVTOP_0.1'"
 t default_alloc_0_3 bash -c "printf '%s\n' '$dyn' | grep -qFx 'vtop_mem_map_alloc@@LIBVTOP_0.3'"
 # the map file is append-only: the released nodes are still there, in order
-t map_nodes bash -c "test \"\$(grep -o '^LIBVTOP_[0-9.]*' '$TOP/libvtop/libvtop.map' | tr '\n' ' ')\" = 'LIBVTOP_0.1 LIBVTOP_0.2 LIBVTOP_0.3 LIBVTOP_0.4 LIBVTOP_0.5 '"
+t map_nodes bash -c "test \"\$(grep -o '^LIBVTOP_[0-9.]*' '$TOP/libvtop/libvtop.map' | tr '\n' ' ')\" = 'LIBVTOP_0.1 LIBVTOP_0.2 LIBVTOP_0.3 LIBVTOP_0.4 LIBVTOP_0.5 LIBVTOP_0.6 '"
 t no_hooks_exported bash -c "! nm -D '$so' | grep -v ' vtop__map_layout_1@@LIBVTOP_0.4$' | grep -E 'vtop__|vtop_map_|vtop_err|vtop_backend'"
 t no_undefined_vtop bash -c "! nm -D --undefined-only '$so' | grep vtop"
 t no_libkmod_needed bash -c "! readelf -d '$so' | grep -q 'NEEDED.*libkmod'"

@@ -54,6 +54,7 @@ static struct {
 	int fail_get_inval;	/* get_invalidated fails with this */
 	atomic_int reads;	/* read_events calls */
 	atomic_int get_invals;	/* get_invalidated calls */
+	bool revoked;		/* fake_revoke(): every pin fails -ENODEV */
 } fake = { .lock = PTHREAD_MUTEX_INITIALIZER, .qcap = 64, .evfd = -1,
 	   .page = { .size = sizeof(struct vtop_event_page), .version = 1 } };
 
@@ -80,6 +81,8 @@ static int fake_pin(void *ctx, uint64_t va, uint64_t len,
 
 	(void)ctx;
 	fake.last_pin_flags = res->flags;
+	if (fake.revoked)
+		return -ENODEV;
 	if (fake.fail_pin) {
 		rc = fake.fail_pin;
 		fake.fail_pin = 0;
@@ -179,6 +182,40 @@ static inline int fake_invalidate(uint64_t va, uint64_t len)
 			fake.overflow_pending = true;
 			fake.page.overflows++;
 		}
+		__atomic_store_n(&fake.page.seq, seq, __ATOMIC_RELEASE);
+		n++;
+	}
+	fake_update_fd_locked();
+	pthread_mutex_unlock(&fake.lock);
+	return n;
+}
+
+/*
+ * The kernel's side of a revocation of an attached descriptor (its device
+ * unbound or removed): every live pin not invalidated yet gets a
+ * VTOP_EVENT_REVOKED record, every later pin fails with -ENODEV.
+ */
+static inline int fake_revoke(void)
+{
+	int i, n = 0;
+	uint64_t seq;
+
+	pthread_mutex_lock(&fake.lock);
+	fake.revoked = true;
+	for (i = 0; i < FAKE_MAX_PINS; i++) {
+		struct fake_pin *p = &fake.pins[i];
+
+		if (!p->live || p->invalidated)
+			continue;
+		p->invalidated = true;
+		seq = fake.page.seq + 1;
+		REQUIRE(fake.qlen < fake.qcap);
+		fake.q[(fake.qhead + fake.qlen++) % FAKE_QMAX] =
+			(struct vtop_ev_rec){
+				.reason = VTOP_EVENT_REVOKED,
+				.handle = p->handle, .vaddr = p->va,
+				.length = p->len, .seq = seq,
+			};
 		__atomic_store_n(&fake.page.seq, seq, __ATOMIC_RELEASE);
 		n++;
 	}

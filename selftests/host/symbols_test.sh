@@ -41,6 +41,7 @@ t static_internal_vtop__ internal_not_vtop__
 t static_has_api bash -c "printf '%s\n' '$globals' | grep -qx vtop_dma_malloc"
 t static_has_dev_api bash -c "printf '%s\n' '$globals' | grep -qx vtop_dev_attach"
 t so_dev_api_0_5 bash -c "nm -D --defined-only '$lib/libvtop.so' | grep -q ' vtop_vtophys_dev@@LIBVTOP_0.5$'"
+t so_dev_is_revoked_0_6 bash -c "nm -D --defined-only '$lib/libvtop.so' | grep -q ' vtop_dev_is_revoked@@LIBVTOP_0.6$'"
 t no_dev_hook_installed bash -c "! nm -g '$lib/libvtop.a' '$lib/libvtop.so' 2>/dev/null | grep -q vtop__dev_open_hook"
 t no_test_hooks_installed no_hooks
 t so_no_libkmod bash -c "! readelf -d '$lib/libvtop.so' | grep -q 'NEEDED.*libkmod'"
