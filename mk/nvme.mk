@@ -32,6 +32,9 @@
 #   9 IOMMU (strict), the controller behind a PCIe root port (run.sh
 #     --nvme-hotplug): QEMU device_del through the monitor with live
 #     pins: revoked, PIN ENODEV, UNPIN/close/DETACH work, pins balanced
+#  11 IOMMU (strict), two controllers: B (vtop_dev_attach) unbound with
+#     live pins is noticed by libvtop 0.6: translation gone, pins released
+#     at processing, event fd readable; A keeps DMAing; detach, re-attach
 # 3, 4, 6, 8 and 9 boot with iommu.strict=1: ATTACH refuses lazy domains.
 # 3 and 4 are skipped (exit 4) while the module lacks VTOP_FEATURE_ATTACH,
 # 5 and 6 while libvtop has no invalidation events.
@@ -43,7 +46,7 @@ NVME_SRCS := $(wildcard $(TOP)/examples/nvme/*.c)
 NVME_HDRS := $(wildcard $(TOP)/examples/nvme/*.h)
 NVME_CFLAGS := -std=c11 -Wall -Wextra -Werror -O2 -g -I$(TOP)/include
 NVME_KERNELS ?= 6.1 6.12
-NVME_SCENARIOS ?= 1 2 3 4 5 6 7 8 9 10
+NVME_SCENARIOS ?= 1 2 3 4 5 6 7 8 9 10 11
 
 .PHONY: nvme-example nvme-check
 all: nvme-example

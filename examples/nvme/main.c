@@ -147,6 +147,10 @@ static void usage(FILE *f)
 		"                   writes it and reads it back (each through its own\n"
 		"                   IOVAs); --wrong-iova gives B A's IOVAs and must\n"
 		"                   fail (see multi.c)\n"
+		"  --revoke         (first) two controllers: B attached with memory\n"
+		"                   registered is unbound from uio_pci_generic; libvtop\n"
+		"                   must drop B's translation and pins while A keeps\n"
+		"                   working (see revoke.c)\n"
 		"  --remap-events HOW  how libvtop learns of the munmap: poll (wait\n"
 		"                   for its event fd, vtop_mem_process_events();\n"
 		"                   default) or register (vtop_mem_register() of the\n"
@@ -1118,6 +1122,7 @@ static int expect_fail_status(const struct nvme_ctrl *c, int ret)
 }
 
 int multi_main(int argc, char **argv);
+int revoke_main(int argc, char **argv);
 
 int main(int argc, char **argv)
 {
@@ -1137,6 +1142,9 @@ int main(int argc, char **argv)
 	/* Two controllers, one registration (libvtop 0.5): multi.c. */
 	if (argc > 1 && !strcmp(argv[1], "--multi"))
 		return multi_main(argc - 1, argv + 1);
+	/* A controller unbound with live pins (libvtop 0.6): revoke.c. */
+	if (argc > 1 && !strcmp(argv[1], "--revoke"))
+		return revoke_main(argc - 1, argv + 1);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	memset(&c, 0, sizeof(c));
 	memset(bufs, 0, sizeof(bufs));
