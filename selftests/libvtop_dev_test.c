@@ -243,6 +243,74 @@ TEST(attach_register_detach)
 		unbind_uio(dev);
 }
 
+/*
+ * Revocation (libvtop 0.6): the attached device is unbound from
+ * uio_pci_generic with its pins live; the module revokes its descriptor.
+ * B's translation goes at the first lookup, processing the events releases
+ * its pins (the system's outstanding FOLL_PIN pages are back to what the
+ * environment alone holds), a new registration succeeds without it, detach
+ * works, and the environment's pins and addresses are untouched.
+ */
+TEST(revoked_by_unbind)
+{
+	struct vtop_info info = { .size = sizeof(info) };
+	struct vtop_env_opts o = VTOP_ENV_OPTS_INIT;
+	struct vtop_segment seg[8];
+	struct vtop_dev *d = NULL;
+	struct vt_snap env_only, now;
+	uint32_t n = 8;
+	char dev[64];
+	char *a, *b;
+	int fds0, rc;
+
+	NEED_MODULE();
+	if (!driverless_device(dev, sizeof(dev), NULL))
+		SKIP(return, "no PCI device without a driver");
+	if (!bind_uio(dev))
+		SKIP(return, "cannot bind %s to uio_pci_generic", dev);
+	ASSERT_EQ(0, vt_buf_alloc(VT_KIND_4K, 4 * PG, (void **)&a));
+	ASSERT_EQ(0, vt_buf_alloc(VT_KIND_4K, 4 * PG, (void **)&b));
+	fds0 = nr_fds();
+	ASSERT_EQ(0, vtop_env_init(&o)) TH_LOG("%s", vtop_last_error());
+	ASSERT_EQ(0, vtop_env_get_info(&info));
+	if (!(info.features & VTOP_FEATURE_EVENTS)) {
+		vtop_env_fini();
+		unbind_uio(dev);
+		SKIP(return, "module without invalidation events");
+	}
+	ASSERT_EQ(0, vtop_mem_register(a, 4 * PG));
+	ASSERT_EQ(0, vt_snap(&env_only));
+	rc = vtop_dev_attach(dev, &d);
+	if (rc)
+		unbind_uio(dev);
+	ASSERT_EQ(0, rc) TH_LOG("attach %s: %s", dev, vtop_last_error());
+	EXPECT_NE(VTOP_VTOPHYS_ERROR, vtop_vtophys_dev(d, a, NULL));
+	EXPECT_EQ(0, vtop_dev_is_revoked(d));
+
+	unbind_uio(dev);
+	EXPECT_EQ(VTOP_VTOPHYS_ERROR, vtop_vtophys_dev(d, a + 5, NULL));
+	EXPECT_EQ(1, vtop_dev_is_revoked(d));
+	EXPECT_EQ(-ENODEV, vtop_dev_get_segs(d, a, 4 * PG, seg, &n));
+	EXPECT_LE(0, vtop_mem_process_events()) TH_LOG("%s", vtop_last_error());
+	ASSERT_EQ(0, vt_snap(&now));
+	EXPECT_EQ(env_only.foll_pins, now.foll_pins);
+	/* the environment is untouched; a registration skips the device */
+	EXPECT_EQ(0, vtop_dev_is_revoked(NULL));
+	EXPECT_EQ(phys_of(a + 5), vtop_vtophys(a + 5, NULL));
+	EXPECT_EQ(0, vtop_mem_register(b, 4 * PG)) TH_LOG("%s", vtop_last_error());
+	EXPECT_EQ(phys_of(b + PG), vtop_vtophys(b + PG, NULL));
+	EXPECT_EQ(VTOP_VTOPHYS_ERROR, vtop_vtophys_dev(d, b + PG, NULL));
+	ASSERT_EQ(0, vtop_env_get_info(&info));
+	EXPECT_EQ(2, info.nr_pins);
+	EXPECT_EQ(0, vtop_dev_detach(d));
+	EXPECT_EQ(0, vtop_mem_unregister(a, 4 * PG));
+	EXPECT_EQ(0, vtop_mem_unregister(b, 4 * PG));
+	vtop_env_fini();
+	EXPECT_EQ(fds0, nr_fds());
+	vt_buf_free(a, 4 * PG);
+	vt_buf_free(b, 4 * PG);
+}
+
 /* The environment's own device is not attached twice. */
 TEST(env_device_is_not_attached_again)
 {
