@@ -47,7 +47,12 @@ struct vtop_reg {
 	bool dontfork;		/* MADV_DONTFORK was applied */
 	/* its pin on each attached device (vtop__devs[slot]) */
 	uint64_t dev_handle[VTOP_DEV_MAX];
-	uint32_t dev_mask;	/* bit slot: dev_handle[slot] is a live pin */
+	/*
+	 * bit slot: dev_handle[slot] is a live pin. Atomic: a revocation
+	 * reads it under vtop__ev_lock alone while vtop__lock's holder
+	 * changes another device's bit.
+	 */
+	_Atomic uint32_t dev_mask;
 	uint32_t pin_flags;	/* VTOP_PIN_* it was pinned with */
 };
 
@@ -658,7 +663,7 @@ static int mem_register(void *vaddr, size_t len, uint32_t flags)
 	uint64_t va = (uintptr_t)vaddr, seq;
 	struct vtop_reg *r = NULL, *next;
 	struct vtop_mem_map *m;
-	bool dontfork = false;
+	bool dontfork = false, late_revoked = false;
 	int rc;
 
 	if (vtop__in_callback)
@@ -746,6 +751,11 @@ static int mem_register(void *vaddr, size_t len, uint32_t flags)
 		if (dp.pinned[i]) {
 			r->dev_handle[i] = dp.res[i].handle;
 			r->dev_mask |= 1U << i;
+			/* Revoked since it pinned: this pin goes below. */
+			if (atomic_load(&vtop__devs[i]->revoked)) {
+				vtop__devs[i]->revoke_done = false;
+				late_revoked = true;
+			}
 		}
 	}
 	r->pin_flags = res.flags;
@@ -770,6 +780,8 @@ static int mem_register(void *vaddr, size_t len, uint32_t flags)
 		}
 	}
 	pthread_mutex_unlock(&vtop__ev_lock);
+	if (late_revoked)
+		vtop__dev_process_locked();
 	/* The segments are in the vtophys map now; give them back early. */
 	if (!res.borrowed)
 		free(res.segs);
@@ -988,6 +1000,7 @@ void vtop__mem_dev_clear_map_locked(struct vtop_dev *d)
 	uint32_t bit = 1U << d->slot;
 	struct vtop_reg *r;
 
+	/* Only what is mapped for @d: clearing that allocates nothing. */
 	for (r = reg_first(); r; r = reg_next(r))
 		if (r->dev_mask & bit)
 			vtop__map_clear_range(d->map, r->va, r->len);

@@ -463,6 +463,41 @@ static void detach_before_processing(void)
 	vtop_env_fini();
 }
 
+/* After the environment's, A's and B's pin of a registration: revoke B. */
+static int pin_calls;
+
+static void revoke_b_after_third_pin(uint64_t va, uint64_t len)
+{
+	(void)va;
+	(void)len;
+	if (++pin_calls == 3)
+		rdev_revoke(b, FD_RECORD);
+}
+
+/*
+ * B revoked between its pin of a new registration and the map fill: that
+ * pin is released too, nothing is mapped for B.
+ */
+static void revoked_during_register(void)
+{
+	setup(0, 0);
+	fake.after_pin = revoke_b_after_third_pin;
+	CHECK_EQ(vtop_mem_register(P(BASE), 2 * K4), 0);
+	fake.after_pin = NULL;
+	CHECK_EQ(pin_calls, 3);
+	CHECK_EQ(vtop_dev_is_revoked(B), 1);
+	CHECK_EQ(b->live, 0);
+	CHECK_EQ(a->live, 1);
+	CHECK_EQ(vtop_vtophys_dev(B, P(BASE), NULL), ERR);
+	CHECK_EQ(vtop_vtophys_dev(A, P(BASE), NULL), phys(BASE) + a->off);
+	CHECK_EQ(vtop_dev_detach(B), 0);
+	CHECK_EQ(vtop_mem_unregister(P(BASE), 2 * K4), 0);
+	CHECK_EQ(vtop_dev_detach(A), 0);
+	CHECK_EQ(atomic_load(&fake.live), 0);
+	CHECK_EQ(unpin_errors(), 0);
+	vtop_env_fini();
+}
+
 /* The environment's own device: registrations end, later ones -ENODEV. */
 static void env_device_revoked(void)
 {
@@ -509,5 +544,6 @@ HOST_MAIN(
 	HOST_TEST(overflow_probe),
 	HOST_TEST(other_records_ignored),
 	HOST_TEST(detach_before_processing),
+	HOST_TEST(revoked_during_register),
 	HOST_TEST(env_device_revoked),
 )
