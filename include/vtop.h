@@ -960,6 +960,10 @@ int vtop_dev_attach(const char *pci_device, struct vtop_dev **out);
  * map of vtop_dev_vtophys_map()) any more. vtop_env_fini() detaches every
  * device: @dev is then invalid.
  *
+ * A revoked device (see "Several devices") is detached the same way: its
+ * remaining pins are unpinned without touching the device, and 0 is
+ * returned.
+ *
  * Returns: 0; -EINVAL if @dev is NULL or not attached (detached already;
  * nothing is done); -EDEADLK from a callback. Unpin errors are counted in
  * struct vtop_mem_stats unpin_errors. In a fork() child, @dev is freed
@@ -977,10 +981,11 @@ int vtop_dev_detach(struct vtop_dev *dev);
  *
  * vtop_vtophys() for @dev: @dev's IOVA of @buf. With @dev NULL it is
  * vtop_vtophys(@buf, @size). Checks for events first, as vtop_vtophys()
- * does; lock-free otherwise.
+ * does, and (since 0.6) for @dev's revocation (one more acquire load of
+ * its event page); lock-free otherwise.
  *
  * Returns the address, or VTOP_VTOPHYS_ERROR if @buf is not registered,
- * was invalidated, or in a fork() child.
+ * was invalidated, @dev was revoked (since 0.6), or in a fork() child.
  *
  * Since: 0.5
  */
@@ -997,7 +1002,8 @@ uint64_t vtop_vtophys_dev(const struct vtop_dev *dev, const void *buf,
  *
  * vtop_mem_get_segs() for @dev (with @dev NULL it is vtop_mem_get_segs()).
  *
- * Returns: as vtop_mem_get_segs().
+ * Returns: as vtop_mem_get_segs(); -ENODEV if @dev was revoked (its
+ * device unbound or removed; since 0.6).
  *
  * Since: 0.5
  */
