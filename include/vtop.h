@@ -893,10 +893,12 @@ int vtop_dma_free(void *buf);
  * revoked, as for any other event. vtop_dev_detach() of a revoked device
  * succeeds (nothing left to unpin, or its pins unpinned without touching
  * the device); the same PCI address can then be attached again once the
- * device is back. Records lost to an overflow are resolved with a probe
- * pin of 4 KiB of memory registered on the device. A module that reports
- * REVOKED only for live pins says nothing about a device with no pin
- * until the next registration's pin fails with -ENODEV.
+ * device is back. Records lost to an overflow are resolved with INFO's
+ * VTOP_STATUS_REVOKED (a module with VTOP_FEATURE_STATUS), else with a
+ * probe pin of 4 KiB of memory registered on the device. A module that
+ * reports REVOKED only for live pins (before VTOP_FEATURE_STATUS) says
+ * nothing about a device with no pin until the next registration's pin
+ * fails with -ENODEV.
  *
  * The environment's own device (struct vtop_env_opts.pci_device) is
  * revoked the same way in the module; every registration then ends as an

@@ -20,8 +20,8 @@
  * path when the device's event page seq moved, and whenever events are
  * processed -- and only VTOP_EVENT_REVOKED matters there (the rest is the
  * environment descriptor's business); a lost record (VTOP_EVENT_OVERFLOW)
- * is resolved by a probe pin, and a pin failing with -ENODEV says the
- * same. A revoked device's map is emptied at once (marking, vtop__ev_lock),
+ * is resolved by INFO's status (VTOP_FEATURE_STATUS) or a probe pin, and a
+ * pin failing with -ENODEV says the same. A revoked device's map is emptied at once (marking, vtop__ev_lock),
  * its pins unpinned when events are processed (vtop__lock); registrations
  * go on for the other descriptors and skip it.
  */
@@ -98,15 +98,27 @@ int vtop__dev_sync_locked(struct vtop_dev *d)
 }
 
 /*
- * With vtop__lock: records of @d were lost; a 4 KiB pin of memory pinned
- * on it fails with -ENODEV if and only if the module revoked it.
+ * With vtop__lock: records of @d were lost. A module with
+ * VTOP_FEATURE_STATUS says in INFO whether it revoked the descriptor;
+ * otherwise a 4 KiB pin of memory pinned on it fails with -ENODEV if and
+ * only if the module revoked it.
  */
 static void dev_probe(struct vtop_dev *d)
 {
 	struct vtop_pin_result res = { 0 };
+	struct vtop_info info = { .size = sizeof(info) };
 	uint64_t va;
 	int rc;
 
+	if (d->ops->info && !d->ops->info(d->ctx, &info) &&
+	    (info.features & VTOP_FEATURE_STATUS)) {
+		if (info.status & VTOP_STATUS_REVOKED) {
+			pthread_mutex_lock(&vtop__ev_lock);
+			vtop__dev_mark_revoked_locked(d);
+			pthread_mutex_unlock(&vtop__ev_lock);
+		}
+		return;
+	}
 	if (vtop__mem_dev_first_reg_locked(d, &va, &res.flags))
 		return;
 	rc = d->ops->pin(d->ctx, va, VTOP_SIZE_4K, &res);

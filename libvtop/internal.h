@@ -216,7 +216,8 @@ struct vtop_dev {
 	 * pin's -ENODEV says the module revoked the descriptor, and @map is
 	 * emptied then; @revoke_done (vtop__lock) once every pin on it was
 	 * unpinned; @need_probe (vtop__ev_lock): records were lost
-	 * (VTOP_EVENT_OVERFLOW), a probe pin tells whether it was revoked.
+	 * (VTOP_EVENT_OVERFLOW), INFO or a probe pin tells whether it was
+	 * revoked.
 	 */
 	const struct vtop_event_page *evpage;
 	_Atomic uint64_t ev_seen;

@@ -33,6 +33,8 @@ struct rdev {
 	int qlen;
 	int evfd;
 	bool revoked;
+	bool has_status;	/* INFO reports VTOP_FEATURE_STATUS */
+	int infos;
 	uint64_t handles[64];
 	int live;
 	int unpin_errors;
@@ -148,8 +150,24 @@ static int rdev_get_invalidated(void *ctx, uint64_t **h, uint32_t *nr,
 	return *h ? 0 : -ENOMEM;
 }
 
+static int rdev_info(void *ctx, struct vtop_info *info)
+{
+	struct rdev *d = ctx;
+
+	d->infos++;
+	memset(info, 0, sizeof(*info));
+	info->size = sizeof(*info);
+	info->mode = VTOP_MODE_IOVA;
+	if (d->has_status) {
+		info->features = VTOP_FEATURE_STATUS;
+		info->status = d->revoked ? VTOP_STATUS_REVOKED : 0;
+	}
+	return 0;
+}
+
 static const struct vtop_backend_ops rdev_ops = {
 	.name = "fake-dev-events",
+	.info = rdev_info,
 	.pin = rdev_pin,
 	.unpin = rdev_unpin,
 	.close = rdev_close,
@@ -433,6 +451,29 @@ static void overflow_probe(void)
 	vtop_env_fini();
 }
 
+/* The same with a module whose INFO tells the revocation: no probe pin. */
+static void overflow_status(void)
+{
+	int pins;
+
+	setup(0, 2 * K4);
+	b->has_status = true;
+	pins = atomic_load(&fake.pins_total);
+	rdev_post(b, VTOP_EVENT_OVERFLOW, 0);
+	CHECK(vtop_mem_process_events() >= 0);
+	CHECK_EQ(vtop_dev_is_revoked(B), 0);
+	CHECK_EQ(b->live, 1);
+	rdev_revoke(b, LOST);
+	CHECK(vtop_mem_process_events() >= 0);
+	CHECK_EQ(vtop_dev_is_revoked(B), 1);
+	CHECK_EQ(b->live, 0);
+	CHECK_EQ(b->infos, 2);
+	CHECK_EQ(atomic_load(&fake.pins_total), pins);
+	CHECK_EQ(vtop_dev_detach(B), 0);
+	vtop_env_fini();
+	CHECK_EQ(atomic_load(&fake.live), 0);
+}
+
 /* A device's other records (its pins watch the range too) change nothing. */
 static void other_records_ignored(void)
 {
@@ -542,6 +583,7 @@ HOST_MAIN(
 	HOST_TEST(event_thread_revokes),
 	HOST_TEST(revoked_without_pins),
 	HOST_TEST(overflow_probe),
+	HOST_TEST(overflow_status),
 	HOST_TEST(other_records_ignored),
 	HOST_TEST(detach_before_processing),
 	HOST_TEST(revoked_during_register),
