@@ -70,7 +70,7 @@ void vtop__dev_mark_revoked_locked(struct vtop_dev *d)
 
 #define DEV_REC_BATCH	32
 
-int vtop__dev_sync_locked(struct vtop_dev *d)
+int vtop__dev_sync_locked(struct vtop_dev *d, bool kick)
 {
 	struct vtop_ev_rec rec[DEV_REC_BATCH];
 	uint64_t seq;
@@ -87,10 +87,17 @@ int vtop__dev_sync_locked(struct vtop_dev *d)
 			return vtop__err(n, "reading device %s's events failed",
 					d->name);
 		for (i = 0; i < n; i++) {
-			if (rec[i].reason == VTOP_EVENT_REVOKED)
+			if (rec[i].reason == VTOP_EVENT_REVOKED &&
+			    !atomic_load(&d->revoked)) {
 				vtop__dev_mark_revoked_locked(d);
-			else if (rec[i].reason == VTOP_EVENT_OVERFLOW)
+				/* Its pins go when events are processed. */
+				if (kick)
+					vtop__env_kick();
+			} else if (rec[i].reason == VTOP_EVENT_OVERFLOW) {
 				d->need_probe = true;
+				if (kick)
+					vtop__env_kick();
+			}
 		}
 	} while (n == DEV_REC_BATCH);
 	atomic_store_explicit(&d->ev_seen, seq, memory_order_relaxed);
@@ -145,7 +152,7 @@ int vtop__dev_process_locked(void)
 		if (!d || !d->ctx)
 			continue;
 		pthread_mutex_lock(&vtop__ev_lock);
-		rc = vtop__dev_sync_locked(d);
+		rc = vtop__dev_sync_locked(d, false);
 		probe = d->need_probe;
 		d->need_probe = false;
 		pthread_mutex_unlock(&vtop__ev_lock);
@@ -494,7 +501,7 @@ static int dev_sync(const struct vtop_dev *dev)
 	pthread_mutex_lock(&vtop__ev_lock);
 	/* Still attached (the writable object is the published one). */
 	if (dev->slot < VTOP_DEV_MAX && vtop__devs[dev->slot] == dev)
-		rc = vtop__dev_sync_locked(vtop__devs[dev->slot]);
+		rc = vtop__dev_sync_locked(vtop__devs[dev->slot], true);
 	pthread_mutex_unlock(&vtop__ev_lock);
 	return rc;
 }
@@ -564,7 +571,7 @@ int vtop_dev_is_revoked(const struct vtop_dev *dev)
 	if (dev->slot >= VTOP_DEV_MAX || vtop__devs[dev->slot] != dev)
 		rc = vtop__err(-EINVAL, "vtop_dev_is_revoked: not an attached device");
 	else
-		rc = vtop__dev_sync_locked(vtop__devs[dev->slot]);
+		rc = vtop__dev_sync_locked(vtop__devs[dev->slot], true);
 	pthread_mutex_unlock(&vtop__ev_lock);
 	return rc < 0 ? rc : atomic_load(&dev->revoked);
 }

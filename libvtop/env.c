@@ -244,6 +244,38 @@ static bool opts_equal(const struct vtop_env_opts *a,
  * fork() child: the instance is shared with the parent.
  */
 static int ev_epfd = -1;
+/*
+ * An eventfd in that epoll set: written when a device is found revoked
+ * outside processing (the translation fast path read its records), so that
+ * the event fd stays readable until the events are processed.
+ */
+static int ev_kick = -1;
+
+void vtop__env_kick(void)
+{
+	uint64_t one = 1;
+
+	if (ev_kick >= 0 && write(ev_kick, &one, sizeof(one)) < 0)
+		vtop__err(-errno, "cannot signal the event descriptor");
+}
+
+void vtop__env_kick_drain(void)
+{
+	uint64_t v;
+
+	if (ev_kick >= 0 && read(ev_kick, &v, sizeof(v)) < 0)
+		v = 0;
+}
+
+static void ev_fds_close(void)
+{
+	if (ev_epfd >= 0)
+		close(ev_epfd);
+	if (ev_kick >= 0)
+		close(ev_kick);
+	ev_epfd = -1;
+	ev_kick = -1;
+}
 
 void vtop__env_watch_dev(struct vtop_dev *d, bool add)
 {
@@ -370,12 +402,12 @@ static int env_install_locked(const struct vtop_backend_ops *ops, void *ctx,
 		struct epoll_event e = { .events = EPOLLIN };
 
 		ev_epfd = epoll_create1(EPOLL_CLOEXEC);
-		if (ev_epfd < 0 ||
-		    epoll_ctl(ev_epfd, EPOLL_CTL_ADD, ops->event_fd(ctx), &e)) {
+		ev_kick = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (ev_epfd < 0 || ev_kick < 0 ||
+		    epoll_ctl(ev_epfd, EPOLL_CTL_ADD, ops->event_fd(ctx), &e) ||
+		    epoll_ctl(ev_epfd, EPOLL_CTL_ADD, ev_kick, &e)) {
 			rc = vtop__err(-errno, "epoll for the event descriptor failed");
-			if (ev_epfd >= 0)
-				close(ev_epfd);
-			ev_epfd = -1;
+			ev_fds_close();
 			goto err;
 		}
 	}
@@ -393,8 +425,7 @@ static int env_install_locked(const struct vtop_backend_ops *ops, void *ctx,
 	if (flags & VTOP_ENV_EVENT_THREAD) {
 		rc = evthread_start(ev_epfd);
 		if (rc) {
-			close(ev_epfd);
-			ev_epfd = -1;
+			ev_fds_close();
 			pthread_mutex_lock(&vtop__ev_lock);
 			memset(&vtop__env, 0, sizeof(vtop__env));
 			atomic_store(&vtop__ev.page, &vtop__no_events_page);
@@ -422,9 +453,7 @@ static void env_close_locked(void)
 	vtop__mem_ev_reset(0);
 	atomic_store(&vtop__ev.inherited, false);
 	atomic_store(&vtop__env_revoked, false);
-	if (ev_epfd >= 0)
-		close(ev_epfd);
-	ev_epfd = -1;
+	ev_fds_close();
 	if (ops)
 		ops->close(ctx);
 }
@@ -711,10 +740,8 @@ static void atfork_child(void)
 	evthread.wake_fd = -1;
 	if (!vtop__env.ready || vtop__env.inherited)
 		return;
-	/* The parent's epoll instance: closed, never changed. */
-	if (ev_epfd >= 0)
-		close(ev_epfd);
-	ev_epfd = -1;
+	/* The parent's epoll instance and kick: closed, never changed. */
+	ev_fds_close();
 	/*
 	 * Every translation takes the slow path from now on, which says
 	 * -ECHILD; the inline lookups find an empty vtophys map.

@@ -260,10 +260,11 @@ int vtop__dev_unpin_handles(const uint64_t *handles, uint32_t mask,
 			    uint64_t va, uint64_t len);
 /*
  * With vtop__ev_lock: read @d's records if its event page's seq moved;
- * a VTOP_EVENT_REVOKED record marks it revoked (its map emptied). 0 or
- * the backend's error.
+ * a VTOP_EVENT_REVOKED record marks it revoked (its map emptied). With
+ * @kick (outside processing), what still needs processing keeps the event
+ * fd readable. 0 or the backend's error.
  */
-int vtop__dev_sync_locked(struct vtop_dev *d);
+int vtop__dev_sync_locked(struct vtop_dev *d, bool kick);
 /* With vtop__ev_lock: mark @d revoked and empty its map. */
 void vtop__dev_mark_revoked_locked(struct vtop_dev *d);
 /*
@@ -281,6 +282,12 @@ int vtop__mem_dev_first_reg_locked(const struct vtop_dev *d, uint64_t *va,
 				   uint32_t *pin_flags);
 /* env.c: add / remove a device's descriptor to the environment's event fd. */
 void vtop__env_watch_dev(struct vtop_dev *d, bool add);
+/*
+ * env.c: keep the event fd readable until the events are processed (a
+ * device was found revoked outside processing); processing drains it.
+ */
+void vtop__env_kick(void);
+void vtop__env_kick_drain(void);
 /* Environment's own device revoked (its pins -ENODEV or REVOKED seen). */
 extern _Atomic bool vtop__env_revoked;
 /* With vtop__lock: detach every device (env fini); or, in a fork child, forget them. */

@@ -619,6 +619,8 @@ int vtop__mem_process_locked(void)
 {
 	int rc, drc;
 
+	/* Before the devices are looked at: a later kick stays. */
+	vtop__env_kick_drain();
 	rc = env_process_locked();
 	if (rc < 0 || !vtop__nr_devs || !vtop__env.ready ||
 	    vtop__env.inherited)

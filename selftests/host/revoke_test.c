@@ -306,14 +306,19 @@ static void revoked_device_cleared(void)
 	CHECK_EQ(vtop_dev_get_segs(B, P(BASE), K4, seg, &n), -ENODEV);
 	CHECK_EQ(vtop_dev_is_revoked(B), 1);
 	CHECK_EQ(vtop_dev_is_revoked(A), 0);
+	/* not processed yet: B's pins are live, the event fd says so */
+	CHECK_EQ(b->live, 1);
+	CHECK(readable(vtop_env_get_event_fd()));
 	CHECK_EQ(vtop_dev_is_revoked(NULL), 0);
+	CHECK_EQ(b->live, 0);
 	/* A and the environment keep theirs */
 	CHECK_EQ(vtop_vtophys_dev(A, P(BASE + K4), NULL),
 		 phys(BASE + K4) + a->off);
 	CHECK_EQ(vtop_vtophys(P(BASE + K4), NULL), phys(BASE + K4));
 
-	/* processing unpins B's pins, the rest stays */
+	/* processing (here already in vtop_dev_is_revoked(NULL)) unpins B's */
 	CHECK(vtop_mem_process_events() >= 0);
+	CHECK(!readable(vtop_env_get_event_fd()));
 	CHECK_EQ(b->live, 0);
 	CHECK_EQ(a->live, 1);
 	CHECK(fake_pinned(BASE, 4 * K4));
@@ -356,10 +361,16 @@ static void event_fd_wakes(void)
 	CHECK(!readable(fd));
 	rdev_revoke(b, FD_RECORD);
 	CHECK(readable(fd));
+	/* the fast path reads B's record: the fd stays readable */
+	CHECK_EQ(vtop_vtophys_dev(B, P(BASE), NULL), ERR);
+	CHECK_EQ(b->qlen, 0);
+	CHECK(readable(fd));
+	CHECK_EQ(b->live, 1);
 	CHECK(vtop_mem_process_events() >= 0);
 	CHECK(!readable(fd));
 	CHECK_EQ(b->live, 0);
 	CHECK_EQ(vtop_dev_is_revoked(B), 1);
+	CHECK(!readable(fd));
 	/* the same descriptor for the environment's own events */
 	fake_invalidate(BASE, K4);
 	CHECK(readable(fd));
@@ -440,6 +451,7 @@ static void overflow_probe(void)
 	CHECK_EQ(vtop_vtophys_dev(B, P(BASE), NULL), phys(BASE) + b->off);
 	rdev_revoke(b, LOST);
 	CHECK(vtop_mem_process_events() >= 0);
+	CHECK(!readable(vtop_env_get_event_fd()));
 	CHECK_EQ(vtop_dev_is_revoked(B), 1);
 	CHECK_EQ(b->live, 0);
 	CHECK_EQ(vtop_vtophys_dev(B, P(BASE), NULL), ERR);
