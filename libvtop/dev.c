@@ -21,9 +21,10 @@
  * processed -- and only VTOP_EVENT_REVOKED matters there (the rest is the
  * environment descriptor's business); a lost record (VTOP_EVENT_OVERFLOW)
  * is resolved by INFO's status (VTOP_FEATURE_STATUS) or a probe pin, and a
- * pin failing with -ENODEV says the same. A revoked device's map is emptied at once (marking, vtop__ev_lock),
- * its pins unpinned when events are processed (vtop__lock); registrations
- * go on for the other descriptors and skip it.
+ * pin failing with -ENODEV says the same. A revoked device's map is
+ * emptied at once (marking, vtop__ev_lock), its pins unpinned when events
+ * are processed (vtop__lock); registrations go on for the other
+ * descriptors and skip it.
  */
 #include <errno.h>
 #include <stdatomic.h>
@@ -200,10 +201,9 @@ int vtop__dev_pin_all(uint64_t va, uint64_t len, uint32_t flags,
 		if (rc) {
 			vtop__last_error_copy(why, sizeof(why), rc);
 			vtop__dev_unpin_pins(p);
-			return vtop__err(rc, "register 0x%llx+0x%llx: device %s: %s%s; nothing was registered",
+			return vtop__err(rc, "register 0x%llx+0x%llx: device %s: %s; nothing was registered",
 					(unsigned long long)va,
-					(unsigned long long)len, d->name, why,
-					"");
+					(unsigned long long)len, d->name, why);
 		}
 	}
 	return 0;
@@ -292,8 +292,6 @@ int vtop__dev_unpin_handles(const uint64_t *handles, uint32_t mask,
 
 static void dev_free(struct vtop_dev *d)
 {
-	if (d->ctx && d->evpage)
-		vtop__env_watch_dev(d, false);
 	if (d->ctx)
 		d->ops->close(d->ctx);
 	vtop__map_destroy(d->map);
@@ -311,6 +309,8 @@ void vtop__dev_detach_all_locked(void)
 			continue;
 		/* In a fork child the descriptors are closed already. */
 		vtop__mem_detach_dev_locked(d, d->ctx != NULL);
+		if (d->evpage)
+			vtop__env_watch_dev(d, false);
 		dev_free(d);
 	}
 }
@@ -479,6 +479,8 @@ int vtop_dev_detach(struct vtop_dev *dev)
 	/* A fork child's descriptor is closed: nothing to unpin. */
 	child = dev->ctx == NULL;
 	vtop__mem_detach_dev_locked(dev, !child);
+	if (dev->evpage)
+		vtop__env_watch_dev(dev, false);
 	pthread_mutex_unlock(&vtop__lock);
 	dev_free(dev);
 	return 0;

@@ -1013,12 +1013,15 @@ void vtop__mem_dev_unpin_all_locked(struct vtop_dev *d)
 	uint32_t bit = 1U << d->slot;
 	struct vtop_reg *r;
 
+	int rc;
+
 	for (r = reg_first(); r; r = reg_next(r)) {
 		if (!(r->dev_mask & bit))
 			continue;
-		if (d->ctx && d->ops->unpin(d->ctx, r->dev_handle[d->slot])) {
+		rc = d->ctx ? d->ops->unpin(d->ctx, r->dev_handle[d->slot]) : 0;
+		if (rc) {
 			counters.unpin_errors++;
-			vtop__err(-EIO, "unpinning 0x%llx+0x%llx on the revoked device %s failed",
+			vtop__err(rc, "unpinning 0x%llx+0x%llx on the revoked device %s failed",
 				 (unsigned long long)r->va,
 				 (unsigned long long)r->len, d->name);
 		}
