@@ -311,6 +311,78 @@ TEST(revoked_by_unbind)
 	vt_buf_free(b, 4 * PG);
 }
 
+static int env_notes;
+
+static int count_invalidate(void *ctx, struct vtop_mem_map *map,
+			    enum vtop_mem_map_notify_action action, void *va,
+			    size_t len)
+{
+	(void)ctx;
+	(void)map;
+	(void)va;
+	(void)len;
+	if (action == VTOP_MEM_MAP_NOTIFY_INVALIDATE)
+		env_notes++;
+	return 0;
+}
+
+/*
+ * The environment's own device (struct vtop_env_opts pci_device) unbound
+ * with memory registered: the registration ends as an invalidation (the
+ * consumer map is told), vtop_vtophys() stops answering,
+ * vtop_dev_is_revoked(NULL) says so, and a later registration fails with
+ * ENODEV and a message naming the revocation; every pin is released.
+ */
+TEST(env_device_revoked_by_unbind)
+{
+	struct vtop_mem_map_ops ops = { .notify_cb = count_invalidate,
+					.size = sizeof(ops) };
+	struct vtop_env_opts o = VTOP_ENV_OPTS_INIT;
+	struct vtop_info info = { .size = sizeof(info) };
+	struct vtop_mem_map *m;
+	struct vt_snap snap;
+	char dev[64];
+	char *a;
+	int rc;
+
+	NEED_MODULE();
+	if (!driverless_device(dev, sizeof(dev), NULL))
+		SKIP(return, "no PCI device without a driver");
+	if (!bind_uio(dev))
+		SKIP(return, "cannot bind %s to uio_pci_generic", dev);
+	ASSERT_EQ(0, vt_buf_alloc(VT_KIND_4K, 4 * PG, (void **)&a));
+	ASSERT_EQ(0, vt_snap(&snap));
+	o.pci_device = dev;
+	rc = vtop_env_init(&o);
+	if (!rc)
+		rc = vtop_env_get_info(&info);
+	if (rc || !(info.features & VTOP_FEATURE_EVENTS)) {
+		vtop_env_fini();
+		unbind_uio(dev);
+		ASSERT_EQ(0, rc) TH_LOG("%s", vtop_last_error());
+		SKIP(return, "module without invalidation events");
+	}
+	m = vtop_mem_map_alloc(0, &ops, NULL);
+	ASSERT_NE(NULL, m);
+	ASSERT_EQ(0, vtop_mem_register(a, 4 * PG));
+	EXPECT_NE(VTOP_VTOPHYS_ERROR, vtop_vtophys(a, NULL));
+	EXPECT_EQ(0, vtop_dev_is_revoked(NULL));
+
+	unbind_uio(dev);
+	EXPECT_EQ(VTOP_VTOPHYS_ERROR, vtop_vtophys(a, NULL));
+	EXPECT_EQ(1, vtop_dev_is_revoked(NULL));
+	EXPECT_EQ(1, env_notes);
+	ASSERT_EQ(0, vtop_env_get_info(&info));
+	EXPECT_EQ(0, info.nr_pins);
+	EXPECT_EQ(-ENODEV, vtop_mem_register(a, 4 * PG));
+	EXPECT_NE(NULL, strstr(vtop_last_error(), "revoked"))
+		TH_LOG("%s", vtop_last_error());
+	vtop_mem_map_free(&m);
+	vtop_env_fini();
+	VT_EXPECT_NO_LEAK(snap);
+	vt_buf_free(a, 4 * PG);
+}
+
 /* The environment's own device is not attached twice. */
 TEST(env_device_is_not_attached_again)
 {
