@@ -151,6 +151,32 @@ static u64 vtop_cursor_next(struct vtop_addr_cursor *c, unsigned long max,
 	return addr;
 }
 
+#ifdef VTOP_NEED_WRITABLE_FILE_CHECK
+/*
+ * Since 6.5 GUP refuses a writable long-term pin of a shared file mapping
+ * whose pages need dirty tracking (the page cache of a disk file system):
+ * the file system cannot write such pages back safely while a device may
+ * change them. Older kernels pin them. Refuse them here too, so that every
+ * kernel gives the same answer (-EFAULT). Anonymous, shmem and hugetlbfs
+ * pages pass: shmem and hugetlbfs have no writeback. A folio passes or
+ * fails as a whole.
+ */
+static bool vtop_folio_refused(struct folio *folio)
+{
+	struct address_space *mapping;
+
+	if (folio_test_anon(folio) || folio_test_hugetlb(folio))
+		return false;
+	mapping = READ_ONCE(folio->mapping);
+	return mapping && mapping->host && mapping_can_writeback(mapping);
+}
+#else
+static bool vtop_folio_refused(struct folio *folio)
+{
+	return false;
+}
+#endif
+
 /*
  * Merge the pages of @reg into segments: a page joins the current segment
  * when its DMA address follows on and its page shift is the same. With
@@ -161,12 +187,20 @@ static u64 vtop_cursor_next(struct vtop_addr_cursor *c, unsigned long max,
  * is cut further where the DMA addresses jump. So the struct pages are
  * read once per folio, and merging run by run gives the segments merging
  * page by page would.
+ *
+ * The counting pass (@segs NULL) of a writable pin in physical mode also
+ * makes the check of vtop_check_writable_file(), once per folio: that
+ * costs no walk over the pages of its own.
+ *
+ * Return: the number of segments, or 0 when the check refuses a page.
  */
 static u32 vtop_build_segs(const struct vtop_region *reg,
 			   struct vtop_segment *segs)
 {
 	struct vtop_addr_cursor c = { .sg = reg->dev ? reg->sgt.sgl : NULL };
+	bool check = !segs && reg->writable && !reg->dev;
 	struct vtop_segment cur = { 0 };
+	struct folio *checked = NULL;
 	struct vtop_folio_cache fc;
 	unsigned long i = 0, work = 0;
 	u32 n = 0;
@@ -180,6 +214,11 @@ static u32 vtop_build_segs(const struct vtop_region *reg,
 		unsigned long nr;
 		u64 addr;
 
+		if (check && folio != checked) {
+			if (vtop_folio_refused(folio))
+				return 0;
+			checked = folio;
+		}
 		for (nr = 1; nr < max; nr++)
 			if (page_to_pfn(reg->pages[i + nr]) != pfn + nr)
 				break;
@@ -424,12 +463,10 @@ static int vtop_unshare_ro(struct vtop_region *reg)
 
 #ifdef VTOP_NEED_WRITABLE_FILE_CHECK
 /*
- * Since 6.5 GUP refuses a writable long-term pin of a shared file mapping
- * whose pages need dirty tracking (the page cache of a disk file system):
- * the file system cannot write such pages back safely while a device may
- * change them. Older kernels pin them. Refuse them here too, so that every
- * kernel gives the same answer (-EFAULT). Anonymous, shmem and hugetlbfs
- * pages pass: shmem and hugetlbfs have no writeback.
+ * The check on its own walk, for device mode: there it must answer before
+ * the pages are DMA-mapped (a mapping that fails would answer first). In
+ * physical mode the counting pass of vtop_build_segs() makes it, per run
+ * of pages of one folio, at no walk of its own.
  */
 static int vtop_check_writable_file(const struct vtop_region *reg)
 {
@@ -440,17 +477,12 @@ static int vtop_check_writable_file(const struct vtop_region *reg)
 	vtop_folio_cache_init(&fc);
 	for (i = 0; i < reg->npages; i++) {
 		struct folio *folio = vtop_folio_cached(&fc, reg->pages[i]);
-		struct address_space *mapping;
 
 		vtop_resched(&work, 1);
-		/* Each folio passes or fails as a whole: check it once. */
 		if (folio == last)
 			continue;
 		last = folio;
-		if (folio_test_anon(folio) || folio_test_hugetlb(folio))
-			continue;
-		mapping = READ_ONCE(folio->mapping);
-		if (mapping && mapping->host && mapping_can_writeback(mapping))
+		if (vtop_folio_refused(folio))
 			return -EFAULT;
 	}
 	return 0;
@@ -566,7 +598,8 @@ static int vtop_pin_pages(struct vtop_region *reg)
 			goto unpin;
 	}
 #endif
-	if (reg->writable) {
+	/* In physical mode vtop_build_segs() checks, once per folio. */
+	if (reg->writable && reg->dev) {
 		ret = vtop_check_writable_file(reg);
 		if (ret)
 			goto unpin;
@@ -715,6 +748,10 @@ static long vtop_do_pin(struct vtop_file *vf, void __user *uarg,
 	}
 
 	needed = vtop_build_segs(reg, NULL);
+	if (!needed) {
+		ret = -EFAULT;
+		goto dma_unmap;
+	}
 	if (needed > arg.nr_segs && !(arg.flags & VTOP_PIN_PARTIAL)) {
 		arg.nr_segs = needed;
 		arg.handle = 0;
