@@ -40,10 +40,17 @@ while [ $# -gt 1 ]; do
 	*) break ;;
 	esac
 done
-[ $# -eq 1 ] || {
+usage() {
 	echo "usage: bench/run.sh [--smoke] [--kernels LIST] [--vm-args ARGS] [--only LIST] OUTDIR" >&2
-	exit 2
+	exit "$1"
 }
+[ $# -eq 1 ] || usage 2
+# An option is never an output directory (the loop above leaves the last
+# argument alone): refuse it rather than mkdir/rm -rf a path named like one.
+case "$1" in
+-h | --help) usage 0 ;;
+-*) usage 2 ;;
+esac
 out=$1
 mkdir -p "$out" || exit 1
 out=$(cd "$out" && pwd)
