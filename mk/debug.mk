@@ -53,7 +53,9 @@ $(FUZZ_BIN): $(FUZZ_DEPS)
 # "wild-memory-access" at boot (6.12; about 1 boot in 10 here).
 # The kmemleak canary (tools/debug-kernel/canary/, a module that leaks one
 # object) is built against the debug kernel; guest.sh requires the
-# per-program check to report it before it runs the suite.
+# per-program check to report it before it runs the suite. Its line in the
+# kernel log ("kmemleak: 1 new suspected memory leaks") must be there and is
+# the one such line the whole-log scan lets pass (run.sh --expect-log).
 CANARY_DIR := $(BUILD)/debug-canary
 check-debug:
 	dir=$$($(DEBUG_KERNEL_SH) | tail -n 1) && \
@@ -64,7 +66,9 @@ check-debug:
 	$(TOP)/tools/vm/run.sh --kernel debug --mem 2G --iommu --nvme \
 		--timeout $(DEBUG_VM_TIMEOUT) --append "no5lvl iommu.strict=1" \
 		--add $(TOP)/tools/debug-kernel/guest.sh \
-		--add $(CANARY_DIR)/vtop_leak_canary.ko $(DEBUG_VM_ARGS) \
+		--add $(CANARY_DIR)/vtop_leak_canary.ko \
+		--expect-log '^kmemleak: [0-9]+ new suspected memory leak' \
+		$(DEBUG_VM_ARGS) \
 		-- /add/guest.sh $(DEBUG_STRESS_SECONDS) \
 		$(DEBUG_FUZZ_ITERATIONS) $(DEBUG_TEST_TIMEOUT) $(DEBUG_FUZZ_SEED)
 

@@ -51,6 +51,10 @@ the guest (default: /vtop/bin/run_tests.sh, the whole selftest suite).
   --no-build       use the existing build/ outputs, build nothing
   --ko PATH        load this vtop.ko (.ko, .ko.xz, .ko.zst, .ko.gz; e.g. one
                    DKMS built) instead of building build/kmod/RELEASE/vtop.ko
+  --expect-log ERE a kernel log record matching ERE must appear (else the run
+                   fails), and the first one is no splat (repeatable; for a
+                   deliberate finding such as the debug lane's kmemleak
+                   canary: any further match is still a splat)
   --shell          interactive shell on the console (Ctrl-A X quits QEMU)
   -h, --help       this text
 
@@ -80,6 +84,7 @@ timeout=900
 timeout_set=0
 append=""
 adds=()
+expect_logs=()
 # Host files packed at their own path (--pack, $VTOP_VM_PACK).
 # shellcheck disable=SC2206
 packs=(${VTOP_VM_PACK:-})
@@ -118,6 +123,7 @@ while [ $# -gt 0 ]; do
 	--no-kmod) kmod=0; load=0 ;;
 	--no-build) build=0 ;;
 	--ko) need_arg "$@"; ko_path=$2; shift ;;
+	--expect-log) need_arg "$@"; expect_logs+=("$2"); shift ;;
 	--shell) interactive=1 ;;
 	-h|--help) usage; exit 0 ;;
 	--) shift; cmd=("$@"); break ;;
@@ -538,7 +544,17 @@ if [ $interactive = 0 ] &&
 	# the console after it counts too.
 	sed -nE 's/^\[ *[0-9]+\.[0-9]+\] //p' "$work/console.log" >>"$work/kernel.log"
 fi
-splats=$(grep -E -f <(grep -vE '^(#|$)' "$VM/splat.ere") "$work/kernel.log" |
+# Expected records: each must be there; its first match is not scanned.
+cp "$work/kernel.log" "$work/kernel-scan.log"
+for ere in "${expect_logs[@]}"; do
+	n=$(grep -n -E -m 1 -- "$ere" "$work/kernel-scan.log" | cut -d: -f1) || n=""
+	if [ -z "$n" ]; then
+		fail="${fail:+$fail; }no kernel log record matches the expected '$ere'"
+		continue
+	fi
+	sed -i "${n}d" "$work/kernel-scan.log"
+done
+splats=$(grep -E -f <(grep -vE '^(#|$)' "$VM/splat.ere") "$work/kernel-scan.log" |
 	 grep -vE -f <(grep -vE '^(#|$)' "$VM/splat-ignore.ere") || true)
 if [ -n "$splats" ]; then
 	fail="${fail:+$fail; }kernel log reports problems"
