@@ -142,11 +142,8 @@ struct vtop_file {
  * @length:	bytes
  * @npages:	pages pinned, length >> PAGE_SHIFT
  * @pages:	the pinned pages (kvmalloc)
- * @segs:	the segments reported to user space, in chunks of
- *		VTOP_SEG_CHUNK entries (vtop_pin.c: vtop_seg()): a directory
- *		of chunk pointers, or &@seg_chunk0 when one chunk covers it
- * @seg_chunk0:	the one chunk of a pin of at most VTOP_SEG_CHUNK pages
- * @nr_segs:	segments in @segs
+ * @segs:	the segments reported to user space (kvmalloc)
+ * @nr_segs:	entries in @segs
  * @writable:	pinned with FOLL_WRITE; pages are dirtied on unpin
  * @dev:	device the pages are DMA-mapped for (the fd's attached
  *		device when the pin was made), or NULL in physical mode
@@ -173,8 +170,7 @@ struct vtop_region {
 	u64 length;
 	unsigned long npages;
 	struct page **pages;
-	struct vtop_segment **segs;
-	struct vtop_segment *seg_chunk0;
+	struct vtop_segment *segs;
 	u32 nr_segs;
 	bool writable;
 	struct device *dev;

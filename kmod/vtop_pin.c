@@ -178,65 +178,9 @@ static bool vtop_folio_refused(struct folio *folio)
 #endif
 
 /*
- * The segments of a pin are kept in chunks of VTOP_SEG_CHUNK entries (4 KiB
- * each), allocated as the single pass over the pages makes them: no count
- * is needed first, no array of a guessed size, and no chunk is copied.
- * Segment n sits in chunk n / VTOP_SEG_CHUNK. A chunk is sized for the
- * segments that can still come: each starts at a page of its own, so a
- * pin of few pages gets a short chunk.
- */
-#define VTOP_SEG_CHUNK_SHIFT	7
-#define VTOP_SEG_CHUNK		BIT(VTOP_SEG_CHUNK_SHIFT)
-
-static struct vtop_segment *vtop_seg(const struct vtop_region *reg, u32 s)
-{
-	return &reg->segs[s >> VTOP_SEG_CHUNK_SHIFT][s & (VTOP_SEG_CHUNK - 1)];
-}
-
-static unsigned long vtop_seg_chunks(const struct vtop_region *reg)
-{
-	return DIV_ROUND_UP(reg->npages, VTOP_SEG_CHUNK);
-}
-
-/* Free the segment chunks of @reg, made so far, and their directory. */
-static void vtop_free_segs(struct vtop_region *reg)
-{
-	unsigned long c;
-
-	if (!reg->segs)
-		return;
-	/* Chunks are made in order: the first NULL ends them. */
-	for (c = 0; c < vtop_seg_chunks(reg) && reg->segs[c]; c++)
-		kfree(reg->segs[c]);
-	if (reg->segs != &reg->seg_chunk0)
-		kvfree(reg->segs);
-	reg->segs = NULL;
-}
-
-/* Store @seg as segment @n of @reg, making its chunk when it is the first. */
-static int vtop_store_seg(struct vtop_region *reg, u32 n,
-			  const struct vtop_segment *seg)
-{
-	struct vtop_segment **chunk = &reg->segs[n >> VTOP_SEG_CHUNK_SHIFT];
-
-	if (!*chunk) {
-		unsigned long first = (seg->vaddr - reg->vaddr) >> PAGE_SHIFT;
-		size_t nr = min_t(unsigned long, VTOP_SEG_CHUNK,
-				  reg->npages - first);
-
-		*chunk = kmalloc_array(nr, sizeof(**chunk), GFP_KERNEL_ACCOUNT);
-		if (!*chunk)
-			return -ENOMEM;
-	}
-	(*chunk)[n & (VTOP_SEG_CHUNK - 1)] = *seg;
-	return 0;
-}
-
-/*
- * Merge the pages of @reg into segments, in one pass: a page joins the
- * current segment when its DMA address follows on and its page shift is
- * the same. Sets @reg->segs and @reg->nr_segs; on failure the caller frees
- * what was made with vtop_free_segs().
+ * Merge the pages of @reg into segments: a page joins the current segment
+ * when its DMA address follows on and its page shift is the same. With
+ * @segs NULL only count them.
  *
  * The pages are taken in runs of consecutive pfns within one folio, which
  * share a page shift and are physically contiguous; in device mode a run
@@ -244,31 +188,22 @@ static int vtop_store_seg(struct vtop_region *reg, u32 n,
  * read once per folio, and merging run by run gives the segments merging
  * page by page would.
  *
- * For a writable pin in physical mode the same pass makes the check of
- * vtop_check_writable_file(), once per folio: it costs no walk of its own.
+ * The counting pass (@segs NULL) of a writable pin in physical mode also
+ * makes the check of vtop_check_writable_file(), once per folio: that
+ * costs no walk over the pages of its own.
  *
- * Return: 0, -EFAULT when the check refuses a page, or -ENOMEM.
+ * Return: the number of segments, or 0 when the check refuses a page.
  */
-static int vtop_build_segs(struct vtop_region *reg)
+static u32 vtop_build_segs(const struct vtop_region *reg,
+			   struct vtop_segment *segs)
 {
 	struct vtop_addr_cursor c = { .sg = reg->dev ? reg->sgt.sgl : NULL };
-	bool check = reg->writable && !reg->dev;
+	bool check = !segs && reg->writable && !reg->dev;
 	struct vtop_segment cur = { 0 };
 	struct folio *checked = NULL;
 	struct vtop_folio_cache fc;
 	unsigned long i = 0, work = 0;
 	u32 n = 0;
-	int ret;
-
-	if (vtop_seg_chunks(reg) == 1) {
-		reg->seg_chunk0 = NULL;
-		reg->segs = &reg->seg_chunk0;
-	} else {
-		reg->segs = kvcalloc(vtop_seg_chunks(reg), sizeof(*reg->segs),
-				     GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
-		if (!reg->segs)
-			return -ENOMEM;
-	}
 
 	vtop_folio_cache_init(&fc);
 	while (i < reg->npages) {
@@ -281,7 +216,7 @@ static int vtop_build_segs(struct vtop_region *reg)
 
 		if (check && folio != checked) {
 			if (vtop_folio_refused(folio))
-				return -EFAULT;
+				return 0;
 			checked = folio;
 		}
 		for (nr = 1; nr < max; nr++)
@@ -297,9 +232,9 @@ static int vtop_build_segs(struct vtop_region *reg)
 			cur.len += (u64)nr << PAGE_SHIFT;
 		} else {
 			if (i) {
-				ret = vtop_store_seg(reg, n++, &cur);
-				if (ret)
-					return ret;
+				if (segs)
+					segs[n] = cur;
+				n++;
 			}
 			cur.vaddr = reg->vaddr + ((u64)i << PAGE_SHIFT);
 			cur.dma_addr = addr;
@@ -309,27 +244,9 @@ static int vtop_build_segs(struct vtop_region *reg)
 		i += nr;
 		vtop_resched(&work, nr);
 	}
-	ret = vtop_store_seg(reg, n++, &cur);
-	if (ret)
-		return ret;
-	reg->nr_segs = n;
-	return 0;
-}
-
-/* Copy the first @nr segments of @reg to @dst, chunk by chunk. */
-static int vtop_copy_segs_out(const struct vtop_region *reg,
-			      struct vtop_segment __user *dst, u32 nr)
-{
-	u32 done;
-
-	for (done = 0; done < nr; done += VTOP_SEG_CHUNK) {
-		u32 step = min_t(u32, nr - done, VTOP_SEG_CHUNK);
-
-		if (copy_to_user(dst + done, vtop_seg(reg, done),
-				 (size_t)step * sizeof(*dst)))
-			return -EFAULT;
-	}
-	return 0;
+	if (segs)
+		segs[n] = cur;
+	return n + 1;
 }
 
 /*
@@ -548,7 +465,7 @@ static int vtop_unshare_ro(struct vtop_region *reg)
 /*
  * The check on its own walk, for device mode: there it must answer before
  * the pages are DMA-mapped (a mapping that fails would answer first). In
- * physical mode the one pass of vtop_build_segs() makes it, per run
+ * physical mode the counting pass of vtop_build_segs() makes it, per run
  * of pages of one folio, at no walk of its own.
  */
 static int vtop_check_writable_file(const struct vtop_region *reg)
@@ -636,7 +553,7 @@ static void vtop_region_unpin(const struct vtop_region *reg)
 		return;
 	}
 	for (s = 0; s < reg->nr_segs; s++) {
-		const struct vtop_segment *seg = vtop_seg(reg, s);
+		const struct vtop_segment *seg = &reg->segs[s];
 
 		vtop_unpin_run(reg->pages +
 			       ((seg->vaddr - reg->vaddr) >> PAGE_SHIFT),
@@ -830,22 +747,32 @@ static long vtop_do_pin(struct vtop_file *vf, void __user *uarg,
 			goto unpin;
 	}
 
-	ret = vtop_build_segs(reg);
-	if (ret)
-		goto free_segs;
-	needed = reg->nr_segs;
+	needed = vtop_build_segs(reg, NULL);
+	if (!needed) {
+		ret = -EFAULT;
+		goto dma_unmap;
+	}
 	if (needed > arg.nr_segs && !(arg.flags & VTOP_PIN_PARTIAL)) {
 		arg.nr_segs = needed;
 		arg.handle = 0;
 		ret = copy_to_user(uarg, &arg, sizeof(arg)) ? -EFAULT : -ENOBUFS;
-		goto free_segs;
+		goto dma_unmap;
 	}
+	reg->segs = kvmalloc_array(needed, sizeof(*reg->segs),
+				   GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+	if (!reg->segs) {
+		ret = -ENOMEM;
+		goto dma_unmap;
+	}
+	reg->nr_segs = vtop_build_segs(reg, reg->segs);
 
 	/* With VTOP_PIN_PARTIAL, what fits; GET_SEGS gives the rest. */
 	copy = min(needed, arg.nr_segs);
-	ret = vtop_copy_segs_out(reg, u64_to_user_ptr(arg.segs), copy);
-	if (ret)
+	if (copy && copy_to_user(u64_to_user_ptr(arg.segs), reg->segs,
+				 (size_t)copy * sizeof(*reg->segs))) {
+		ret = -EFAULT;
 		goto free_segs;
+	}
 	arg.nr_segs = needed;
 	arg.handle = vtop_handle(vf, reg->index);
 	if (copy_to_user(uarg, &arg, sizeof(arg))) {
@@ -859,7 +786,8 @@ static long vtop_do_pin(struct vtop_file *vf, void __user *uarg,
 	return 0;
 
 free_segs:
-	vtop_free_segs(reg);
+	kvfree(reg->segs);
+dma_unmap:
 	if (reg->dev)
 		vtop_dma_unmap(reg);
 unpin:
@@ -910,7 +838,7 @@ static void vtop_region_destroy(struct vtop_file *vf, struct vtop_region *reg)
 	atomic64_sub(reg->length, &vtop_stats.pinned_bytes);
 	atomic64_inc(&vtop_stats.unpins_total);
 
-	vtop_free_segs(reg);
+	kvfree(reg->segs);
 	kvfree(reg->pages);
 	kfree(reg);
 }
@@ -968,7 +896,7 @@ static u32 vtop_first_seg(const struct vtop_region *reg, u64 offset)
 
 	while (lo < hi) {
 		u32 mid = lo + (hi - lo) / 2;
-		const struct vtop_segment *s = vtop_seg(reg, mid);
+		const struct vtop_segment *s = &reg->segs[mid];
 
 		if (s->vaddr - reg->vaddr + s->len <= offset)
 			lo = mid + 1;
@@ -994,7 +922,7 @@ static u32 vtop_clip_segs(const struct vtop_region *reg, u64 offset, u64 end,
 	u32 i;
 
 	for (i = 0; out && i < min(n, cap); i++) {
-		const struct vtop_segment *s = vtop_seg(reg, first + i);
+		const struct vtop_segment *s = &reg->segs[first + i];
 		u64 s_off = s->vaddr - reg->vaddr;
 		u64 lo = max(s_off, offset);
 		u64 hi = min(s_off + s->len, end);
