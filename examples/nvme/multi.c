@@ -55,6 +55,7 @@
 
 #include "ctrl.h"
 #include "pci.h"
+#include "side.h"
 #include "util.h"
 
 #define EXIT_USAGE	2
@@ -65,16 +66,6 @@
 #define WRONG_LBA_OFF	(8u << 20)	/* namespace byte offset of step 3 */
 
 int multi_main(int argc, char **argv);
-
-struct side {
-	const char *label;
-	struct pci_addr addr;
-	volatile void *bar;
-	size_t bar_len;
-	uint16_t old_cmd;
-	bool cmd_saved;
-	struct nvme_ctrl c;
-};
 
 /* A pin of PAD_BYTES on a descriptor attached to B: B's IOVAs move. */
 static struct {
@@ -197,27 +188,6 @@ static int side_start(struct side *s, const struct vtop_dev *dev,
 	       dev ? "vtop_vtophys_dev()" : "vtop_vtophys()", s->c.admin.sq_dma,
 	       s->c.io.sq_dma, s->c.prp_list_dma);
 	return 0;
-}
-
-/* Stop DMA for good; true if the controller can no longer DMA. */
-static bool side_stop(struct side *s)
-{
-	bool stopped = !s->c.bar;
-
-	if (s->c.bar && !nvme_ctrl_shutdown(&s->c))
-		stopped = true;
-	if (s->cmd_saved) {
-		if (!pci_command_update(&s->addr, 0, PCI_COMMAND_MASTER, NULL))
-			stopped = true;
-		pci_command_update(&s->addr, s->old_cmd & (PCI_COMMAND_MASTER |
-							   PCI_COMMAND_INTX_DISABLE),
-				   ~s->old_cmd & PCI_COMMAND_INTX_DISABLE, NULL);
-		s->cmd_saved = false;
-	}
-	if (s->bar)
-		pci_unmap_bar0(s->bar, s->bar_len);
-	s->bar = NULL;
-	return stopped;
 }
 
 static int rw(struct side *s, uint8_t op, uint64_t off, void *buf)

@@ -45,6 +45,7 @@
 
 #include "ctrl.h"
 #include "pci.h"
+#include "side.h"
 #include "util.h"
 
 #define EXIT_USAGE	2
@@ -149,15 +150,6 @@ static int env_setup(const struct pci_addr *a)
 }
 
 /* A's controller: started, queues registered. */
-struct side {
-	struct pci_addr addr;
-	volatile void *bar;
-	size_t bar_len;
-	uint16_t old_cmd;
-	bool cmd_saved;
-	struct nvme_ctrl c;
-};
-
 static int side_start(struct side *s, uint32_t timeout_ms)
 {
 	int ret;
@@ -181,26 +173,6 @@ static int side_start(struct side *s, uint32_t timeout_ms)
 	if (!ret)
 		ret = nvme_create_io_queues(&s->c);
 	return ret;
-}
-
-static bool side_stop(struct side *s)
-{
-	bool stopped = !s->c.bar;
-
-	if (s->c.bar && !nvme_ctrl_shutdown(&s->c))
-		stopped = true;
-	if (s->cmd_saved) {
-		if (!pci_command_update(&s->addr, 0, PCI_COMMAND_MASTER, NULL))
-			stopped = true;
-		pci_command_update(&s->addr, s->old_cmd & (PCI_COMMAND_MASTER |
-							   PCI_COMMAND_INTX_DISABLE),
-				   ~s->old_cmd & PCI_COMMAND_INTX_DISABLE, NULL);
-		s->cmd_saved = false;
-	}
-	if (s->bar)
-		pci_unmap_bar0(s->bar, s->bar_len);
-	s->bar = NULL;
-	return stopped;
 }
 
 static int round_trip(struct side *a, uint8_t *buf, uint8_t seed)
