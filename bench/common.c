@@ -177,6 +177,33 @@ int bench_parse_page(const char *s, enum bench_page *page)
 	return -EINVAL;
 }
 
+int bench_parse_sizes(char *arg, uint64_t *sizes, int max, int *nr)
+{
+	*nr = 0;
+	for (char *t = strtok(arg, ","); t; t = strtok(NULL, ",")) {
+		uint64_t v;
+
+		if (*nr == max || bench_parse_size(t, &v) || !v ||
+		    v % SZ_4K || v > SZ_1G)
+			return -EINVAL;
+		sizes[(*nr)++] = v;
+	}
+	return *nr ? 0 : -EINVAL;
+}
+
+int bench_parse_pages(char *arg, bool pages[3])
+{
+	memset(pages, 0, 3 * sizeof(pages[0]));
+	for (char *t = strtok(arg, ","); t; t = strtok(NULL, ",")) {
+		enum bench_page pk;
+
+		if (bench_parse_page(t, &pk))
+			return -EINVAL;
+		pages[pk] = true;
+	}
+	return 0;
+}
+
 const char *bench_page_name(enum bench_page page)
 {
 	return page_names[page];

@@ -70,6 +70,14 @@ enum bench_page {
 };
 
 int bench_parse_page(const char *s, enum bench_page *page);
+/*
+ * Comma lists of the registration benchmarks' options, parsed in place
+ * (strtok): "4K,64K,2M" into at most @max sizes (each a multiple of 4 KiB,
+ * 1 GiB at most), and "4k,thp,hugetlb" into @pages[kind]. Return 0 or
+ * -EINVAL.
+ */
+int bench_parse_sizes(char *arg, uint64_t *sizes, int max, int *nr);
+int bench_parse_pages(char *arg, bool pages[3]);
 const char *bench_page_name(enum bench_page page);
 
 /*

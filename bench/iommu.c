@@ -46,9 +46,9 @@
 #include <vtop.h>
 
 #include "common.h"
+#include "pair.h"
 
 #define MAX_SIZES	16
-#define MAX_REPEATS	64
 /* Where VFIO maps the buffer: above 4 GiB, clear of the MSI window. */
 #define VFIO_IOVA	((uint64_t)1 << 32)
 
@@ -78,169 +78,85 @@ static struct io_uring ring;
 static struct vtop_segment *segs;
 static uint32_t nr_segs_cap;
 
-struct sample {
-	uint64_t n;		/* operations done: the time cap may stop early */
-	double reg;
-	double unreg;
+static int vfio_reg(void *ctx, uint64_t i)
+{
+	struct bench_pin_ctx *c = ctx;
+	struct vfio_iommu_type1_dma_map map = {
+		.argsz = sizeof(map),
+		.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
+		.vaddr = (uint64_t)(uintptr_t)c->mem,
+		.iova = VFIO_IOVA,
+		.size = c->len,
+	};
+
+	(void)i;
+	return ioctl(container, VFIO_IOMMU_MAP_DMA, &map) ? -errno : 0;
+}
+
+static int vfio_unreg(void *ctx, uint64_t i)
+{
+	struct bench_pin_ctx *c = ctx;
+	struct vfio_iommu_type1_dma_unmap unmap = {
+		.argsz = sizeof(unmap),
+		.iova = VFIO_IOVA,
+		.size = c->len,
+	};
+
+	(void)i;
+	if (ioctl(container, VFIO_IOMMU_UNMAP_DMA, &unmap))
+		return -errno;
+	return unmap.size == c->len ? 0 : -EPROTO;
+}
+
+static const struct bench_pair_ops vfio_ops = {
+	.reg = vfio_reg,
+	.unreg = vfio_unreg,
 };
 
-static int do_vtop(int fd, void *mem, uint64_t len, uint64_t loops,
-		   struct sample *s)
+static int run_method(int m, void *mem, uint64_t len, uint64_t loops,
+		      struct bench_pair *s)
 {
-	uint64_t t0, t1, t2, t_start = bench_now_ns(BENCH_CLOCK_WALL);
-
-	s->reg = s->unreg = 0;
-	for (uint64_t i = 0; i < loops; i++) {
-		struct vtop_pin pin = {
-			.size = sizeof(pin),
-			.vaddr = (uint64_t)(uintptr_t)mem,
-			.length = len,
-			.segs = (uint64_t)(uintptr_t)segs,
-			.nr_segs = nr_segs_cap,
-		};
-		struct vtop_unpin unpin = { .size = sizeof(unpin) };
-
-		t0 = bench_now_ns(BENCH_CLOCK_WALL);
-		if (ioctl(fd, VTOP_IOC_PIN, &pin))
-			return -errno;
-		t1 = bench_now_ns(BENCH_CLOCK_WALL);
-		unpin.handle = pin.handle;
-		if (ioctl(fd, VTOP_IOC_UNPIN, &unpin))
-			return -errno;
-		t2 = bench_now_ns(BENCH_CLOCK_WALL);
-		s->reg += (double)(t1 - t0);
-		s->unreg += (double)(t2 - t1);
-		/* Attached: IOVAs, which this IOMMU never makes equal to 0. */
-		if (i == 0 && (!pin.nr_segs || !segs[0].dma_addr ||
-			       segs[0].vaddr != pin.vaddr))
-			return -EPROTO;
-		/* A sample ends at its time cap (io_uring's unregister
-		 * waits for RCU: milliseconds per call on 6.1 under TCG). */
-		s->n = i + 1;
-		if (t2 - t_start > o.max_ns)
-			break;
-	}
-	return 0;
-}
-
-static int do_vfio(void *mem, uint64_t len, uint64_t loops, struct sample *s)
-{
-	uint64_t t0, t1, t2, t_start = bench_now_ns(BENCH_CLOCK_WALL);
-
-	s->reg = s->unreg = 0;
-	for (uint64_t i = 0; i < loops; i++) {
-		struct vfio_iommu_type1_dma_map map = {
-			.argsz = sizeof(map),
-			.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE,
-			.vaddr = (uint64_t)(uintptr_t)mem,
-			.iova = VFIO_IOVA,
-			.size = len,
-		};
-		struct vfio_iommu_type1_dma_unmap unmap = {
-			.argsz = sizeof(unmap),
-			.iova = VFIO_IOVA,
-			.size = len,
-		};
-
-		t0 = bench_now_ns(BENCH_CLOCK_WALL);
-		if (ioctl(container, VFIO_IOMMU_MAP_DMA, &map))
-			return -errno;
-		t1 = bench_now_ns(BENCH_CLOCK_WALL);
-		if (ioctl(container, VFIO_IOMMU_UNMAP_DMA, &unmap))
-			return -errno;
-		t2 = bench_now_ns(BENCH_CLOCK_WALL);
-		if (unmap.size != len)
-			return -EPROTO;
-		s->reg += (double)(t1 - t0);
-		s->unreg += (double)(t2 - t1);
-		/* A sample ends at its time cap (io_uring's unregister
-		 * waits for RCU: milliseconds per call on 6.1 under TCG). */
-		s->n = i + 1;
-		if (t2 - t_start > o.max_ns)
-			break;
-	}
-	return 0;
-}
-
-static int do_iouring(void *mem, uint64_t len, uint64_t loops,
-		      struct sample *s)
-{
-	struct iovec iov = { .iov_base = mem, .iov_len = len };
-	uint64_t t0, t1, t2, t_start = bench_now_ns(BENCH_CLOCK_WALL);
+	struct bench_uring_ctx uc = {
+		.ring = &ring,
+		.iov = { .iov_base = mem, .iov_len = len },
+	};
+	struct bench_pin_ctx pc = {
+		.fd = m == M_ATTACHED ? att_fd : phys_fd,
+		.mem = mem,
+		.len = len,
+		.segs = segs,
+		.nr_segs = nr_segs_cap,
+	};
+	const struct bench_pair_ops *ops = &bench_pin_ops;
+	void *ctx = &pc;
 	int err;
 
-	s->reg = s->unreg = 0;
-	for (uint64_t i = 0; i < loops; i++) {
-		t0 = bench_now_ns(BENCH_CLOCK_WALL);
-		err = io_uring_register_buffers(&ring, &iov, 1);
-		t1 = bench_now_ns(BENCH_CLOCK_WALL);
-		if (err)
-			return err;
-		err = io_uring_unregister_buffers(&ring);
-		t2 = bench_now_ns(BENCH_CLOCK_WALL);
-		if (err)
-			return err;
-		s->reg += (double)(t1 - t0);
-		s->unreg += (double)(t2 - t1);
-		/* A sample ends at its time cap (io_uring's unregister
-		 * waits for RCU: milliseconds per call on 6.1 under TCG). */
-		s->n = i + 1;
-		if (t2 - t_start > o.max_ns)
-			break;
+	if (m == M_IOURING) {
+		ops = &bench_uring_ops;
+		ctx = &uc;
+	} else if (m == M_VFIO) {
+		ops = &vfio_ops;
 	}
-	return 0;
-}
-
-/*
- * A sample that hit its time cap did s->n < @loops operations: scale it to
- * @loops, so that every sample of a size counts the same pages.
- */
-static void sample_scale(struct sample *s, uint64_t loops)
-{
-	double f = (double)loops / (double)(s->n ? s->n : 1);
-
-	s->reg *= f;
-	s->unreg *= f;
-}
-
-static int run_raw(int m, void *mem, uint64_t len, uint64_t loops,
-		   struct sample *s)
-{
-	switch (m) {
-	case M_IOURING:
-		return do_iouring(mem, len, loops, s);
-	case M_ATTACHED:
-		return do_vtop(att_fd, mem, len, loops, s);
-	case M_VFIO:
-		return do_vfio(mem, len, loops, s);
-	default:
-		return do_vtop(phys_fd, mem, len, loops, s);
-	}
-}
-
-static int run_method(int m, void *mem, uint64_t len, uint64_t loops,
-		      struct sample *s)
-{
-	int err = run_raw(m, mem, len, loops, s);
-
+	err = bench_pair_run(ops, ctx, loops, o.max_ns, s);
 	if (!err)
-		sample_scale(s, loops);
+		bench_pair_scale(s, loops);
 	return err;
 }
 
-static void row(const char *cas, const char *page, uint64_t size,
-		const char *param, const char *unit, double *v)
+/* Column @m of the [repeat][method] samples. */
+static struct bench_pair_col col(struct bench_pair (*s)[NR_METHODS], int m)
 {
-	struct bench_stats st;
+	return (struct bench_pair_col){ &s[0][m], sizeof(s[0]) };
+}
 
-	bench_stats(v, (int)o.repeats, &st);
-	bench_csv_row("iommu", env, cas, page, size, param, unit, &st);
+static double total(const struct bench_pair *p)
+{
+	return p->reg + p->unreg;
 }
 
 static int bench_one(enum bench_page pk, void *mem, uint64_t len)
 {
-	static struct sample s[MAX_REPEATS][NR_METHODS];
-	double v[MAX_REPEATS];
+	static struct bench_pair s[BENCH_MAX_REPEATS][NR_METHODS];
 	uint64_t loops = o.min_bytes / len ? o.min_bytes / len : 1;
 	double pages = (double)(len / SZ_4K) * (double)loops;
 	const char *pn = bench_page_name(pk);
@@ -267,46 +183,33 @@ static int bench_one(enum bench_page pk, void *mem, uint64_t len)
 				return err;
 			}
 		}
-	for (int m = 0; m < NR_METHODS; m++) {
-		for (uint64_t r = 0; r < o.repeats; r++)
-			v[r] = s[r][m].reg / pages;
-		row(method_names[m], pn, len, "register", "ns/page", v);
-		for (uint64_t r = 0; r < o.repeats; r++)
-			v[r] = s[r][m].unreg / pages;
-		row(method_names[m], pn, len, "unregister", "ns/page", v);
-		for (uint64_t r = 0; r < o.repeats; r++)
-			v[r] = (s[r][m].reg + s[r][m].unreg) / pages;
-		row(method_names[m], pn, len, "total", "ns/page", v);
-	}
-	for (uint64_t r = 0; r < o.repeats; r++)
-		v[r] = (s[r][M_ATTACHED].reg + s[r][M_ATTACHED].unreg) /
-		       (s[r][M_VFIO].reg + s[r][M_VFIO].unreg);
-	row("attached/vfio", pn, len, "total", "ratio", v);
-	for (uint64_t r = 0; r < o.repeats; r++)
-		v[r] = s[r][M_ATTACHED].reg / s[r][M_VFIO].reg;
-	row("attached/vfio", pn, len, "register", "ratio", v);
-	for (uint64_t r = 0; r < o.repeats; r++)
-		v[r] = s[r][M_ATTACHED].unreg / s[r][M_VFIO].unreg;
-	row("attached/vfio", pn, len, "unregister", "ratio", v);
-	for (uint64_t r = 0; r < o.repeats; r++)
-		v[r] = (s[r][M_ATTACHED].reg + s[r][M_ATTACHED].unreg) /
-		       (s[r][M_PHYS].reg + s[r][M_PHYS].unreg);
-	row("attached/physical", pn, len, "total", "ratio", v);
+	for (int m = 0; m < NR_METHODS; m++)
+		bench_pair_rows("iommu", env, method_names[m], pn, len,
+				col(s, m), o.repeats, pages);
+	bench_pair_ratio_row("iommu", env, "attached/vfio", pn, len, "total",
+			     col(s, M_ATTACHED), col(s, M_VFIO), o.repeats);
+	bench_pair_ratio_row("iommu", env, "attached/vfio", pn, len,
+			     "register", col(s, M_ATTACHED), col(s, M_VFIO),
+			     o.repeats);
+	bench_pair_ratio_row("iommu", env, "attached/vfio", pn, len,
+			     "unregister", col(s, M_ATTACHED), col(s, M_VFIO),
+			     o.repeats);
+	bench_pair_ratio_row("iommu", env, "attached/physical", pn, len,
+			     "total", col(s, M_ATTACHED), col(s, M_PHYS),
+			     o.repeats);
 	for (int m = 0; m < M_IOURING; m++) {
 		char cas[32];
 
 		snprintf(cas, sizeof(cas), "%s/io_uring", method_names[m]);
-		for (uint64_t r = 0; r < o.repeats; r++)
-			v[r] = (s[r][m].reg + s[r][m].unreg) /
-			       (s[r][M_IOURING].reg + s[r][M_IOURING].unreg);
-		row(cas, pn, len, "total", "ratio", v);
+		bench_pair_ratio_row("iommu", env, cas, pn, len, "total",
+				     col(s, m), col(s, M_IOURING), o.repeats);
 	}
 	bench_log("  %-8s %5s  attached %8.1f  vfio %8.1f  physical %8.1f "
 		  "ns/page (first repeat, x%" PRIu64 ")\n", pn,
 		  bench_size_str(len, szs, sizeof(szs)),
-		  (s[0][M_ATTACHED].reg + s[0][M_ATTACHED].unreg) / pages,
-		  (s[0][M_VFIO].reg + s[0][M_VFIO].unreg) / pages,
-		  (s[0][M_PHYS].reg + s[0][M_PHYS].unreg) / pages, loops);
+		  total(&s[0][M_ATTACHED]) / pages,
+		  total(&s[0][M_VFIO]) / pages,
+		  total(&s[0][M_PHYS]) / pages, loops);
 	return 0;
 }
 
@@ -420,33 +323,6 @@ static int setup_vfio(void)
 	return 0;
 }
 
-static int parse_sizes(char *arg)
-{
-	o.nr_sizes = 0;
-	for (char *t = strtok(arg, ","); t; t = strtok(NULL, ",")) {
-		uint64_t v;
-
-		if (o.nr_sizes == MAX_SIZES || bench_parse_size(t, &v) ||
-		    !v || v % SZ_4K || v > SZ_1G)
-			return -EINVAL;
-		o.sizes[o.nr_sizes++] = v;
-	}
-	return o.nr_sizes ? 0 : -EINVAL;
-}
-
-static int parse_pages(char *arg)
-{
-	memset(o.pages, 0, sizeof(o.pages));
-	for (char *t = strtok(arg, ","); t; t = strtok(NULL, ",")) {
-		enum bench_page pk;
-
-		if (bench_parse_page(t, &pk))
-			return -EINVAL;
-		o.pages[pk] = true;
-	}
-	return 0;
-}
-
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -481,8 +357,8 @@ int main(int argc, char **argv)
 	uint64_t max = 0;
 	int c, err = 0, fails = 0;
 
-	parse_sizes(defsizes);
-	parse_pages(defpages);
+	bench_parse_sizes(defsizes, o.sizes, MAX_SIZES, &o.nr_sizes);
+	bench_parse_pages(defpages, o.pages);
 	while ((c = getopt_long(argc, argv, "s:p:r:m:t:h", lo, NULL)) != -1) {
 		switch (c) {
 		case 'V':
@@ -492,13 +368,14 @@ int main(int argc, char **argv)
 			o.vfio_dev = optarg;
 			break;
 		case 's':
-			err = parse_sizes(optarg);
+			err = bench_parse_sizes(optarg, o.sizes, MAX_SIZES,
+						&o.nr_sizes);
 			break;
 		case 'p':
-			err = parse_pages(optarg);
+			err = bench_parse_pages(optarg, o.pages);
 			break;
 		case 'r':
-			err = bench_parse_uint(optarg, 1, MAX_REPEATS,
+			err = bench_parse_uint(optarg, 1, BENCH_MAX_REPEATS,
 					       &o.repeats);
 			break;
 		case 'm':

@@ -42,10 +42,10 @@
 #include <vtop.h>
 
 #include "common.h"
+#include "pair.h"
 #include "vtop_floor.h"
 
 #define MAX_SIZES	16
-#define MAX_REPEATS	64
 
 enum method {
 	M_LIBVTOP, M_IOCTL, M_IOURING, M_FLOOR, M_REPLICA, M_SPLIT, NR_METHODS
@@ -101,195 +101,149 @@ static struct io_uring ring;
 static struct vtop_segment *segs;
 static uint32_t nr_segs_cap;
 
-/* ns spent in register and unregister by one method, for one repeat. */
+/* One method's sample of one repeat; M_SPLIT: ns per step as well. */
 struct sample {
-	uint64_t n;		/* operations done: the time cap may stop early */
-	double reg;
-	double unreg;
-	double step[VTOP_FLOOR_NS_NR];	/* M_SPLIT: ns per step */
+	struct bench_pair p;
+	double step[VTOP_FLOOR_NS_NR];
 };
 
-static int do_libvtop(void *mem, uint64_t len, uint64_t loops,
-		      struct sample *s)
+static int libvtop_reg(void *ctx, uint64_t i)
 {
-	uint64_t t0, t1, t2, t_start = bench_now_ns(BENCH_CLOCK_WALL);
-	int err;
+	struct bench_pin_ctx *c = ctx;
 
-	s->reg = s->unreg = 0;
-	for (uint64_t i = 0; i < loops; i++) {
-		t0 = bench_now_ns(BENCH_CLOCK_WALL);
-		err = vtop_mem_register(mem, len);
-		t1 = bench_now_ns(BENCH_CLOCK_WALL);
-		if (err)
-			return err;
-		err = vtop_mem_unregister(mem, len);
-		t2 = bench_now_ns(BENCH_CLOCK_WALL);
-		if (err)
-			return err;
-		s->reg += (double)(t1 - t0);
-		s->unreg += (double)(t2 - t1);
-		/* A sample ends at its time cap (io_uring's unregister
-		 * waits for RCU: milliseconds per call on 6.1 under TCG). */
-		s->n = i + 1;
-		if (t2 - t_start > o.max_ns)
-			break;
-	}
-	return 0;
+	(void)i;
+	return vtop_mem_register(c->mem, c->len);
 }
 
-static int do_ioctl(void *mem, uint64_t len, uint64_t loops,
-		    struct sample *s)
+static int libvtop_unreg(void *ctx, uint64_t i)
 {
-	uint64_t t0, t1, t2, t_start = bench_now_ns(BENCH_CLOCK_WALL);
+	struct bench_pin_ctx *c = ctx;
 
-	s->reg = s->unreg = 0;
-	for (uint64_t i = 0; i < loops; i++) {
-		struct vtop_pin pin = {
-			.size = sizeof(pin),
-			.vaddr = (uint64_t)(uintptr_t)mem,
-			.length = len,
-			.segs = (uint64_t)(uintptr_t)segs,
-			.nr_segs = nr_segs_cap,
-		};
-		struct vtop_unpin unpin = { .size = sizeof(unpin) };
-
-		t0 = bench_now_ns(BENCH_CLOCK_WALL);
-		if (ioctl(vtop_fd, VTOP_IOC_PIN, &pin))
-			return -errno;
-		t1 = bench_now_ns(BENCH_CLOCK_WALL);
-		unpin.handle = pin.handle;
-		if (ioctl(vtop_fd, VTOP_IOC_UNPIN, &unpin))
-			return -errno;
-		t2 = bench_now_ns(BENCH_CLOCK_WALL);
-		s->reg += (double)(t1 - t0);
-		s->unreg += (double)(t2 - t1);
-		/* A sample ends at its time cap (io_uring's unregister
-		 * waits for RCU: milliseconds per call on 6.1 under TCG). */
-		s->n = i + 1;
-		if (t2 - t_start > o.max_ns)
-			break;
-	}
-	return 0;
+	(void)i;
+	return vtop_mem_unregister(c->mem, c->len);
 }
 
-static int do_iouring(void *mem, uint64_t len, uint64_t loops,
-		      struct sample *s)
-{
-	struct iovec iov = { .iov_base = mem, .iov_len = len };
-	uint64_t t0, t1, t2, t_start = bench_now_ns(BENCH_CLOCK_WALL);
-	int err;
-
-	s->reg = s->unreg = 0;
-	for (uint64_t i = 0; i < loops; i++) {
-		t0 = bench_now_ns(BENCH_CLOCK_WALL);
-		err = io_uring_register_buffers(&ring, &iov, 1);
-		t1 = bench_now_ns(BENCH_CLOCK_WALL);
-		if (err)
-			return err;
-		err = io_uring_unregister_buffers(&ring);
-		t2 = bench_now_ns(BENCH_CLOCK_WALL);
-		if (err)
-			return err;
-		s->reg += (double)(t1 - t0);
-		s->unreg += (double)(t2 - t1);
-		/* A sample ends at its time cap (io_uring's unregister
-		 * waits for RCU: milliseconds per call on 6.1 under TCG). */
-		s->n = i + 1;
-		if (t2 - t_start > o.max_ns)
-			break;
-	}
-	return 0;
-}
+static const struct bench_pair_ops libvtop_ops = {
+	.reg = libvtop_reg,
+	.unreg = libvtop_unreg,
+};
 
 /*
  * The floor module: bare GUP and unpin (flags 0), or the replica of vtop's
  * steps (VTOP_FLOOR_ALL), whose ns per step the module measures.
  */
-static int do_floor(void *mem, uint64_t len, uint64_t loops, uint32_t flags,
-		    struct sample *s)
+struct floor_ctx {
+	struct bench_pin_ctx pin;
+	uint32_t flags;
+	double *step;		/* [VTOP_FLOOR_NS_NR], summed over the pairs */
+	struct vtop_floor_pin last;
+};
+
+static int floor_reg(void *ctx, uint64_t i)
 {
-	uint64_t t0, t1, t2, t_start = bench_now_ns(BENCH_CLOCK_WALL);
+	struct floor_ctx *c = ctx;
+	struct vtop_floor_pin pin = {
+		.vaddr = (uint64_t)(uintptr_t)c->pin.mem,
+		.length = c->pin.len,
+		.segs = (uint64_t)(uintptr_t)c->pin.segs,
+		.nr_segs = c->pin.nr_segs,
+		.flags = c->flags,
+	};
 
-	memset(s, 0, sizeof(*s));
-	for (uint64_t i = 0; i < loops; i++) {
-		struct vtop_floor_pin pin = {
-			.vaddr = (uint64_t)(uintptr_t)mem,
-			.length = len,
-			.segs = (uint64_t)(uintptr_t)segs,
-			.nr_segs = nr_segs_cap,
-			.flags = flags,
-		};
-		struct vtop_floor_unpin unpin = {
-			.flags = flags & (VTOP_FLOOR_RUNS | VTOP_FLOOR_TIME),
-		};
-
-		t0 = bench_now_ns(BENCH_CLOCK_WALL);
-		if (ioctl(floor_fd, VTOP_FLOOR_IOC_PIN, &pin))
-			return -errno;
-		t1 = bench_now_ns(BENCH_CLOCK_WALL);
-		if (ioctl(floor_fd, VTOP_FLOOR_IOC_UNPIN, &unpin))
-			return -errno;
-		t2 = bench_now_ns(BENCH_CLOCK_WALL);
-		s->reg += (double)(t1 - t0);
-		s->unreg += (double)(t2 - t1);
-		for (int k = 0; k < VTOP_FLOOR_NS_NR; k++)
-			s->step[k] += (double)(pin.ns[k] + unpin.ns[k]);
-		/* The replica must have built what vtop would: check once. */
-		if (flags && i == 0 && (pin.nr_segs == 0 ||
-					segs[0].vaddr != pin.vaddr ||
-					!segs[0].dma_addr))
-			return -EPROTO;
-		/* A sample ends at its time cap (io_uring's unregister
-		 * waits for RCU: milliseconds per call on 6.1 under TCG). */
-		s->n = i + 1;
-		if (t2 - t_start > o.max_ns)
-			break;
-	}
+	(void)i;
+	if (ioctl(floor_fd, VTOP_FLOOR_IOC_PIN, &pin))
+		return -errno;
+	c->last = pin;
 	return 0;
 }
 
-/*
- * A sample that hit its time cap did s->n < @loops operations: scale it to
- * @loops, so that every sample of a size counts the same pages.
- */
-static void sample_scale(struct sample *s, uint64_t loops)
+static int floor_unreg(void *ctx, uint64_t i)
 {
-	double f = (double)loops / (double)(s->n ? s->n : 1);
+	struct floor_ctx *c = ctx;
+	struct vtop_floor_unpin unpin = {
+		.flags = c->flags & (VTOP_FLOOR_RUNS | VTOP_FLOOR_TIME),
+	};
 
-	s->reg *= f;
-	s->unreg *= f;
+	if (ioctl(floor_fd, VTOP_FLOOR_IOC_UNPIN, &unpin))
+		return -errno;
 	for (int k = 0; k < VTOP_FLOOR_NS_NR; k++)
-		s->step[k] *= f;
+		c->step[k] += (double)(c->last.ns[k] + unpin.ns[k]);
+	/* The replica must have built what vtop would: check once. */
+	if (c->flags && i == 0 && (c->last.nr_segs == 0 ||
+				   c->pin.segs[0].vaddr != c->last.vaddr ||
+				   !c->pin.segs[0].dma_addr))
+		return -EPROTO;
+	return 0;
 }
 
-static int run_raw(enum method m, void *mem, uint64_t len, uint64_t loops,
-		   struct sample *s)
-{
-	switch (m) {
-	case M_LIBVTOP:
-		return do_libvtop(mem, len, loops, s);
-	case M_IOCTL:
-		return do_ioctl(mem, len, loops, s);
-	case M_FLOOR:
-		return do_floor(mem, len, loops, 0, s);
-	case M_REPLICA:
-		return do_floor(mem, len, loops,
-				VTOP_FLOOR_ALL & ~VTOP_FLOOR_TIME, s);
-	case M_SPLIT:
-		return do_floor(mem, len, loops, VTOP_FLOOR_ALL, s);
-	default:
-		return do_iouring(mem, len, loops, s);
-	}
-}
+static const struct bench_pair_ops floor_ops = {
+	.reg = floor_reg,
+	.unreg = floor_unreg,
+};
 
 static int run_method(enum method m, void *mem, uint64_t len, uint64_t loops,
 		      struct sample *s)
 {
-	int err = run_raw(m, mem, len, loops, s);
+	struct bench_uring_ctx uc = {
+		.ring = &ring,
+		.iov = { .iov_base = mem, .iov_len = len },
+	};
+	struct floor_ctx fc = {
+		.pin = {
+			.fd = vtop_fd,
+			.mem = mem,
+			.len = len,
+			.segs = segs,
+			.nr_segs = nr_segs_cap,
+		},
+		.step = s->step,
+	};
+	const struct bench_pair_ops *ops = &floor_ops;
+	void *ctx = &fc;
+	double f;
+	int err;
 
-	if (!err)
-		sample_scale(s, loops);
-	return err;
+	memset(s, 0, sizeof(*s));
+	switch (m) {
+	case M_LIBVTOP:
+		ops = &libvtop_ops;
+		ctx = &fc.pin;
+		break;
+	case M_IOCTL:
+		ops = &bench_pin_ops;
+		ctx = &fc.pin;
+		break;
+	case M_FLOOR:
+		break;
+	case M_REPLICA:
+		fc.flags = VTOP_FLOOR_ALL & ~VTOP_FLOOR_TIME;
+		break;
+	case M_SPLIT:
+		fc.flags = VTOP_FLOOR_ALL;
+		break;
+	default:
+		ops = &bench_uring_ops;
+		ctx = &uc;
+		break;
+	}
+	err = bench_pair_run(ops, ctx, loops, o.max_ns, &s->p);
+	if (err)
+		return err;
+	f = bench_pair_scale(&s->p, loops);
+	for (int k = 0; k < VTOP_FLOOR_NS_NR; k++)
+		s->step[k] *= f;
+	return 0;
+}
+
+static double total(const struct sample *x)
+{
+	return x->p.reg + x->p.unreg;
+}
+
+/* Column @m of the [repeat][method] samples. */
+static struct bench_pair_col col(struct sample (*s)[NR_METHODS], int m)
+{
+	return (struct bench_pair_col){ &s[0][m].p, sizeof(s[0]) };
 }
 
 static void row(const char *cas, const char *page, uint64_t size,
@@ -311,23 +265,19 @@ static void floor_rows(struct sample (*s)[NR_METHODS], const char *pn,
 		       uint64_t len, double pages)
 {
 	static const int over[] = { M_IOCTL, M_LIBVTOP, M_REPLICA, M_IOURING };
-	double v[MAX_REPEATS];
+	double v[BENCH_MAX_REPEATS];
 
 	/* The floor in io_uring's units, for the plot. */
-	for (uint64_t r = 0; r < o.repeats; r++)
-		v[r] = (s[r][M_FLOOR].reg + s[r][M_FLOOR].unreg) /
-		       (s[r][M_IOURING].reg + s[r][M_IOURING].unreg);
-	row("floor/io_uring", pn, len, "total", "ratio", v);
-
+	bench_pair_ratio_row("register", env, "floor/io_uring", pn, len,
+			     "total", col(s, M_FLOOR), col(s, M_IOURING),
+			     o.repeats);
 	for (size_t i = 0; i < sizeof(over) / sizeof(over[0]); i++) {
 		char cas[32];
-		int m = over[i];
 
-		snprintf(cas, sizeof(cas), "%s/floor", method_names[m]);
-		for (uint64_t r = 0; r < o.repeats; r++)
-			v[r] = (s[r][m].reg + s[r][m].unreg) /
-			       (s[r][M_FLOOR].reg + s[r][M_FLOOR].unreg);
-		row(cas, pn, len, "total", "ratio", v);
+		snprintf(cas, sizeof(cas), "%s/floor", method_names[over[i]]);
+		bench_pair_ratio_row("register", env, cas, pn, len, "total",
+				     col(s, over[i]), col(s, M_FLOOR),
+				     o.repeats);
 	}
 	for (size_t k = 0; k < NR_STEPS; k++) {
 		for (uint64_t r = 0; r < o.repeats; r++)
@@ -343,20 +293,19 @@ static void floor_rows(struct sample (*s)[NR_METHODS], const char *pn,
 
 		for (size_t k = 0; k < NR_STEPS; k++)
 			in += s[r][M_SPLIT].step[split_steps[k].ns];
-		v[r] = (s[r][M_REPLICA].reg + s[r][M_REPLICA].unreg - in) /
-		       pages;
+		v[r] = (total(&s[r][M_REPLICA]) - in) / pages;
 	}
 	row("split", pn, len, "syscall", "ns/page", v);
 	for (uint64_t r = 0; r < o.repeats; r++)
-		v[r] = (s[r][M_IOCTL].reg + s[r][M_IOCTL].unreg -
-			s[r][M_REPLICA].reg - s[r][M_REPLICA].unreg) / pages;
+		v[r] = (total(&s[r][M_IOCTL]) - total(&s[r][M_REPLICA])) /
+		       pages;
 	row("split", pn, len, "vtop-extra", "ns/page", v);
 }
 
 static int bench_one(enum bench_page pk, void *mem, uint64_t len)
 {
-	static struct sample s[MAX_REPEATS][NR_METHODS];
-	double v[MAX_REPEATS];
+	static struct sample s[BENCH_MAX_REPEATS][NR_METHODS];
+	double v[BENCH_MAX_REPEATS];
 	uint64_t loops = o.min_bytes / len ? o.min_bytes / len : 1;
 	double pages = (double)(len / SZ_4K) * (double)loops;
 	const char *pn = bench_page_name(pk);
@@ -374,7 +323,7 @@ static int bench_one(enum bench_page pk, void *mem, uint64_t len)
 				return err;
 		}
 		for (uint64_t r = 0; r < o.repeats; r++)
-			v[r] = (s[r][m].reg + s[r][m].unreg) / pages;
+			v[r] = total(&s[r][m]) / pages;
 		row(method_names[m], pn, len, "total", "ns/page", v);
 		return 0;
 	}
@@ -401,42 +350,31 @@ static int bench_one(enum bench_page pk, void *mem, uint64_t len)
 			}
 		}
 	}
-	for (int m = 0; m < nr_methods; m++) {
-		for (uint64_t r = 0; r < o.repeats; r++)
-			v[r] = s[r][m].reg / pages;
-		row(method_names[m], pn, len, "register", "ns/page", v);
-		for (uint64_t r = 0; r < o.repeats; r++)
-			v[r] = s[r][m].unreg / pages;
-		row(method_names[m], pn, len, "unregister", "ns/page", v);
-		for (uint64_t r = 0; r < o.repeats; r++)
-			v[r] = (s[r][m].reg + s[r][m].unreg) / pages;
-		row(method_names[m], pn, len, "total", "ns/page", v);
-	}
+	for (int m = 0; m < nr_methods; m++)
+		bench_pair_rows("register", env, method_names[m], pn, len,
+				col(s, m), o.repeats, pages);
 	for (int m = 0; m < M_IOURING; m++) {
 		char cas[32];
 
 		snprintf(cas, sizeof(cas), "%s/io_uring", method_names[m]);
-		for (uint64_t r = 0; r < o.repeats; r++)
-			v[r] = (s[r][m].reg + s[r][m].unreg) /
-			       (s[r][M_IOURING].reg + s[r][M_IOURING].unreg);
-		row(cas, pn, len, "total", "ratio", v);
-		for (uint64_t r = 0; r < o.repeats; r++)
-			v[r] = s[r][m].reg / s[r][M_IOURING].reg;
-		row(cas, pn, len, "register", "ratio", v);
+		bench_pair_ratio_row("register", env, cas, pn, len, "total",
+				     col(s, m), col(s, M_IOURING), o.repeats);
+		bench_pair_ratio_row("register", env, cas, pn, len,
+				     "register", col(s, m), col(s, M_IOURING),
+				     o.repeats);
 	}
 	/* libvtop's own cost over the raw ioctls (issue 14 goal 5). */
 	for (uint64_t r = 0; r < o.repeats; r++)
-		v[r] = (s[r][M_LIBVTOP].reg + s[r][M_LIBVTOP].unreg) /
-		       (s[r][M_IOCTL].reg + s[r][M_IOCTL].unreg) - 1;
+		v[r] = total(&s[r][M_LIBVTOP]) / total(&s[r][M_IOCTL]) - 1;
 	row("libvtop-ioctl", pn, len, "total", "fraction", v);
 	if (nr_methods > M_FLOOR)
 		floor_rows(s, pn, len, pages);
 	bench_log("  %-8s %5s  libvtop %8.1f  ioctl %8.1f  io_uring %8.1f "
 		  "ns/page (first repeat, x%" PRIu64 ")\n", pn,
 		  bench_size_str(len, szs, sizeof(szs)),
-		  (s[0][M_LIBVTOP].reg + s[0][M_LIBVTOP].unreg) / pages,
-		  (s[0][M_IOCTL].reg + s[0][M_IOCTL].unreg) / pages,
-		  (s[0][M_IOURING].reg + s[0][M_IOURING].unreg) / pages,
+		  total(&s[0][M_LIBVTOP]) / pages,
+		  total(&s[0][M_IOCTL]) / pages,
+		  total(&s[0][M_IOURING]) / pages,
 		  loops);
 	return 0;
 }
@@ -479,33 +417,6 @@ static int bench_kind(enum bench_page pk)
 	return fails ? -EIO : 0;
 }
 
-static int parse_sizes(char *arg)
-{
-	o.nr_sizes = 0;
-	for (char *t = strtok(arg, ","); t; t = strtok(NULL, ",")) {
-		uint64_t v;
-
-		if (o.nr_sizes == MAX_SIZES || bench_parse_size(t, &v) ||
-		    !v || v % SZ_4K || v > SZ_1G)
-			return -EINVAL;
-		o.sizes[o.nr_sizes++] = v;
-	}
-	return o.nr_sizes ? 0 : -EINVAL;
-}
-
-static int parse_pages(char *arg)
-{
-	memset(o.pages, 0, sizeof(o.pages));
-	for (char *t = strtok(arg, ","); t; t = strtok(NULL, ",")) {
-		enum bench_page pk;
-
-		if (bench_parse_page(t, &pk))
-			return -EINVAL;
-		o.pages[pk] = true;
-	}
-	return 0;
-}
-
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -543,18 +454,19 @@ int main(int argc, char **argv)
 	uint64_t max = 0;
 	int c, err = 0, fails = 0;
 
-	parse_sizes(defsizes);
-	parse_pages(defpages);
+	bench_parse_sizes(defsizes, o.sizes, MAX_SIZES, &o.nr_sizes);
+	bench_parse_pages(defpages, o.pages);
 	while ((c = getopt_long(argc, argv, "s:p:r:m:t:h", lo, NULL)) != -1) {
 		switch (c) {
 		case 's':
-			err = parse_sizes(optarg);
+			err = bench_parse_sizes(optarg, o.sizes, MAX_SIZES,
+						&o.nr_sizes);
 			break;
 		case 'p':
-			err = parse_pages(optarg);
+			err = bench_parse_pages(optarg, o.pages);
 			break;
 		case 'r':
-			err = bench_parse_uint(optarg, 1, MAX_REPEATS,
+			err = bench_parse_uint(optarg, 1, BENCH_MAX_REPEATS,
 					       &o.repeats);
 			break;
 		case 'm':

@@ -42,13 +42,21 @@ bench-bins: lib
 
 bench-progs: $(BENCH_BINS)
 
+# The registration benchmarks share the timed pair loop (bench/pair.c),
+# which needs liburing for the io_uring baseline.
+BENCH_PAIR := $(TOP)/bench/pair.c
+$(BUILD)/bin/vtop-bench-register $(BUILD)/bin/vtop-bench-iommu: \
+	$(BENCH_PAIR) $(TOP)/bench/pair.h
+$(BUILD)/bin/vtop-bench-register: BENCH_EXTRA_SRCS := $(BENCH_PAIR)
 $(BUILD)/bin/vtop-bench-register: BENCH_EXTRA_LIBS := -luring
+$(BUILD)/bin/vtop-bench-iommu: BENCH_EXTRA_SRCS := $(BENCH_PAIR)
 $(BUILD)/bin/vtop-bench-iommu: BENCH_EXTRA_LIBS := -luring
 
 $(BUILD)/bin/vtop-bench-%: $(TOP)/bench/%.c $(BENCH_COMMON) $(wildcard $(BENCH_LIBVTOP))
 	@mkdir -p $(@D)
 	$(CC) $(BENCH_CFLAGS) -o $@ $(TOP)/bench/$*.c $(TOP)/bench/common.c \
-		$(BENCH_LDFLAGS) $(BENCH_LIBVTOP) $(BENCH_EXTRA_LIBS)
+		$(BENCH_EXTRA_SRCS) $(BENCH_LDFLAGS) $(BENCH_LIBVTOP) \
+		$(BENCH_EXTRA_LIBS)
 
 $(BUILD)/bin/vtop-bench-profile: $(TOP)/bench/profile.sh
 	@mkdir -p $(@D)
