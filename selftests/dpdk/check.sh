@@ -40,6 +40,9 @@ done
 # shellcheck source=selftests/dpdk/rig.sh
 . "$TOP/selftests/dpdk/rig.sh" || exit 2
 
+# shellcheck source=selftests/lib/scenarios.sh
+. "$TOP/selftests/lib/scenarios.sh" || exit 2
+
 summary=()
 failed=0
 tmp=$(mktemp -d)
@@ -57,20 +60,8 @@ for k in $kernels; do
 	"$RUN" --kernel "$k" $nb --timeout "$timeout" "${dpdk_rig[@]}" \
 		-- /add/dpdk/all.sh $scenarios | tee "$log"
 	rc=${PIPESTATUS[0]}
-	for s in $scenarios; do
-		r=$(sed -n "s/^dpdk-result: scenario $s: //p" "$log" | tail -n 1)
-		case "$r" in
-		PASS|SKIP) ;;
-		"") r="FAIL (no result; run.sh exit $rc)"; failed=1 ;;
-		*) failed=1 ;;
-		esac
-		summary+=("kernel $k scenario $s: $r")
-	done
-	# A rig failure (splat, time-out) fails the kernel even if all passed.
-	if [ "$rc" != 0 ] && [ "$rc" != 1 ]; then
-		summary+=("kernel $k: rig failure (run.sh exit $rc)")
-		failed=1
-	fi
+	# shellcheck disable=SC2086
+	scen_results dpdk "$k" "$log" "$rc" $scenarios
 	# The wire, seen by QEMU: port 0's frames carrying the example's
 	# header (EtherType 0x88b5, "VTOPDPDK"), each checked byte by byte
 	# on the host (pcap-runs.awk). Every run that sends from port 0 with
@@ -108,15 +99,5 @@ for k in $kernels; do
 	fi
 done
 
-echo "=== dpdk scenarios ==="
-printf '%s\n' "${summary[@]}"
-np=0 nf=0 ns=0
-for l in "${summary[@]}"; do
-	case "$l" in
-	*PASS) np=$((np + 1)) ;;
-	*SKIP) ns=$((ns + 1)) ;;
-	*) nf=$((nf + 1)) ;;
-	esac
-done
-echo "dpdk: $np passed, $nf failed, $ns skipped"
+scen_report dpdk
 exit $failed

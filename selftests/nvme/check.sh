@@ -47,6 +47,9 @@ rig_opts() {
 	esac
 }
 
+# shellcheck source=selftests/lib/scenarios.sh
+. "$TOP/selftests/lib/scenarios.sh" || exit 2
+
 summary=()
 failed=0
 for k in $kernels; do
@@ -71,15 +74,5 @@ for k in $kernels; do
 	done
 done
 
-echo "=== nvme scenarios ==="
-printf '%s\n' "${summary[@]}"
-np=0 nf=0 ns=0
-for l in "${summary[@]}"; do
-	case "$l" in
-	*PASS) np=$((np + 1)) ;;
-	*SKIP) ns=$((ns + 1)) ;;
-	*) nf=$((nf + 1)) ;;
-	esac
-done
-echo "nvme: $np passed, $nf failed, $ns skipped"
+scen_report nvme
 exit $failed

@@ -132,3 +132,40 @@ remap_runs() {
 	grep -q 'controller shut down and disabled' "$out" ||
 		fail "events off: the controller was not stopped"
 }
+
+# The attached-mode scenarios (7, 8), on the one controller with
+# vtop-nvme-attach: sets $A, $bdf and $dev (or finishes when there is no
+# controller) and loads uio_pci_generic.
+attach_setup() {
+	A=/vtop/bin/vtop-nvme-attach
+	bdf=$(nvme_bdf)
+	[ -n "$bdf" ] || finish "$1"
+	dev=/sys/bus/pci/devices/$bdf
+	modprobe uio_pci_generic
+}
+
+# The controller's IOMMU group number.
+group() { basename "$(readlink "$dev/iommu_group")"; }
+
+unbind() {
+	if [ -e "$dev/driver" ]; then echo "$bdf" >"$dev/driver/unbind"; fi
+}
+
+# Bind the controller to driver $1 (driver_override), failing if it did not.
+bind() {
+	unbind
+	echo "$1" >"$dev/driver_override"
+	echo "$bdf" >/sys/bus/pci/drivers_probe
+	d=$(basename "$(readlink "$dev/driver")")
+	[ "$d" = "$1" ] || fail "$bdf bound to '$d', not $1"
+}
+
+# vtop-nvme-attach CASE [ARG] on the controller: fail unless it exits 0,
+# skip the scenario if the module has no ATTACH.
+run() {
+	say "running: vtop-nvme-attach $*"
+	rc=0
+	$A "$1" "$bdf" ${2:+"$2"} || rc=$?
+	[ "$rc" = "$KSFT_SKIP" ] && skip "the vtop module has no ATTACH"
+	[ "$rc" = 0 ] || fail "vtop-nvme-attach $*: exit $rc"
+}

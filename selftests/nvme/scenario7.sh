@@ -19,38 +19,16 @@
 # and no IOMMU fault, no splat (run.sh), pins balanced.
 . "$(dirname "$0")/common.sh"
 
-A=/vtop/bin/vtop-nvme-attach
 T=/sys/kernel/tracing
 
 require_iommu
-bdf=$(nvme_bdf)
-[ -n "$bdf" ] || finish "scenario 7"
-dev=/sys/bus/pci/devices/$bdf
-modprobe uio_pci_generic
+attach_setup "scenario 7"
 
-group() { basename "$(readlink "$dev/iommu_group")"; }
-unbind() {
-	if [ -e "$dev/driver" ]; then echo "$bdf" >"$dev/driver/unbind"; fi
-}
-bind() {
-	unbind
-	echo "$1" >"$dev/driver_override"
-	echo "$bdf" >/sys/bus/pci/drivers_probe
-	d=$(basename "$(readlink "$dev/driver")")
-	[ "$d" = "$1" ] || fail "$bdf bound to '$d', not $1"
-}
 set_type() {
 	unbind
 	echo "$1" >"/sys/kernel/iommu_groups/$(group)/type" ||
 		fail "cannot set the IOMMU group type to $1"
 	say "IOMMU group $(group) of $bdf: type $(cat "$dev/iommu_group/type")"
-}
-run() {
-	say "running: vtop-nvme-attach $*"
-	rc=0
-	$A "$1" "$bdf" ${2:+"$2"} || rc=$?
-	[ "$rc" = "$KSFT_SKIP" ] && skip "the vtop module has no ATTACH"
-	[ "$rc" = 0 ] || fail "vtop-nvme-attach $*: exit $rc"
 }
 
 set -- $(pins)

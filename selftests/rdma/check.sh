@@ -33,6 +33,9 @@ done
 # shellcheck source=selftests/rdma/rig.sh
 . "$TOP/selftests/rdma/rig.sh" || exit 2
 
+# shellcheck source=selftests/lib/scenarios.sh
+. "$TOP/selftests/lib/scenarios.sh" || exit 2
+
 summary=()
 failed=0
 log=$(mktemp)
@@ -47,31 +50,9 @@ for k in $kernels; do
 		--add "$TOP/selftests/rdma" -- /add/rdma/all.sh $scenarios |
 		tee "$log"
 	rc=${PIPESTATUS[0]}
-	for s in $scenarios; do
-		r=$(sed -n "s/^rdma-result: scenario $s: //p" "$log" | tail -n 1)
-		case "$r" in
-		PASS|SKIP) ;;
-		"") r="FAIL (no result; run.sh exit $rc)"; failed=1 ;;
-		*) failed=1 ;;
-		esac
-		summary+=("kernel $k scenario $s: $r")
-	done
-	# A rig failure (splat, time-out) fails the kernel even if all passed.
-	if [ "$rc" != 0 ] && [ "$rc" != 1 ]; then
-		summary+=("kernel $k: rig failure (run.sh exit $rc)")
-		failed=1
-	fi
+	# shellcheck disable=SC2086
+	scen_results rdma "$k" "$log" "$rc" $scenarios
 done
 
-echo "=== rdma scenarios ==="
-printf '%s\n' "${summary[@]}"
-np=0 nf=0 ns=0
-for l in "${summary[@]}"; do
-	case "$l" in
-	*PASS) np=$((np + 1)) ;;
-	*SKIP) ns=$((ns + 1)) ;;
-	*) nf=$((nf + 1)) ;;
-	esac
-done
-echo "rdma: $np passed, $nf failed, $ns skipped"
+scen_report rdma
 exit $failed
