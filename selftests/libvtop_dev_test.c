@@ -75,49 +75,6 @@ static bool any_driver(void)
 	       (buf[0] == 'Y' || buf[0] == '1');
 }
 
-static bool iommu_present(void)
-{
-	struct dirent *d;
-	bool found = false;
-	DIR *dir = opendir("/sys/class/iommu");
-
-	if (!dir)
-		return false;
-	while ((d = readdir(dir)))
-		if (d->d_name[0] != '.')
-			found = true;
-	closedir(dir);
-	return found;
-}
-
-/* Bind the driverless @dev to uio_pci_generic; false if not possible. */
-static bool bind_uio(const char *dev)
-{
-	char path[512];
-
-	if (access("/sys/bus/pci/drivers/uio_pci_generic", F_OK) &&
-	    system("modprobe uio_pci_generic >/dev/null 2>&1") != 0)
-		return false;
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver_override",
-		 dev);
-	if (vt_write_file(path, "uio_pci_generic"))
-		return false;
-	vt_write_file("/sys/bus/pci/drivers_probe", dev);
-	snprintf(path, sizeof(path), "/sys/bus/pci/drivers/uio_pci_generic/%s",
-		 dev);
-	return !access(path, F_OK);
-}
-
-static void unbind_uio(const char *dev)
-{
-	char path[512];
-
-	vt_write_file("/sys/bus/pci/drivers/uio_pci_generic/unbind", dev);
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver_override",
-		 dev);
-	vt_write_file(path, "\n");
-}
-
 /* Each page's physical address (pagemap) plus @off's offset in it. */
 static uint64_t phys_of(const char *p)
 {
@@ -185,7 +142,7 @@ TEST(attach_register_detach)
 	if (!driverless_device(dev, sizeof(dev), NULL))
 		SKIP(return, "no PCI device without a driver");
 	if (!any_driver()) {
-		bound = bind_uio(dev);
+		bound = vt_bind_uio(dev);
 		if (!bound)
 			SKIP(return, "cannot bind %s to uio_pci_generic", dev);
 	}
@@ -197,7 +154,7 @@ TEST(attach_register_detach)
 	fds = nr_fds();
 	rc = vtop_dev_attach(dev, &d);
 	if (rc && bound)
-		unbind_uio(dev);
+		vt_unbind_uio(dev);
 	ASSERT_EQ(0, rc) TH_LOG("attach %s: %s", dev, vtop_last_error());
 	EXPECT_EQ(fds + 1, nr_fds());
 	EXPECT_EQ(0, strcmp(dev, vtop_dev_name(d)));
@@ -218,7 +175,7 @@ TEST(attach_register_detach)
 	EXPECT_LE(PG, sz);
 	EXPECT_EQ(0, vtop_dev_get_segs(d, b, 4 * PG, seg, &n));
 	EXPECT_LE(1, n);
-	if (!iommu_present()) {
+	if (!vt_iommu_present()) {
 		EXPECT_EQ(phys_of(a + 7), vtop_vtophys_dev(d, a + 7, NULL));
 		EXPECT_EQ(phys_of(b + PG), vtop_vtophys_dev(d, b + PG, NULL));
 		EXPECT_EQ(phys_of(b), seg[0].dma_addr);
@@ -240,7 +197,7 @@ TEST(attach_register_detach)
 	vt_buf_free(a, 4 * PG);
 	vt_buf_free(b, 4 * PG);
 	if (bound)
-		unbind_uio(dev);
+		vt_unbind_uio(dev);
 }
 
 /*
@@ -266,7 +223,7 @@ TEST(revoked_by_unbind)
 	NEED_MODULE();
 	if (!driverless_device(dev, sizeof(dev), NULL))
 		SKIP(return, "no PCI device without a driver");
-	if (!bind_uio(dev))
+	if (!vt_bind_uio(dev))
 		SKIP(return, "cannot bind %s to uio_pci_generic", dev);
 	ASSERT_EQ(0, vt_buf_alloc(VT_KIND_4K, 4 * PG, (void **)&a));
 	ASSERT_EQ(0, vt_buf_alloc(VT_KIND_4K, 4 * PG, (void **)&b));
@@ -275,19 +232,19 @@ TEST(revoked_by_unbind)
 	ASSERT_EQ(0, vtop_env_get_info(&info));
 	if (!(info.features & VTOP_FEATURE_EVENTS)) {
 		vtop_env_fini();
-		unbind_uio(dev);
+		vt_unbind_uio(dev);
 		SKIP(return, "module without invalidation events");
 	}
 	ASSERT_EQ(0, vtop_mem_register(a, 4 * PG));
 	ASSERT_EQ(0, vt_snap(&env_only));
 	rc = vtop_dev_attach(dev, &d);
 	if (rc)
-		unbind_uio(dev);
+		vt_unbind_uio(dev);
 	ASSERT_EQ(0, rc) TH_LOG("attach %s: %s", dev, vtop_last_error());
 	EXPECT_NE(VTOP_VTOPHYS_ERROR, vtop_vtophys_dev(d, a, NULL));
 	EXPECT_EQ(0, vtop_dev_is_revoked(d));
 
-	unbind_uio(dev);
+	vt_unbind_uio(dev);
 	EXPECT_EQ(VTOP_VTOPHYS_ERROR, vtop_vtophys_dev(d, a + 5, NULL));
 	EXPECT_EQ(1, vtop_dev_is_revoked(d));
 	EXPECT_EQ(-ENODEV, vtop_dev_get_segs(d, a, 4 * PG, seg, &n));
@@ -348,7 +305,7 @@ TEST(env_device_revoked_by_unbind)
 	NEED_MODULE();
 	if (!driverless_device(dev, sizeof(dev), NULL))
 		SKIP(return, "no PCI device without a driver");
-	if (!bind_uio(dev))
+	if (!vt_bind_uio(dev))
 		SKIP(return, "cannot bind %s to uio_pci_generic", dev);
 	ASSERT_EQ(0, vt_buf_alloc(VT_KIND_4K, 4 * PG, (void **)&a));
 	ASSERT_EQ(0, vt_snap(&snap));
@@ -358,7 +315,7 @@ TEST(env_device_revoked_by_unbind)
 		rc = vtop_env_get_info(&info);
 	if (rc || !(info.features & VTOP_FEATURE_EVENTS)) {
 		vtop_env_fini();
-		unbind_uio(dev);
+		vt_unbind_uio(dev);
 		ASSERT_EQ(0, rc) TH_LOG("%s", vtop_last_error());
 		SKIP(return, "module without invalidation events");
 	}
@@ -368,7 +325,7 @@ TEST(env_device_revoked_by_unbind)
 	EXPECT_NE(VTOP_VTOPHYS_ERROR, vtop_vtophys(a, NULL));
 	EXPECT_EQ(0, vtop_dev_is_revoked(NULL));
 
-	unbind_uio(dev);
+	vt_unbind_uio(dev);
 	EXPECT_EQ(VTOP_VTOPHYS_ERROR, vtop_vtophys(a, NULL));
 	EXPECT_EQ(1, vtop_dev_is_revoked(NULL));
 	EXPECT_EQ(1, env_notes);
@@ -396,14 +353,14 @@ TEST(env_device_is_not_attached_again)
 	if (!driverless_device(dev, sizeof(dev), NULL))
 		SKIP(return, "no PCI device without a driver");
 	if (!any_driver()) {
-		bound = bind_uio(dev);
+		bound = vt_bind_uio(dev);
 		if (!bound)
 			SKIP(return, "cannot bind %s to uio_pci_generic", dev);
 	}
 	o.pci_device = dev;
 	rc = vtop_env_init(&o);
 	if (rc && bound)
-		unbind_uio(dev);
+		vt_unbind_uio(dev);
 	ASSERT_EQ(0, rc) TH_LOG("%s", vtop_last_error());
 	/* the same device under its short name (domain 0) */
 	snprintf(alias, sizeof(alias), "%s", dev + 5);
@@ -412,7 +369,7 @@ TEST(env_device_is_not_attached_again)
 	EXPECT_NE(NULL, strstr(vtop_last_error(), "environment's own device"));
 	vtop_env_fini();
 	if (bound)
-		unbind_uio(dev);
+		vt_unbind_uio(dev);
 }
 
 TEST_HARNESS_MAIN

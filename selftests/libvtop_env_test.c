@@ -156,54 +156,6 @@ TEST(attach_refused_without_user_space_driver)
 	EXPECT_NE(NULL, strstr(vtop_last_error(), "uio_pci_generic"));
 }
 
-static bool iommu_present(void)
-{
-	struct dirent *d;
-	bool found = false;
-	DIR *dir;
-
-	dir = opendir("/sys/class/iommu");
-	if (!dir)
-		return false;
-	while ((d = readdir(dir)))
-		if (d->d_name[0] != '.')
-			found = true;
-	closedir(dir);
-	return found;
-}
-
-/*
- * Bind the driverless device @dev to uio_pci_generic (driver_override), as
- * ATTACH wants it; false if that is not possible here.
- */
-static bool bind_uio(const char *dev)
-{
-	char path[512];
-
-	if (access("/sys/bus/pci/drivers/uio_pci_generic", F_OK) &&
-	    system("modprobe uio_pci_generic >/dev/null 2>&1") != 0)
-		return false;
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver_override",
-		 dev);
-	if (vt_write_file(path, "uio_pci_generic"))
-		return false;
-	vt_write_file("/sys/bus/pci/drivers_probe", dev);
-	snprintf(path, sizeof(path), "/sys/bus/pci/drivers/uio_pci_generic/%s",
-		 dev);
-	return !access(path, F_OK);
-}
-
-/* Undo bind_uio(): the device has no driver again. */
-static void unbind_uio(const char *dev)
-{
-	char path[512];
-
-	vt_write_file("/sys/bus/pci/drivers/uio_pci_generic/unbind", dev);
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver_override",
-		 dev);
-	vt_write_file(path, "\n");
-}
-
 /*
  * ATTACH through libvtop. attach_any_driver is load-time only (0444):
  * when it is not set, the driverless device is bound to uio_pci_generic
@@ -226,7 +178,7 @@ TEST(attach_iova_mode)
 	ASSERT_EQ(4, sscanf(dev, "%x:%x:%x.%x", &dom, &bus, &sl, &fn));
 	ASSERT_EQ(0, read_param("attach_any_driver", any, sizeof(any)));
 	if (any[0] != 'Y' && any[0] != '1') {
-		bound = bind_uio(dev);
+		bound = vt_bind_uio(dev);
 		if (!bound)
 			SKIP(return, "cannot bind %s to uio_pci_generic", dev);
 	}
@@ -234,7 +186,7 @@ TEST(attach_iova_mode)
 	o.pci_device = dev;
 	rc = vtop_env_init(&o);
 	if (rc && bound)
-		unbind_uio(dev);
+		vt_unbind_uio(dev);
 	ASSERT_EQ(0, rc) TH_LOG("attach %s: %s", dev, vtop_last_error());
 
 	ASSERT_EQ(0, vtop_env_get_info(&info));
@@ -247,13 +199,13 @@ TEST(attach_iova_mode)
 							    vtop_last_error());
 	EXPECT_NE(VTOP_VTOPHYS_ERROR, vtop_vtophys(buf, NULL));
 	/* without an IOMMU the IOVAs are the physical addresses */
-	if (!iommu_present())
+	if (!vt_iommu_present())
 		EXPECT_EQ(0, same_as_pagemap(buf, 8 * PG));
 	EXPECT_EQ(0, vtop_mem_unregister(buf, 8 * PG));
 	vtop_env_fini();
 	vt_buf_free(buf, 8 * PG);
 	if (bound)
-		unbind_uio(dev);
+		vt_unbind_uio(dev);
 }
 
 TEST(pagemap_backend_hugetlb_only)

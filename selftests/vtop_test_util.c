@@ -4,6 +4,7 @@
  * vtop_test_util.h. Every function returns -errno on failure.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -708,6 +709,48 @@ int vt_write_file(const char *path, const char *s)
 		ret = -EIO;
 	close(fd);
 	return ret;
+}
+
+bool vt_iommu_present(void)
+{
+	struct dirent *d;
+	bool found = false;
+	DIR *dir = opendir("/sys/class/iommu");
+
+	if (!dir)
+		return false;
+	while ((d = readdir(dir)))
+		if (d->d_name[0] != '.')
+			found = true;
+	closedir(dir);
+	return found;
+}
+
+bool vt_bind_uio(const char *bdf)
+{
+	char path[512];
+
+	if (access("/sys/bus/pci/drivers/uio_pci_generic", F_OK) &&
+	    system("modprobe uio_pci_generic >/dev/null 2>&1") != 0)
+		return false;
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver_override",
+		 bdf);
+	if (vt_write_file(path, "uio_pci_generic"))
+		return false;
+	vt_write_file("/sys/bus/pci/drivers_probe", bdf);
+	snprintf(path, sizeof(path), "/sys/bus/pci/drivers/uio_pci_generic/%s",
+		 bdf);
+	return !access(path, F_OK);
+}
+
+void vt_unbind_uio(const char *bdf)
+{
+	char path[512];
+
+	vt_write_file("/sys/bus/pci/drivers/uio_pci_generic/unbind", bdf);
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver_override",
+		 bdf);
+	vt_write_file(path, "\n");
 }
 
 /* find "name<sep>value" at the start of a line of @path */

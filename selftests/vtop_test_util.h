@@ -151,6 +151,18 @@ long vt_read_file(const char *path, char *buf, size_t len);
 /* write @s to @path: 0 or -errno */
 int vt_write_file(const char *path, const char *s);
 
+/* ---- PCI devices for ATTACH ---------------------------------------------- */
+
+/* true if the kernel registered an IOMMU (/sys/class/iommu is not empty) */
+bool vt_iommu_present(void);
+/*
+ * bind the driverless PCI device @bdf ("0000:00:04.0") to uio_pci_generic
+ * (driver_override), loading the driver if needed: false if not possible
+ */
+bool vt_bind_uio(const char *bdf);
+/* undo vt_bind_uio(): the device has no driver again */
+void vt_unbind_uio(const char *bdf);
+
 /* ---- for tests built on kselftest_harness.h (include it first) ----------- */
 #ifdef __KSELFTEST_HARNESS_H
 
