@@ -10,6 +10,8 @@
 #   tools/testing/selftests/kselftest*.h (the harness)
 #   tools/testing/selftests/kselftest/   (runner.sh, prefix.pl, ...)
 #   tools/testing/selftests/kselftest_install.sh, run_kselftest.sh
+#   scripts/checkpatch.pl, spelling.txt, const_structs.checkpatch
+#                                        (for scripts/checkpatch.sh)
 #
 # into OUTDIR/linux, a tree in which `make -C tools/testing/selftests
 # TARGETS=vtop` works once selftests/ is copied in as .../selftests/vtop.
@@ -49,12 +51,16 @@ tar -xf "$tarball" -C "$tmp" --wildcards --no-wildcards-match-slash \
 	'*/scripts/subarch.include' \
 	"*/$st/Makefile" "*/$st/lib.mk" "*/$st/kselftest*.h" \
 	"*/$st/kselftest/*" "*/$st/kselftest_install.sh" \
-	"*/$st/run_kselftest.sh"
+	"*/$st/run_kselftest.sh" \
+	'*/scripts/checkpatch.pl' '*/scripts/spelling.txt' \
+	'*/scripts/const_structs.checkpatch'
 src=$(echo "$tmp"/linux-source-*)
 [ -d "$src" ] || { echo "ksft-tree.sh: $tarball: no linux-source-* directory" >&2; exit 1; }
 for f in scripts/subarch.include $st/Makefile $st/lib.mk \
 	 $st/kselftest_harness.h $st/kselftest.h $st/kselftest/runner.sh \
-	 $st/kselftest_install.sh $st/run_kselftest.sh; do
+	 $st/kselftest_install.sh $st/run_kselftest.sh \
+	 scripts/checkpatch.pl scripts/spelling.txt \
+	 scripts/const_structs.checkpatch; do
 	[ -f "$src/$f" ] || { echo "ksft-tree.sh: $tarball lacks $f" >&2; exit 1; }
 done
 rm -rf "$out/linux"
