@@ -67,8 +67,11 @@
  * pages are unmapped and unpinned, as VFIO resets a device when its last
  * user goes: the device was programmed with those addresses and may still
  * be running. Not when another fd is attached to the device (another
- * process may still drive it), nor after revocation (the device is not
- * vtop's to touch any more). A user-space driver sets bus mastering again
+ * process may still drive it; an fd being released is no such user, so
+ * of two fds closed at once the second clears it), nor after revocation
+ * (the device is not vtop's to touch any more), nor when the device is
+ * driven by a kernel driver (attach_any_driver): that driver programmed
+ * it and its DMA must go on. A user-space driver sets bus mastering again
  * when it starts, as it must after a reset or a reboot anyway.
  *
  * Locking: device_lock, then vtop_attach_lock, then vf->lock (ATTACH);
@@ -76,7 +79,8 @@
  * vf->dma_lock (a spinlock, the mapped list and nr_mapped). PIN and UNPIN
  * hold dma_rwsem for read while they map or unmap (and flush the IOTLB),
  * with no other vtop lock; PIN's commit checks its mapping under vf->lock,
- * then vf->dma_lock. Release clears bus mastering under vtop_attach_lock.
+ * then vf->dma_lock. Release moves the fd to vtop_releasing and clears bus
+ * mastering under vtop_attach_lock.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -101,8 +105,19 @@ static const char * const vtop_attach_drivers[] = {
 	"uio_pci_generic",
 };
 
-/* Every attached fd (vtop_file.attach_node), revoked ones included. */
+/*
+ * Every attached fd (vtop_file.attach_node), revoked ones included: on
+ * vtop_attached while it may be used, on vtop_releasing from the start of
+ * its release until its device is dropped. The bus notifier and the DMA
+ * mask look at both lists; only vtop_attached counts as a user of the
+ * device when a release decides on bus mastering.
+ */
 static LIST_HEAD(vtop_attached);
+static LIST_HEAD(vtop_releasing);
+static struct list_head * const vtop_attach_lists[] = {
+	&vtop_attached, &vtop_releasing,
+};
+
 static DEFINE_MUTEX(vtop_attach_lock);
 
 static enum dma_data_direction vtop_dma_dir(const struct vtop_region *reg)
@@ -423,11 +438,13 @@ static struct vtop_file *vtop_other_attached(struct pci_dev *pdev,
 					     struct vtop_file *self)
 {
 	struct vtop_file *vf;
+	size_t i;
 
 	lockdep_assert_held(&vtop_attach_lock);
-	list_for_each_entry(vf, &vtop_attached, attach_node)
-		if (vf != self && vf->pdev == pdev && vf->mask_saved)
-			return vf;
+	for (i = 0; i < ARRAY_SIZE(vtop_attach_lists); i++)
+		list_for_each_entry(vf, vtop_attach_lists[i], attach_node)
+			if (vf != self && vf->pdev == pdev && vf->mask_saved)
+				return vf;
 	return NULL;
 }
 
@@ -613,29 +630,39 @@ void vtop_detach_release(struct vtop_file *vf)
 }
 
 /*
- * An attached fd is being released with live pins: stop the device's DMA
- * (Bus Master Enable off) before the pages are unmapped and unpinned,
- * unless another fd is attached to the device or the device was revoked.
- * See the top.
+ * An attached fd is being released: it stops counting as a user of its
+ * device, and with live pins the device's DMA is stopped (Bus Master
+ * Enable off) before the pages are unmapped and unpinned, unless another
+ * fd not being released is attached to the device, the device was
+ * revoked, or a kernel driver drives it. See the top.
  */
 void vtop_dma_release_quiesce(struct vtop_file *vf)
 {
 	struct vtop_file *other;
 	bool shared = false;
 
-	if (!vf->pdev || !vf->nr_pins)
+	if (!vf->pdev)
 		return;
 	mutex_lock(&vtop_attach_lock);
+	/* The notifier still revokes it; other releases no longer count it. */
+	list_move_tail(&vf->attach_node, &vtop_releasing);
+	/*
+	 * Not revoked: the device is still bound to the driver it had at
+	 * ATTACH (an unbind would have revoked the fd under this lock), so
+	 * its driver can be looked at without the device lock.
+	 */
+	if (!vf->nr_pins || vf->revoked || !vtop_user_space_driver(vf->pdev))
+		goto unlock;
 	list_for_each_entry(other, &vtop_attached, attach_node)
-		if (other != vf && other->pdev == vf->pdev && !other->revoked)
+		if (other->pdev == vf->pdev && !other->revoked)
 			shared = true;
-	/* Not revoked: the device is still bound to the driver it had. */
-	if (!vf->revoked && !shared) {
+	if (!shared) {
 		pci_clear_master(vf->pdev);
 		pci_info(vf->pdev,
 			 "vtop: attached fd released with %u live pin(s): bus mastering disabled\n",
 			 vf->nr_pins);
 	}
+unlock:
 	mutex_unlock(&vtop_attach_lock);
 }
 
@@ -680,6 +707,7 @@ static int vtop_bus_notify(struct notifier_block *nb, unsigned long action,
 	struct device *dev = data;
 	struct vtop_file *vf;
 	bool found = false;
+	size_t i;
 
 	switch (action) {
 	case BUS_NOTIFY_BIND_DRIVER:
@@ -691,15 +719,16 @@ static int vtop_bus_notify(struct notifier_block *nb, unsigned long action,
 	}
 
 	mutex_lock(&vtop_attach_lock);
-	list_for_each_entry(vf, &vtop_attached, attach_node) {
-		if (&vf->pdev->dev != dev || vf->revoked)
-			continue;
-		vtop_revoke(vf);
-		found = true;
-	}
+	for (i = 0; i < ARRAY_SIZE(vtop_attach_lists); i++)
+		list_for_each_entry(vf, vtop_attach_lists[i], attach_node) {
+			if (&vf->pdev->dev != dev || vf->revoked)
+				continue;
+			vtop_revoke(vf);
+			found = true;
+		}
 	/* The next driver starts with the mask the device had. */
-	if (found)
-		list_for_each_entry(vf, &vtop_attached, attach_node)
+	for (i = 0; found && i < ARRAY_SIZE(vtop_attach_lists); i++)
+		list_for_each_entry(vf, vtop_attach_lists[i], attach_node)
 			if (&vf->pdev->dev == dev)
 				vtop_restore_mask(vf);
 	mutex_unlock(&vtop_attach_lock);

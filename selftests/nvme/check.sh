@@ -5,14 +5,14 @@
 # each, on each kernel, and print a summary. Exit 0 if none failed
 # (skipped scenarios are reported as SKIP), 1 otherwise.
 #
-#   selftests/nvme/check.sh [--kernels "6.1 6.12"] [--scenarios "1 2 3 4 5 6 7 8 9 10 11"]
+#   selftests/nvme/check.sh [--kernels "6.1 6.12"] [--scenarios "1 2 3 4 5 6 7 8 9 10 11 12"]
 #                       [--no-build] [--timeout SEC]
 set -uo pipefail
 
 TOP=${TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 RUN=$TOP/tools/vm/run.sh
 kernels="6.1 6.12"
-scenarios="1 2 3 4 5 6 7 8 9 10 11"
+scenarios="1 2 3 4 5 6 7 8 9 10 11 12"
 build=1
 timeout=300
 
@@ -40,6 +40,7 @@ rig_opts() {
 	3|4|6) echo "--nvme --iommu --append iommu.strict=1" ;;
 	10) echo "--nvmes 2 --iommu --append iommu.strict=1" ;;
 	11) echo "--nvmes 2 --iommu --append iommu.strict=1" ;;
+	12) echo "--nvme --iommu --append iommu.strict=1 --module nvme --kmod-args attach_any_driver=1" ;;
 	7) echo "--nvme --iommu --module vfio-pci --module vfio_iommu_type1" ;;
 	8) echo "--nvme --iommu --append iommu.strict=1 --module vfio-pci --kmod-args attach_any_driver=1" ;;
 	9) echo "--nvme --iommu --nvme-hotplug --append iommu.strict=1" ;;
