@@ -13,9 +13,21 @@
  *    device has no user left, so bus mastering must end up cleared; a
  *    releasing fd is no other user.
  *
+ *  - unbind_while_releasing: the device is unbound while an attached fd's
+ *    release is still unpinning: the release and the revocation meet (the
+ *    notifier revokes an fd being released), everything is unpinned, the
+ *    close returns.
+ *
  * They need an NVMe controller behind a strict IOMMU and root; NVMe
  * scenario 12 boots such a guest (selftests/nvme/scenario12.sh). Elsewhere
  * they skip.
+ *
+ *  - pins_walk_vs_exit (no device): /sys/kernel/debug/vtop/pins read over
+ *    and over while processes open, pin, pass between their threads (one
+ *    with a descriptor table of its own) and close /dev/vtop fds, and exit
+ *    leader first: the walk over every task's table must never touch a
+ *    file or task being freed (KASAN in the debug kernel, the kernel log
+ *    check everywhere).
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -26,7 +38,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
+#include <sched.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -357,6 +372,137 @@ TEST(bme_cleared_when_two_close_together)
 	b = bme();
 	EXPECT_EQ(0, b) TH_LOG("both attached fds closed with live pins, bus mastering left on (%d)", b);
 	EXPECT_EQ(0, bind(""));
+}
+
+TEST(unbind_while_releasing)
+{
+	int ready[2], go[2], st, i, hit;
+	int64_t pins0, pins1;
+	long long l0, l = 0;
+	char path[300], c = 'g';
+	pid_t a;
+
+	NEED_DEVICE();
+	if (bind("uio_pci_generic"))
+		SKIP(return, "cannot bind %s to uio_pci_generic", bdf_str);
+	ASSERT_EQ(0, vt_foll_pins(&pins0));
+	ASSERT_EQ(0, pipe(ready));
+	ASSERT_EQ(0, pipe(go));
+	a = attached_child(4096, ready[1], go[0]);
+	ASSERT_LT(0, a);
+	ASSERT_EQ(1, read(ready[0], &c, 1)) TH_LOG("the child did not get ready");
+	l0 = live_pins();
+	ASSERT_EQ(4096, l0);
+	ASSERT_EQ(1, write(go[1], &c, 1));
+	for (i = 0; i < 60000; i++) {
+		l = live_pins();
+		if (l < l0)
+			break;
+		ms_sleep(1);
+	}
+	ASSERT_LT(l, l0) TH_LOG("the close never started unpinning");
+	snprintf(path, sizeof(path), "/sys/bus/pci/drivers/uio_pci_generic/unbind");
+	ASSERT_EQ(0, vt_write_file(path, bdf_str));
+	/* The unbind revoked the releasing fd if it still had pins. */
+	hit = live_pins() > 0;
+	ASSERT_EQ(1, read(ready[0], &c, 1)) TH_LOG("the close did not return");
+	ASSERT_EQ(a, waitpid(a, &st, 0));
+	EXPECT_EQ(0, st);
+	EXPECT_EQ(0, live_pins());
+	ASSERT_EQ(0, vt_foll_pins(&pins1));
+	EXPECT_EQ(pins0, pins1) TH_LOG("FOLL_PIN balance moved by %lld",
+				      (long long)(pins1 - pins0));
+	vt_write_file(dev_path(path, sizeof(path), "driver_override"), "\n");
+	close(ready[0]);
+	close(ready[1]);
+	close(go[0]);
+	close(go[1]);
+	if (!hit)
+		SKIP(return, "the unbind came after the release had ended");
+}
+
+#define CHURN_PROCS	48
+#define CHURN_THREADS	3
+
+/*
+ * A thread of a churn process: opens /dev/vtop (thread 1 in a descriptor
+ * table of its own), pins a page, dups the fd and exits, leaving the fd to
+ * the table (thread 1's table goes with it).
+ */
+static void *churn_thread(void *arg)
+{
+	long n = (long)arg;
+	uint64_t h;
+	char *p;
+	int fd;
+
+	if (n == 1 && unshare(CLONE_FILES))
+		syscall(SYS_exit, 1);
+	p = mmap(NULL, VT_PAGE_SIZE, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	fd = vt_open();
+	if (p != MAP_FAILED && fd >= 0) {
+		vt_pin_simple(fd, p, VT_PAGE_SIZE, &h);
+		dup(fd);
+		if (n == 2)
+			close(fd);
+	}
+	syscall(SYS_exit, 0);
+	return NULL;
+}
+
+/* A churn process: an fd with a pin, threads, the leader exits first. */
+static void churn_proc(void)
+{
+	pthread_t t;
+	uint64_t h;
+	char *p;
+	long i;
+	int fd;
+
+	p = mmap(NULL, VT_PAGE_SIZE, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	fd = vt_open();
+	if (p != MAP_FAILED && fd >= 0)
+		vt_pin_simple(fd, p, VT_PAGE_SIZE, &h);
+	for (i = 0; i < CHURN_THREADS; i++)
+		pthread_create(&t, NULL, churn_thread, (void *)i);
+	syscall(SYS_exit, 0);
+}
+
+TEST(pins_walk_vs_exit)
+{
+	char *buf = malloc(1 << 20);
+	int i, st, reads = 0;
+	pid_t churn, pid;
+	long n;
+
+	ASSERT_NE(NULL, buf);
+	if (geteuid() || access("/sys/kernel/debug/vtop/pins", R_OK))
+		SKIP(return, "needs root and /sys/kernel/debug/vtop/pins");
+	churn = fork();
+	ASSERT_LE(0, churn);
+	if (!churn) {
+		for (i = 0; i < CHURN_PROCS; i++) {
+			pid = fork();
+			if (!pid)
+				churn_proc();
+			if (i >= 4)
+				wait(NULL);
+		}
+		while (wait(NULL) > 0)
+			;
+		_exit(0);
+	}
+	do {
+		n = vt_read_file("/sys/kernel/debug/vtop/pins", buf, 1 << 20);
+		ASSERT_LE(0, n) TH_LOG("read %d of the pins file: %ld", reads, n);
+		reads++;
+	} while (waitpid(churn, &st, WNOHANG) == 0);
+	EXPECT_EQ(0, st);
+	TH_LOG("%d reads of the pins file while %d processes came and went",
+	       reads, CHURN_PROCS);
+	free(buf);
 }
 
 TEST_HARNESS_MAIN
