@@ -16,7 +16,8 @@ require_iommu
 bdf=$(nvme_bdf)
 [ -n "$bdf" ] || finish "scenario 12"
 modprobe uio_pci_generic
-[ -d /sys/bus/pci/drivers/nvme ] || fail "no nvme driver in the guest"
+[ -d /sys/bus/pci/drivers/nvme ] ||
+	say "no nvme driver in this kernel: bme_kept_for_kernel_driver skips"
 
 set -- $(pins)
 p0=$1 p1=$2
