@@ -360,7 +360,7 @@ TEST(bme_cleared_when_two_close_together)
 	NEED_DEVICE();
 	if (bind("uio_pci_generic"))
 		SKIP(return, "cannot bind %s to uio_pci_generic", bdf_str);
-	for (npins = 2048; npins <= 16384 && !hit; npins *= 2) {
+	for (npins = 2048; npins <= 32768 && !hit; npins *= 2) {
 		ASSERT_EQ(0, set_bme());
 		hit = close_together(_metadata, npins);
 		ASSERT_LE(0, hit);
@@ -374,25 +374,28 @@ TEST(bme_cleared_when_two_close_together)
 	EXPECT_EQ(0, bind(""));
 }
 
-TEST(unbind_while_releasing)
+/*
+ * One round of unbind_while_releasing with @npins pins: whether the unbind
+ * returned while the release still had pins (it revoked an fd being
+ * released).
+ */
+static int unbind_round(struct __test_metadata *_metadata, unsigned int npins)
 {
 	int ready[2], go[2], st, i, hit;
 	int64_t pins0, pins1;
 	long long l0, l = 0;
-	char path[300], c = 'g';
+	char c = 'g';
 	pid_t a;
 
-	NEED_DEVICE();
-	if (bind("uio_pci_generic"))
-		SKIP(return, "cannot bind %s to uio_pci_generic", bdf_str);
+	ASSERT_EQ(0, bind("uio_pci_generic"));
 	ASSERT_EQ(0, vt_foll_pins(&pins0));
 	ASSERT_EQ(0, pipe(ready));
 	ASSERT_EQ(0, pipe(go));
-	a = attached_child(4096, ready[1], go[0]);
+	a = attached_child(npins, ready[1], go[0]);
 	ASSERT_LT(0, a);
 	ASSERT_EQ(1, read(ready[0], &c, 1)) TH_LOG("the child did not get ready");
 	l0 = live_pins();
-	ASSERT_EQ(4096, l0);
+	ASSERT_EQ((long long)npins, l0);
 	ASSERT_EQ(1, write(go[1], &c, 1));
 	for (i = 0; i < 60000; i++) {
 		l = live_pins();
@@ -401,8 +404,8 @@ TEST(unbind_while_releasing)
 		ms_sleep(1);
 	}
 	ASSERT_LT(l, l0) TH_LOG("the close never started unpinning");
-	snprintf(path, sizeof(path), "/sys/bus/pci/drivers/uio_pci_generic/unbind");
-	ASSERT_EQ(0, vt_write_file(path, bdf_str));
+	ASSERT_EQ(0, vt_write_file("/sys/bus/pci/drivers/uio_pci_generic/unbind",
+				   bdf_str));
 	/* The unbind revoked the releasing fd if it still had pins. */
 	hit = live_pins() > 0;
 	ASSERT_EQ(1, read(ready[0], &c, 1)) TH_LOG("the close did not return");
@@ -412,11 +415,28 @@ TEST(unbind_while_releasing)
 	ASSERT_EQ(0, vt_foll_pins(&pins1));
 	EXPECT_EQ(pins0, pins1) TH_LOG("FOLL_PIN balance moved by %lld",
 				      (long long)(pins1 - pins0));
-	vt_write_file(dev_path(path, sizeof(path), "driver_override"), "\n");
 	close(ready[0]);
 	close(ready[1]);
 	close(go[0]);
 	close(go[1]);
+	return hit;
+}
+
+TEST(unbind_while_releasing)
+{
+	unsigned int npins;
+	char path[300];
+	int hit = 0;
+
+	NEED_DEVICE();
+	if (bind("uio_pci_generic"))
+		SKIP(return, "cannot bind %s to uio_pci_generic", bdf_str);
+	for (npins = 4096; npins <= 32768 && !hit; npins *= 2) {
+		hit = unbind_round(_metadata, npins);
+		TH_LOG("%u pins: the unbind came %s the release ended", npins,
+		       hit ? "before" : "after");
+	}
+	vt_write_file(dev_path(path, sizeof(path), "driver_override"), "\n");
 	if (!hit)
 		SKIP(return, "the unbind came after the release had ended");
 }
