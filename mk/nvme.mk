@@ -35,6 +35,10 @@
 #  11 IOMMU (strict), two controllers: B (vtop_dev_attach) unbound with
 #     live pins is noticed by libvtop 0.6: translation gone, pins released
 #     at processing, event fd readable; A keeps DMAing; detach, re-attach
+#  12 IOMMU (strict), attach_any_driver=1, the kernel's nvme driver: bus
+#     mastering on close (kept under a kernel driver, cleared when two
+#     processes close at once), unbind during a close's unpinning
+#     (vtop_review_test)
 # 3, 4, 6, 8 and 9 boot with iommu.strict=1: ATTACH refuses lazy domains.
 # 3 and 4 are skipped (exit 4) while the module lacks VTOP_FEATURE_ATTACH,
 # 5 and 6 while libvtop has no invalidation events.
@@ -46,7 +50,7 @@ NVME_SRCS := $(wildcard $(TOP)/examples/nvme/*.c)
 NVME_HDRS := $(wildcard $(TOP)/examples/nvme/*.h)
 NVME_CFLAGS := -std=c11 -Wall -Wextra -Werror -O2 -g -I$(TOP)/include
 NVME_KERNELS ?= 6.1 6.12
-NVME_SCENARIOS ?= 1 2 3 4 5 6 7 8 9 10 11
+NVME_SCENARIOS ?= 1 2 3 4 5 6 7 8 9 10 11 12
 
 .PHONY: nvme-example nvme-check
 all: nvme-example
