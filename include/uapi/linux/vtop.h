@@ -408,8 +408,10 @@ struct vtop_get_segs {
  * user-space driver, say), the device's Bus Master Enable bit is cleared
  * before the pins are unmapped and unpinned, as VFIO resets a device: the
  * device was given those addresses and may still be running. Not when
- * another fd is attached to the same device, nor once the fd is revoked.
- * The user-space driver enables bus mastering again when it starts.
+ * another fd not being closed itself is attached to the same device, nor
+ * once the fd is revoked, nor when a kernel driver (not uio_pci_generic)
+ * drives the device. The user-space driver enables bus mastering again
+ * when it starts.
  *
  * Return: 0, a common error, or
  *   -EINVAL  @pci_bdf above 0xffff
