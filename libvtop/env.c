@@ -250,20 +250,33 @@ static int ev_epfd = -1;
  * the event fd stays readable until the events are processed.
  */
 static int ev_kick = -1;
+/*
+ * Set after every write to ev_kick, cleared by the drain before it reads:
+ * processing (every register and unregister) reads the eventfd only when
+ * a kick may be waiting, not with a system call each time. A kick written
+ * while a drain runs keeps the flag set, so the next drain reads it.
+ */
+static _Atomic bool ev_kicked;
 
 void vtop__env_kick(void)
 {
 	uint64_t one = 1;
 
-	if (ev_kick >= 0 && write(ev_kick, &one, sizeof(one)) < 0)
+	if (ev_kick < 0)
+		return;
+	if (write(ev_kick, &one, sizeof(one)) < 0)
 		vtop__err(-errno, "cannot signal the event descriptor");
+	atomic_store(&ev_kicked, true);
 }
 
 void vtop__env_kick_drain(void)
 {
 	uint64_t v;
 
-	if (ev_kick >= 0 && read(ev_kick, &v, sizeof(v)) < 0)
+	if (ev_kick >= 0 && atomic_load_explicit(&ev_kicked,
+						 memory_order_relaxed) &&
+	    atomic_exchange(&ev_kicked, false) &&
+	    read(ev_kick, &v, sizeof(v)) < 0)
 		v = 0;
 }
 
@@ -275,6 +288,7 @@ static void ev_fds_close(void)
 		close(ev_kick);
 	ev_epfd = -1;
 	ev_kick = -1;
+	atomic_store(&ev_kicked, false);
 }
 
 void vtop__env_watch_dev(struct vtop_dev *d, bool add)
