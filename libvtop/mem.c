@@ -65,6 +65,42 @@ static struct {
 	uint64_t n4k;
 } regs;
 
+/*
+ * Nodes of ended registrations, kept for the next ones (under vtop__lock,
+ * linked by their left pointer): registering and unregistering in a loop
+ * then calls no allocator (glibc's calloc takes its slow path every
+ * time). At most REG_CACHE_MAX are kept.
+ */
+#define REG_CACHE_MAX	16
+static struct vtop_reg *reg_cache;
+static unsigned int reg_cache_n;
+
+/* A zeroed node, or NULL. With vtop__lock. */
+static struct vtop_reg *reg_alloc(void)
+{
+	struct vtop_reg *r = reg_cache;
+
+	/* The host tests' failing allocations see every node asked for. */
+	if (!r || VTOP__CALLOC_HOOK)
+		return vtop_calloc(1, sizeof(*r));
+	reg_cache = r->left;
+	reg_cache_n--;
+	memset(r, 0, sizeof(*r));
+	return r;
+}
+
+/* With vtop__lock: a node no longer in the tree goes back to the cache. */
+static void reg_free(struct vtop_reg *r)
+{
+	if (reg_cache_n >= REG_CACHE_MAX) {
+		free(r);
+		return;
+	}
+	r->left = reg_cache;
+	reg_cache = r;
+	reg_cache_n++;
+}
+
 /* ---- the registration tree --------------------------------------------- */
 
 static int reg_height(const struct vtop_reg *r)
@@ -298,8 +334,13 @@ _Thread_local bool vtop__in_callback;
 
 pthread_mutex_t vtop__ev_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* Under vtop__ev_lock: registrations marked invalid, not yet processed. */
-static size_t nr_marked;
+/*
+ * Registrations marked invalid, not yet processed: changed under
+ * vtop__ev_lock; read without it by processing's "anything to do?" check
+ * (a mark made just after that read is processed next time, as one made
+ * just after the lock was dropped would be).
+ */
+static _Atomic size_t nr_marked;
 /* Under vtop__lock: the event page's seq up to which records were read. */
 static uint64_t drained_seq;
 
@@ -415,7 +456,7 @@ static int notify_reverse(struct vtop_mem_map *from,
 static void mark_invalid(struct vtop_reg *r)
 {
 	r->invalid = true;
-	nr_marked++;
+	atomic_fetch_add_explicit(&nr_marked, 1, memory_order_relaxed);
 	vtop__vtophys_clear(r->va, r->len);
 	vtop__dev_clear_all(r->va, r->len);
 }
@@ -496,7 +537,7 @@ static int release_reg(struct vtop_reg *r)
 	pthread_mutex_lock(&vtop__ev_lock);
 	reg_erase(r);
 	if (r->invalid) {
-		nr_marked--;
+		atomic_fetch_sub_explicit(&nr_marked, 1, memory_order_relaxed);
 	} else {
 		vtop__vtophys_clear(r->va, r->len);
 		vtop__dev_clear_all(r->va, r->len);
@@ -509,7 +550,7 @@ static int release_reg(struct vtop_reg *r)
 			 (unsigned long long)r->va, (unsigned long long)r->len);
 	}
 	/* Every attached device's pin goes too (errors counted). */
-	{
+	if (atomic_load_explicit(&r->dev_mask, memory_order_relaxed)) {
 		int drc = vtop__dev_unpin_handles(r->dev_handle, r->dev_mask,
 						  r->va, r->len);
 
@@ -522,7 +563,7 @@ static int release_reg(struct vtop_reg *r)
 	/* An invalidated range is no longer the registered memory. */
 	if (r->dontfork && !r->invalid)
 		madvise((void *)(uintptr_t)r->va, r->len, MADV_DOFORK);
-	free(r);
+	reg_free(r);
 	return rc;
 }
 
@@ -561,10 +602,8 @@ static int env_process_locked(void)
 	pg = atomic_load_explicit(&vtop__ev.page, memory_order_relaxed);
 	seq = __atomic_load_n(&pg->seq, __ATOMIC_ACQUIRE);
 	/* Nothing new since the last drain, nothing marked: no syscall. */
-	pthread_mutex_lock(&vtop__ev_lock);
-	n = seq == drained_seq && !nr_marked;
-	pthread_mutex_unlock(&vtop__ev_lock);
-	if (n)
+	if (seq == drained_seq &&
+	    !atomic_load_explicit(&nr_marked, memory_order_relaxed))
 		return 0;
 
 	do {
@@ -603,7 +642,7 @@ static int env_process_locked(void)
 	 * after the drain: process it now, in address order.
 	 */
 	pthread_mutex_lock(&vtop__ev_lock);
-	n = !rc && nr_marked;
+	n = !rc && atomic_load_explicit(&nr_marked, memory_order_relaxed);
 	pthread_mutex_unlock(&vtop__ev_lock);
 	for (r = n ? reg_first() : NULL; r; r = next) {
 		next = reg_next(r);
@@ -700,7 +739,7 @@ static int mem_register(void *vaddr, size_t len, uint32_t flags)
 		goto unlock;
 	}
 	/* The node first: nothing is pinned yet if it cannot be had. */
-	r = vtop_calloc(1, sizeof(*r));
+	r = reg_alloc();
 	if (!r) {
 		rc = vtop__err(-ENOMEM, "out of memory for a registration");
 		goto unlock;
@@ -729,18 +768,23 @@ static int mem_register(void *vaddr, size_t len, uint32_t flags)
 	rc = vtop__check_segments(&res, va, len, vtop__env.ops->name);
 	if (rc)
 		goto unpin;
-	/* Every attached device pins and maps it too, or none does. */
-	rc = vtop__dev_pin_all(va, len, res.flags, &dp);
-	if (rc)
-		goto unpin;
-	dev_pinned = true;
-	/* A device found revoked by its pin: its other pins go now. */
-	if (vtop__nr_devs)
+	/*
+	 * Every attached device pins and maps it too, or none does. Devices
+	 * are attached and detached under vtop__lock only: with none now,
+	 * none comes during this call, and there is nothing to pin.
+	 */
+	if (vtop__nr_devs) {
+		rc = vtop__dev_pin_all(va, len, res.flags, &dp);
+		if (rc)
+			goto unpin;
+		dev_pinned = true;
+		/* A device found revoked by its pin: its other pins go now. */
 		vtop__dev_process_locked();
+	}
 
 	pthread_mutex_lock(&vtop__ev_lock);
 	rc = vtop__vtophys_fill(res.segs, res.nr_segs, &r->n2m, &r->n4k);
-	if (!rc) {
+	if (!rc && dev_pinned) {
 		rc = vtop__dev_fill_all(&dp, va, len);
 		if (rc)
 			vtop__vtophys_clear(va, len);
@@ -749,7 +793,7 @@ static int mem_register(void *vaddr, size_t len, uint32_t flags)
 		pthread_mutex_unlock(&vtop__ev_lock);
 		goto unpin;
 	}
-	for (unsigned int i = 0; i < VTOP_DEV_MAX; i++) {
+	for (unsigned int i = 0; dev_pinned && i < VTOP_DEV_MAX; i++) {
 		if (dp.pinned[i]) {
 			r->dev_handle[i] = dp.res[i].handle;
 			r->dev_mask |= 1U << i;
@@ -788,7 +832,8 @@ static int mem_register(void *vaddr, size_t len, uint32_t flags)
 	if (!res.borrowed)
 		free(res.segs);
 	res.segs = NULL;
-	vtop__dev_pins_done(&dp);
+	if (dev_pinned)
+		vtop__dev_pins_done(&dp);
 	dev_pinned = false;
 
 	for (m = maps_head; m; m = vtop__map_link(m)->next) {
@@ -813,7 +858,8 @@ unpin:
 unlock:
 	if (dontfork)
 		madvise(vaddr, len, MADV_DOFORK);
-	free(r);
+	if (r)
+		reg_free(r);
 unlock_nofree:
 	pthread_mutex_unlock(&vtop__lock);
 	if (!res.borrowed)
@@ -1080,7 +1126,7 @@ void vtop__mem_forget_all(void)
 {
 	free_subtree(regs.root);
 	memset(&regs, 0, sizeof(regs));
-	nr_marked = 0;
+	atomic_store_explicit(&nr_marked, 0, memory_order_relaxed);
 	drained_seq = 0;
 }
 
