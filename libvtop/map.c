@@ -489,6 +489,27 @@ static void free_pools(struct walk_state *w)
 	}
 }
 
+/*
+ * Is @r inside one 2 MiB slot whose tables exist already (its level-2
+ * table, and its leaf unless @r takes the whole slot)? Then applying it
+ * allocates nothing, and needs no counting pass: the common case of a
+ * small registration and of clearing one. Under map->lock.
+ */
+static bool one_slot_ready(const struct vtop_mem_map *map,
+			   const struct vtop_map_range *r)
+{
+	uint64_t slot_va = r->va & ~(VTOP_SIZE_2M - 1);
+	struct map_l2 *l2;
+
+	if (!r->len || slot_va != ((r->va + r->len - 1) & ~(VTOP_SIZE_2M - 1)))
+		return false;
+	l2 = l2_of(map, l1_index(slot_va));
+	if (!l2)
+		return false;
+	return range_takes_2m(r, slot_va) ||
+	       LOAD(&l2->slot[l2_index(slot_va)].leaf);
+}
+
 int vtop__map_set_ranges(struct vtop_mem_map *map,
 			const struct vtop_map_range *r, size_t n,
 			uint64_t *n2m, uint64_t *n4k)
@@ -498,6 +519,10 @@ int vtop__map_set_ranges(struct vtop_mem_map *map,
 	size_t k;
 
 	pthread_mutex_lock(&map->lock);
+	if (n == 1 && one_slot_ready(map, r)) {
+		apply_slot(&w, r, r->va & ~(VTOP_SIZE_2M - 1));
+		goto done;
+	}
 	walk(&w, r, n, false);
 	if (w.need_l2) {
 		w.l2_pool = vtop_calloc(w.need_l2, sizeof(*w.l2_pool));
@@ -520,6 +545,7 @@ int vtop__map_set_ranges(struct vtop_mem_map *map,
 		}
 	}
 	walk(&w, r, n, true);
+done:
 	if (n2m)
 		*n2m = w.n2m;
 	if (n4k)

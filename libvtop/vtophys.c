@@ -71,8 +71,19 @@ int vtop__map_fill_segs(struct vtop_mem_map *map,
 		r = vtop_calloc(nr, sizeof(*r));
 		if (!r)
 			return vtop__err(-ENOMEM, "out of memory filling the vtophys map");
-	} else {
+	} else if (nr > 1) {
 		memset(small, 0, sizeof(small));
+	} else {
+		/* One segment (a small pin, one folio): one range. */
+		struct vtop_map_range one = { 0 };
+
+		if (nr) {
+			one.va = segs[0].vaddr;
+			one.len = segs[0].len;
+			one.value = segs[0].dma_addr - segs[0].vaddr;
+			one.allow_2m = segs[0].page_shift >= VTOP_SHIFT_2M;
+		}
+		return vtop__map_set_ranges(map, &one, nr, n2m, n4k);
 	}
 	for (k = 0; k < nr; k++) {
 		r[k].va = segs[k].vaddr;
