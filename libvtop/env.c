@@ -256,7 +256,7 @@ static int ev_kick = -1;
  * a kick may be waiting, not with a system call each time. A kick written
  * while a drain runs keeps the flag set, so the next drain reads it.
  */
-static _Atomic bool ev_kicked;
+_Atomic bool vtop__env_kicked;
 
 void vtop__env_kick(void)
 {
@@ -266,16 +266,16 @@ void vtop__env_kick(void)
 		return;
 	if (write(ev_kick, &one, sizeof(one)) < 0)
 		vtop__err(-errno, "cannot signal the event descriptor");
-	atomic_store(&ev_kicked, true);
+	atomic_store(&vtop__env_kicked, true);
 }
 
 void vtop__env_kick_drain(void)
 {
 	uint64_t v;
 
-	if (ev_kick >= 0 && atomic_load_explicit(&ev_kicked,
+	if (ev_kick >= 0 && atomic_load_explicit(&vtop__env_kicked,
 						 memory_order_relaxed) &&
-	    atomic_exchange(&ev_kicked, false) &&
+	    atomic_exchange(&vtop__env_kicked, false) &&
 	    read(ev_kick, &v, sizeof(v)) < 0)
 		v = 0;
 }
@@ -288,7 +288,7 @@ static void ev_fds_close(void)
 		close(ev_kick);
 	ev_epfd = -1;
 	ev_kick = -1;
-	atomic_store(&ev_kicked, false);
+	atomic_store(&vtop__env_kicked, false);
 }
 
 void vtop__env_watch_dev(struct vtop_dev *d, bool add)

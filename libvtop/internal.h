@@ -100,6 +100,18 @@ int vtop__map_set_ranges(struct vtop_mem_map *map,
 			uint64_t *n2m, uint64_t *n4k);
 
 /*
+ * The fast path of one range: if @r lies inside one 2 MiB slot whose
+ * tables exist (its level-2 table, and its leaf unless @r takes the whole
+ * slot), apply it, which allocates nothing, and return true; otherwise
+ * change nothing and return false (vtop__map_set_ranges() then does it).
+ * Takes no lock: the caller keeps every other writer of @map out (the
+ * vtophys map: every writer holds vtop__ev_lock).
+ */
+bool vtop__map_set_one_excl(struct vtop_mem_map *map,
+			    const struct vtop_map_range *r,
+			    uint64_t *n2m, uint64_t *n4k);
+
+/*
  * Looking one entry up (its value, and log2 of its size: 12 or 21; an area
  * with no table counts as 21) is vtop__map_lookup() of vtop.h.
  */
@@ -288,6 +300,8 @@ void vtop__env_watch_dev(struct vtop_dev *d, bool add);
  */
 void vtop__env_kick(void);
 void vtop__env_kick_drain(void);
+/* Set after a kick, cleared by the drain: a kick may be waiting. */
+extern _Atomic bool vtop__env_kicked;
 /* Environment's own device revoked (its pins -ENODEV or REVOKED seen). */
 extern _Atomic bool vtop__env_revoked;
 /* With vtop__lock: detach every device (env fini); or, in a fork child, forget them. */
@@ -453,13 +467,55 @@ void vtop__maps_unlock_all(void);
 /* map.c: does this map get VTOP_MEM_MAP_NOTIFY_INVALIDATE? */
 bool vtop__map_wants_invalidate(const struct vtop_mem_map *map);
 
-/* vtophys.c: the map is allocated once and never freed. */
+/*
+ * vtophys.c: the map is allocated once and never freed. Its only writer
+ * is the library, always with vtop__ev_lock held (or in a fork() child
+ * before it has threads): the fast path below needs no map->lock.
+ */
 extern struct vtop_mem_map *_Atomic vtop__vtophys_map;
 int vtop__vtophys_map_init_locked(void);
-/* Fill the vtophys map from a pin's segments; all or nothing. */
-int vtop__vtophys_fill(const struct vtop_segment *segs, uint32_t nr,
-		      uint64_t *n2m, uint64_t *n4k);
-void vtop__vtophys_clear(uint64_t va, uint64_t len);
+/* vtophys.c: the general cases of the two below. */
+int vtop__vtophys_fill_slow(const struct vtop_segment *segs, uint32_t nr,
+			   uint64_t *n2m, uint64_t *n4k);
+void vtop__vtophys_clear_slow(uint64_t va, uint64_t len);
+
+/*
+ * With vtop__ev_lock: fill the vtophys map from a pin's segments; all or
+ * nothing. One segment in one ready 2 MiB slot (a small registration)
+ * takes the fast path.
+ */
+static inline int vtop__vtophys_fill(const struct vtop_segment *segs,
+				     uint32_t nr, uint64_t *n2m,
+				     uint64_t *n4k)
+{
+	if (nr == 1) {
+		const struct vtop_map_range one = {
+			.va = segs[0].vaddr, .len = segs[0].len,
+			.value = segs[0].dma_addr - segs[0].vaddr,
+			.allow_2m = segs[0].page_shift >= VTOP_SHIFT_2M,
+		};
+
+		if (vtop__map_set_one_excl(atomic_load_explicit(&vtop__vtophys_map,
+								memory_order_relaxed),
+					   &one, n2m, n4k))
+			return 0;
+	}
+	return vtop__vtophys_fill_slow(segs, nr, n2m, n4k);
+}
+
+/* With vtop__ev_lock: clear a registered range (allocates nothing). */
+static inline void vtop__vtophys_clear(uint64_t va, uint64_t len)
+{
+	const struct vtop_map_range r = {
+		.va = va, .len = len, .value = VTOP_VTOPHYS_ERROR,
+		.allow_2m = true,
+	};
+
+	if (!vtop__map_set_one_excl(atomic_load_explicit(&vtop__vtophys_map,
+							 memory_order_relaxed),
+				    &r, NULL, NULL))
+		vtop__vtophys_clear_slow(va, len);
+}
 
 
 #endif /* LIBVTOP_INTERNAL_H */

@@ -399,8 +399,10 @@ static void count_slot(struct walk_state *w, const struct vtop_map_range *r,
 	}
 }
 
-static void apply_slot(struct walk_state *w, const struct vtop_map_range *r,
-		       uint64_t slot_va)
+/* Inlined: in the fast path of one range too. */
+static inline __attribute__((always_inline))
+void apply_slot(struct walk_state *w, const struct vtop_map_range *r,
+		uint64_t slot_va)
 {
 	struct vtop_mem_map *map = w->map;
 	unsigned int l1 = l1_index(slot_va), i = l2_index(slot_va), j;
@@ -495,8 +497,9 @@ static void free_pools(struct walk_state *w)
  * allocates nothing, and needs no counting pass: the common case of a
  * small registration and of clearing one. Under map->lock.
  */
-static bool one_slot_ready(const struct vtop_mem_map *map,
-			   const struct vtop_map_range *r)
+static inline __attribute__((always_inline))
+bool one_slot_ready(const struct vtop_mem_map *map,
+		    const struct vtop_map_range *r)
 {
 	uint64_t slot_va = r->va & ~(VTOP_SIZE_2M - 1);
 	struct map_l2 *l2;
@@ -508,6 +511,22 @@ static bool one_slot_ready(const struct vtop_mem_map *map,
 		return false;
 	return range_takes_2m(r, slot_va) ||
 	       LOAD(&l2->slot[l2_index(slot_va)].leaf);
+}
+
+bool vtop__map_set_one_excl(struct vtop_mem_map *map,
+			    const struct vtop_map_range *r,
+			    uint64_t *n2m, uint64_t *n4k)
+{
+	struct walk_state w = { .map = map };
+
+	if (!one_slot_ready(map, r))
+		return false;
+	apply_slot(&w, r, r->va & ~(VTOP_SIZE_2M - 1));
+	if (n2m)
+		*n2m = w.n2m;
+	if (n4k)
+		*n4k = w.n4k;
+	return true;
 }
 
 int vtop__map_set_ranges(struct vtop_mem_map *map,

@@ -195,7 +195,8 @@ static void reg_insert(struct vtop_reg *r)
 	r->parent = parent;
 	r->height = 1;
 	*link = r;
-	reg_rebalance(parent);
+	if (parent)
+		reg_rebalance(parent);
 	regs.n++;
 	regs.bytes += r->len;
 	regs.n2m += r->n2m;
@@ -264,7 +265,8 @@ static void reg_erase(struct vtop_reg *r)
 		start = r->parent;
 		reg_replace_child(start, r, r->left ? r->left : r->right);
 	}
-	reg_rebalance(start);
+	if (start)
+		reg_rebalance(start);
 	regs.n--;
 	regs.bytes -= r->len;
 	regs.n2m -= r->n2m;
@@ -383,7 +385,8 @@ static int notify(struct vtop_mem_map *map,
 	return rc > 0 ? -rc : rc;
 }
 
-static int check_range(uint64_t va, uint64_t len, const char *what)
+static __attribute__((noinline, cold))
+int range_error(uint64_t va, uint64_t len, const char *what)
 {
 	if ((va | len) & (VTOP_SIZE_4K - 1))
 		return vtop__err(-EINVAL, "%s: address 0x%llx or length 0x%llx is not a multiple of 4 KiB",
@@ -393,6 +396,16 @@ static int check_range(uint64_t va, uint64_t len, const char *what)
 		return vtop__err(-EINVAL, "%s: range 0x%llx+0x%llx reaches beyond 2^48",
 				what, (unsigned long long)va,
 				(unsigned long long)len);
+	return 0;
+}
+
+/* 4 KiB aligned and below 2^48, or -EINVAL (and a message). */
+static inline int check_range(uint64_t va, uint64_t len, const char *what)
+{
+	if (__builtin_expect(((va | len) & (VTOP_SIZE_4K - 1)) ||
+			     va >= VTOP_VA_LIMIT ||
+			     len > VTOP_VA_LIMIT - va, 0))
+		return range_error(va, len, what);
 	return 0;
 }
 
@@ -425,12 +438,29 @@ int vtop__check_segments(const struct vtop_pin_result *res, uint64_t va,
 }
 
 /*
+ * vtop__check_segments(), with no call for one good segment (a small pin
+ * or one folio): the same checks.
+ */
+static inline int check_segments(const struct vtop_pin_result *res,
+				 uint64_t va, uint64_t len,
+				 const char *backend)
+{
+	const struct vtop_segment *s = res->segs;
+
+	if (res->nr_segs == 1 && s->vaddr == va && s->len == len &&
+	    !((len | s->dma_addr) & (VTOP_SIZE_4K - 1)) &&
+	    s->page_shift >= VTOP_SHIFT_4K)
+		return 0;
+	return vtop__check_segments(res, va, len, backend);
+}
+
+/*
  * @action (UNREGISTER or INVALIDATE) to @from and every map created before
  * it, newest first. Returns the first callback error (all are counted).
  */
-static int notify_reverse(struct vtop_mem_map *from,
-			  enum vtop_mem_map_notify_action action,
-			  uint64_t va, uint64_t len)
+static int notify_reverse_maps(struct vtop_mem_map *from,
+			       enum vtop_mem_map_notify_action action,
+			       uint64_t va, uint64_t len)
 {
 	struct vtop_mem_map *m;
 	int rc, first = 0;
@@ -450,6 +480,14 @@ static int notify_reverse(struct vtop_mem_map *from,
 	return first;
 }
 
+/* notify_reverse_maps(), with no call when there is no map to notify. */
+static inline int notify_reverse(struct vtop_mem_map *from,
+				 enum vtop_mem_map_notify_action action,
+				 uint64_t va, uint64_t len)
+{
+	return from ? notify_reverse_maps(from, action, va, len) : 0;
+}
+
 /* ---- invalidation: marking (vtop__ev_lock) ----------------------------- */
 
 /* With vtop__ev_lock: clear @r from vtophys; it is processed later. */
@@ -458,7 +496,8 @@ static void mark_invalid(struct vtop_reg *r)
 	r->invalid = true;
 	atomic_fetch_add_explicit(&nr_marked, 1, memory_order_relaxed);
 	vtop__vtophys_clear(r->va, r->len);
-	vtop__dev_clear_all(r->va, r->len);
+	if (vtop__nr_devs)
+		vtop__dev_clear_all(r->va, r->len);
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -540,7 +579,8 @@ static int release_reg(struct vtop_reg *r)
 		atomic_fetch_sub_explicit(&nr_marked, 1, memory_order_relaxed);
 	} else {
 		vtop__vtophys_clear(r->va, r->len);
-		vtop__dev_clear_all(r->va, r->len);
+		if (vtop__nr_devs)
+			vtop__dev_clear_all(r->va, r->len);
 	}
 	pthread_mutex_unlock(&vtop__ev_lock);
 	rc = vtop__env.ops->unpin(vtop__env.ctx, r->handle);
@@ -669,6 +709,34 @@ int vtop__mem_process_locked(void)
 	return drc < 0 ? drc : rc;
 }
 
+/*
+ * With vtop__lock, in register and unregister (the environment checked
+ * not to be a fork child's): vtop__mem_process_locked(), without a call
+ * when there is nothing to process: no kick waiting, no device attached,
+ * no event since the last drain and nothing marked.
+ */
+static inline int process_locked(void)
+{
+	const struct vtop_event_page *pg;
+
+	if (atomic_load_explicit(&vtop__env_kicked, memory_order_relaxed) ||
+	    vtop__nr_devs || !vtop__env.ready || vtop__env.inherited)
+		return vtop__mem_process_locked();
+	if (!vtop__env.events)
+		return 0;
+	pg = atomic_load_explicit(&vtop__ev.page, memory_order_relaxed);
+	if (__atomic_load_n(&pg->seq, __ATOMIC_ACQUIRE) == drained_seq &&
+	    !atomic_load_explicit(&nr_marked, memory_order_relaxed))
+		return 0;
+	return vtop__mem_process_locked();
+}
+
+/* vtop__env_check_child() without a call in the common case. */
+static inline int check_child(const char *what)
+{
+	return vtop__env.inherited ? vtop__env_check_child(what) : 0;
+}
+
 VTOP_EXPORT
 int vtop_mem_process_events(void)
 {
@@ -719,14 +787,14 @@ static int mem_register(void *vaddr, size_t len, uint32_t flags)
 		res.flags = VTOP_PIN_READONLY;
 
 	pthread_mutex_lock(&vtop__lock);
-	rc = vtop__env_check_child("vtop_mem_register");
+	rc = check_child("vtop_mem_register");
 	if (rc)
 		goto unlock;
-	rc = vtop__env_ensure_locked();
+	rc = vtop__env.ready ? 0 : vtop__env_ensure_locked();
 	if (rc)
 		goto unlock;
 	/* Memory unmapped and mapped again: its old registration goes. */
-	rc = vtop__mem_process_locked();
+	rc = process_locked();
 	if (rc < 0)
 		goto unlock;
 	rc = 0;
@@ -765,7 +833,7 @@ static int mem_register(void *vaddr, size_t len, uint32_t flags)
 	}
 	if (rc)
 		goto unlock;
-	rc = vtop__check_segments(&res, va, len, vtop__env.ops->name);
+	rc = check_segments(&res, va, len, vtop__env.ops->name);
 	if (rc)
 		goto unpin;
 	/*
@@ -820,7 +888,8 @@ static int mem_register(void *vaddr, size_t len, uint32_t flags)
 		if (rc) {
 			reg_erase(r);
 			vtop__vtophys_clear(va, len);
-			vtop__dev_clear_all(va, len);
+			if (vtop__nr_devs)
+				vtop__dev_clear_all(va, len);
 			pthread_mutex_unlock(&vtop__ev_lock);
 			goto unpin;
 		}
@@ -917,10 +986,10 @@ int vtop_mem_unregister(void *vaddr, size_t len)
 	end = va + len;
 
 	pthread_mutex_lock(&vtop__lock);
-	rc = vtop__env_check_child("vtop_mem_unregister");
+	rc = check_child("vtop_mem_unregister");
 	if (rc)
 		goto unlock;
-	rc = vtop__mem_process_locked();
+	rc = process_locked();
 	if (rc < 0)
 		goto unlock;
 	rc = 0;

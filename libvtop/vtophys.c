@@ -97,8 +97,8 @@ int vtop__map_fill_segs(struct vtop_mem_map *map,
 	return rc;
 }
 
-int vtop__vtophys_fill(const struct vtop_segment *segs, uint32_t nr,
-		      uint64_t *n2m, uint64_t *n4k)
+int vtop__vtophys_fill_slow(const struct vtop_segment *segs, uint32_t nr,
+			   uint64_t *n2m, uint64_t *n4k)
 {
 	return vtop__map_fill_segs(atomic_load(&vtop__vtophys_map), segs, nr,
 				   n2m, n4k);
@@ -119,7 +119,7 @@ void vtop__map_clear_range(struct vtop_mem_map *map, uint64_t va,
 	vtop__map_set_ranges(map, &r, 1, NULL, NULL);
 }
 
-void vtop__vtophys_clear(uint64_t va, uint64_t len)
+void vtop__vtophys_clear_slow(uint64_t va, uint64_t len)
 {
 	vtop__map_clear_range(atomic_load(&vtop__vtophys_map), va, len);
 }
