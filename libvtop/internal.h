@@ -367,8 +367,13 @@ extern int (*vtop__dev_open_hook)(const char *bdf,
 extern pthread_mutex_t vtop__lock;
 extern pthread_mutex_t vtop__ev_lock;
 
-/* Set while a notify callback runs in this thread. */
-extern _Thread_local bool vtop__in_callback;
+/*
+ * Set while a notify callback runs in this thread. Read on every call:
+ * initial-exec, so that reading it is one load, not a __tls_get_addr()
+ * call (one byte of the static TLS surplus when libvtop is dlopen()ed).
+ */
+extern _Thread_local bool vtop__in_callback
+	__attribute__((tls_model("initial-exec")));
 
 struct vtop_env {
 	bool ready;

@@ -332,7 +332,8 @@ long vtop__mem_check_regs(void)
 static struct vtop_mem_map *maps_head, *maps_tail;
 static uint32_t nr_maps;
 
-_Thread_local bool vtop__in_callback;
+_Thread_local bool vtop__in_callback
+	__attribute__((tls_model("initial-exec")));
 
 pthread_mutex_t vtop__ev_lock = PTHREAD_MUTEX_INITIALIZER;
 
