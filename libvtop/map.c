@@ -517,15 +517,48 @@ bool vtop__map_set_one_excl(struct vtop_mem_map *map,
 			    const struct vtop_map_range *r,
 			    uint64_t *n2m, uint64_t *n4k)
 {
-	struct walk_state w = { .map = map };
+	uint64_t slot_va = r->va & ~(VTOP_SIZE_2M - 1), end = r->va + r->len;
+	struct vtop__map_slot *slot;
+	struct map_leaf *leaf;
+	struct map_l2 *l2;
+	uint64_t s, va, fill;
+	unsigned int j;
 
-	if (!one_slot_ready(map, r))
+	/* apply_slot() for one range in one slot, its tables there. */
+	if (!r->len || slot_va != ((end - 1) & ~(VTOP_SIZE_2M - 1)))
 		return false;
-	apply_slot(&w, r, r->va & ~(VTOP_SIZE_2M - 1));
+	l2 = l2_of(map, l1_index(slot_va));
+	if (!l2)
+		return false;
+	slot = &l2->slot[l2_index(slot_va)];
+	s = LOAD(&slot->leaf);
+	if (range_takes_2m(r, slot_va)) {
+		PUBLISH(&slot->value, r->value);
+		if (s & LEAF_ACTIVE)
+			PUBLISH(&slot->leaf, s & ~LEAF_ACTIVE);
+		if (n2m)
+			*n2m = 1;
+		if (n4k)
+			*n4k = 0;
+		return true;
+	}
+	leaf = leaf_of(s);
+	if (!leaf)
+		return false;
+	if (!(s & LEAF_ACTIVE)) {
+		/* The 2 MiB entry's value becomes every page's value. */
+		fill = LOAD(&slot->value);
+		for (j = 0; j < L3_ENTRIES; j++)
+			STORE(&leaf->v[j], fill);
+	}
+	for (va = r->va; va < end; va += VTOP_SIZE_4K)
+		PUBLISH(&leaf->v[l3_index(va)], r->value);
+	if (!(s & LEAF_ACTIVE))
+		PUBLISH(&slot->leaf, (uint64_t)(uintptr_t)leaf | LEAF_ACTIVE);
 	if (n2m)
-		*n2m = w.n2m;
+		*n2m = 0;
 	if (n4k)
-		*n4k = w.n4k;
+		*n4k = r->len >> VTOP_SHIFT_4K;
 	return true;
 }
 

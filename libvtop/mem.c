@@ -241,7 +241,8 @@ static struct vtop_reg *reg_prev(struct vtop_reg *r)
 }
 
 /* Unlink @r from the tree (not freed). */
-static void reg_erase(struct vtop_reg *r)
+static inline __attribute__((always_inline))
+void reg_erase(struct vtop_reg *r)
 {
 	struct vtop_reg *start;
 
@@ -953,7 +954,8 @@ int vtop_mem_register_ex(void *vaddr, size_t len, uint32_t flags)
  * Unregister @count registrations from @r on, in address order. Returns
  * the first error of a callback or an unpin.
  */
-static int unregister_regs(struct vtop_reg *r, size_t count)
+static inline __attribute__((always_inline))
+int unregister_regs(struct vtop_reg *r, size_t count)
 {
 	struct vtop_reg *next;
 	int rc, first = 0;

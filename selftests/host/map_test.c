@@ -443,6 +443,98 @@ static void leaf_arena(void)
 	leaf_arena_one("0");
 }
 
+/*
+ * vtop__map_set_one_excl() (the vtophys map's fast path) against
+ * vtop__map_set_ranges() on a twin map: random ranges around 1 GiB, some
+ * in one slot with its tables there (applied by the fast path: the same
+ * entries, sizes and counts), the others refused with nothing changed.
+ */
+#define FP_START	(G1 - 2 * M2)
+#define FP_PAGES	((5 * M2) / K4)
+
+static uint64_t fp_seed = 0x9E3779B97F4A7C15ULL;
+
+static uint64_t fp_rnd(void)
+{
+	fp_seed ^= fp_seed << 13;
+	fp_seed ^= fp_seed >> 7;
+	fp_seed ^= fp_seed << 17;
+	return fp_seed;
+}
+
+static bool fp_same(struct vtop_mem_map *a, struct vtop_mem_map *b)
+{
+	unsigned int sa, sb;
+	size_t i;
+
+	for (i = 0; i < FP_PAGES; i++) {
+		uint64_t va = FP_START + i * K4;
+
+		if (vtop__map_lookup(a, va, &sa) != vtop__map_lookup(b, va, &sb) ||
+		    sa != sb)
+			return false;
+	}
+	return true;
+}
+
+static void one_slot_fast_path(void)
+{
+	struct vtop_mem_map *a = new_map(NULL), *b = new_map(NULL);
+	static uint64_t before[FP_PAGES];
+	int i, fast = 0, fast_2m = 0, refused = 0;
+	unsigned int sh;
+	size_t k;
+
+	for (i = 0; i < 3000; i++) {
+		struct vtop_map_range r = { .allow_2m = fp_rnd() & 1 };
+		uint64_t an2m = 0, an4k = 0, bn2m = 7, bn4k = 7;
+
+		switch (fp_rnd() % 4) {
+		case 0:		/* a whole slot */
+			r.va = FP_START + (fp_rnd() % 5) * M2;
+			r.len = M2;
+			break;
+		case 1:		/* a few pages anywhere, maybe across a slot */
+			r.va = FP_START + (fp_rnd() % (FP_PAGES - 8)) * K4;
+			r.len = (1 + fp_rnd() % 8) * K4;
+			break;
+		default:	/* pages inside one slot */
+			r.va = FP_START + (fp_rnd() % 5) * M2 +
+			       (fp_rnd() % 512) * K4;
+			r.len = (1 + fp_rnd() % ((FP_START + 5 * M2 - r.va) / K4 < 64 ?
+						 (FP_START + 5 * M2 - r.va) / K4 : 64)) * K4;
+			break;
+		}
+		r.value = fp_rnd() % 3 ? (fp_rnd() & ~(K4 - 1)) : DEF;
+		CHECK_EQ(vtop__map_set_ranges(a, &r, 1, &an2m, &an4k), 0);
+		for (k = 0; k < FP_PAGES; k++)
+			before[k] = vtop__map_lookup(b, FP_START + k * K4, &sh);
+		if (vtop__map_set_one_excl(b, &r, &bn2m, &bn4k)) {
+			fast++;
+			fast_2m += bn2m == 1;
+			CHECK_EQ(bn2m, an2m);
+			CHECK_EQ(bn4k, an4k);
+		} else {
+			refused++;
+			for (k = 0; k < FP_PAGES; k++)
+				if (before[k] != vtop__map_lookup(b, FP_START + k * K4, &sh))
+					break;
+			CHECK_EQ(k, FP_PAGES);
+			CHECK_EQ(vtop__map_set_ranges(b, &r, 1, NULL, NULL), 0);
+		}
+		if (!fp_same(a, b)) {
+			CHECK(!"the maps differ");
+			break;
+		}
+	}
+	/* every path was taken */
+	CHECK(fast > 100);
+	CHECK(fast_2m > 10);
+	CHECK(refused > 10);
+	vtop_mem_map_free(&a);
+	vtop_mem_map_free(&b);
+}
+
 HOST_MAIN(
 	HOST_TEST(spdk_vectors),
 	HOST_TEST(alignment),
@@ -457,4 +549,5 @@ HOST_MAIN(
 	HOST_TEST(free_null),
 	HOST_TEST(many_tables),
 	HOST_TEST(leaf_arena),
+	HOST_TEST(one_slot_fast_path),
 )
