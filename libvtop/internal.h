@@ -110,6 +110,15 @@ int vtop__map_set_ranges(struct vtop_mem_map *map,
 bool vtop__map_set_one_excl(struct vtop_mem_map *map,
 			    const struct vtop_map_range *r,
 			    uint64_t *n2m, uint64_t *n4k);
+/*
+ * The same for a pin's segments (in order, each 4 KiB aligned, as
+ * vtop__check_segments() checks them) that all lie in one 2 MiB slot:
+ * true if applied (as vtop__map_fill_segs() would), false if nothing was
+ * changed because a table would be needed.
+ */
+bool vtop__map_fill_slot_excl(struct vtop_mem_map *map,
+			      const struct vtop_segment *segs, uint32_t nr,
+			      uint64_t *n2m, uint64_t *n4k);
 
 /*
  * Looking one entry up (its value, and log2 of its size: 12 or 21; an area
@@ -486,25 +495,17 @@ void vtop__vtophys_clear_slow(uint64_t va, uint64_t len);
 
 /*
  * With vtop__ev_lock: fill the vtophys map from a pin's segments; all or
- * nothing. One segment in one ready 2 MiB slot (a small registration)
- * takes the fast path.
+ * nothing. Segments in one ready 2 MiB slot (a small registration) take
+ * the fast path.
  */
 static inline int vtop__vtophys_fill(const struct vtop_segment *segs,
 				     uint32_t nr, uint64_t *n2m,
 				     uint64_t *n4k)
 {
-	if (nr == 1) {
-		const struct vtop_map_range one = {
-			.va = segs[0].vaddr, .len = segs[0].len,
-			.value = segs[0].dma_addr - segs[0].vaddr,
-			.allow_2m = segs[0].page_shift >= VTOP_SHIFT_2M,
-		};
-
-		if (vtop__map_set_one_excl(atomic_load_explicit(&vtop__vtophys_map,
-								memory_order_relaxed),
-					   &one, n2m, n4k))
-			return 0;
-	}
+	if (vtop__map_fill_slot_excl(atomic_load_explicit(&vtop__vtophys_map,
+							  memory_order_relaxed),
+				     segs, nr, n2m, n4k))
+		return 0;
 	return vtop__vtophys_fill_slow(segs, nr, n2m, n4k);
 }
 

@@ -562,6 +562,67 @@ bool vtop__map_set_one_excl(struct vtop_mem_map *map,
 	return true;
 }
 
+bool vtop__map_fill_slot_excl(struct vtop_mem_map *map,
+			      const struct vtop_segment *segs, uint32_t nr,
+			      uint64_t *n2m, uint64_t *n4k)
+{
+	uint64_t slot_va, end, s, va, fill, pages = 0;
+	struct vtop__map_slot *slot;
+	struct map_leaf *leaf;
+	struct map_l2 *l2;
+	unsigned int j;
+	uint32_t k;
+
+	if (nr == 1) {
+		const struct vtop_map_range one = {
+			.va = segs[0].vaddr, .len = segs[0].len,
+			.value = segs[0].dma_addr - segs[0].vaddr,
+			.allow_2m = segs[0].page_shift >= VTOP_SHIFT_2M,
+		};
+
+		return vtop__map_set_one_excl(map, &one, n2m, n4k);
+	}
+	if (!nr)
+		return false;
+	/*
+	 * Several segments in one slot: none covers the whole slot, so all
+	 * are 4 KiB entries of the slot's leaf.
+	 */
+	slot_va = segs[0].vaddr & ~(VTOP_SIZE_2M - 1);
+	end = segs[nr - 1].vaddr + segs[nr - 1].len;
+	if (!segs[nr - 1].len ||
+	    slot_va != ((end - 1) & ~(VTOP_SIZE_2M - 1)))
+		return false;
+	l2 = l2_of(map, l1_index(slot_va));
+	if (!l2)
+		return false;
+	slot = &l2->slot[l2_index(slot_va)];
+	s = LOAD(&slot->leaf);
+	leaf = leaf_of(s);
+	if (!leaf)
+		return false;
+	if (!(s & LEAF_ACTIVE)) {
+		fill = LOAD(&slot->value);
+		for (j = 0; j < L3_ENTRIES; j++)
+			STORE(&leaf->v[j], fill);
+	}
+	for (k = 0; k < nr; k++) {
+		uint64_t value = segs[k].dma_addr - segs[k].vaddr;
+
+		for (va = segs[k].vaddr; va < segs[k].vaddr + segs[k].len;
+		     va += VTOP_SIZE_4K)
+			PUBLISH(&leaf->v[l3_index(va)], value);
+		pages += segs[k].len >> VTOP_SHIFT_4K;
+	}
+	if (!(s & LEAF_ACTIVE))
+		PUBLISH(&slot->leaf, (uint64_t)(uintptr_t)leaf | LEAF_ACTIVE);
+	if (n2m)
+		*n2m = 0;
+	if (n4k)
+		*n4k = pages;
+	return true;
+}
+
 int vtop__map_set_ranges(struct vtop_mem_map *map,
 			const struct vtop_map_range *r, size_t n,
 			uint64_t *n2m, uint64_t *n4k)

@@ -535,6 +535,71 @@ static void one_slot_fast_path(void)
 	vtop_mem_map_free(&b);
 }
 
+/*
+ * vtop__map_fill_slot_excl() against vtop__map_fill_segs() on a twin map:
+ * random segment lists (in order, contiguous in VA, random DMA addresses
+ * and page sizes), mostly inside one slot: the same entries and counts,
+ * or a refusal that changed nothing.
+ */
+static void slot_fill_fast_path(void)
+{
+	struct vtop_mem_map *a = new_map(NULL), *b = new_map(NULL);
+	static uint64_t before[FP_PAGES];
+	struct vtop_segment segs[16];
+	int i, fast = 0, multi = 0, refused = 0;
+	unsigned int sh;
+	uint32_t nr, k;
+	size_t p;
+
+	for (i = 0; i < 3000; i++) {
+		uint64_t an2m = 0, an4k = 0, bn2m = 7, bn4k = 7, va;
+
+		nr = 1 + fp_rnd() % 16;
+		if (fp_rnd() % 8 == 0) {
+			/* one whole slot, one segment */
+			nr = 1;
+			va = FP_START + (fp_rnd() % 5) * M2;
+		} else {
+			va = FP_START + (fp_rnd() % (FP_PAGES - 16 * 4)) * K4;
+		}
+		for (k = 0; k < nr; k++) {
+			segs[k] = (struct vtop_segment){
+				.vaddr = va,
+				.len = nr == 1 && !(va % M2) ? M2 :
+				       (1 + fp_rnd() % 4) * K4,
+				.dma_addr = (fp_rnd() % 4096) * K4,
+				.page_shift = fp_rnd() & 1 ? 21 : 12,
+			};
+			va += segs[k].len;
+		}
+		CHECK_EQ(vtop__map_fill_segs(a, segs, nr, &an2m, &an4k), 0);
+		for (p = 0; p < FP_PAGES; p++)
+			before[p] = vtop__map_lookup(b, FP_START + p * K4, &sh);
+		if (vtop__map_fill_slot_excl(b, segs, nr, &bn2m, &bn4k)) {
+			fast++;
+			multi += nr > 1;
+			CHECK_EQ(bn2m, an2m);
+			CHECK_EQ(bn4k, an4k);
+		} else {
+			refused++;
+			for (p = 0; p < FP_PAGES; p++)
+				if (before[p] != vtop__map_lookup(b, FP_START + p * K4, &sh))
+					break;
+			CHECK_EQ(p, FP_PAGES);
+			CHECK_EQ(vtop__map_fill_segs(b, segs, nr, NULL, NULL), 0);
+		}
+		if (!fp_same(a, b)) {
+			CHECK(!"the maps differ");
+			break;
+		}
+	}
+	CHECK(fast > 100);
+	CHECK(multi > 100);
+	CHECK(refused > 10);
+	vtop_mem_map_free(&a);
+	vtop_mem_map_free(&b);
+}
+
 HOST_MAIN(
 	HOST_TEST(spdk_vectors),
 	HOST_TEST(alignment),
@@ -550,4 +615,5 @@ HOST_MAIN(
 	HOST_TEST(many_tables),
 	HOST_TEST(leaf_arena),
 	HOST_TEST(one_slot_fast_path),
+	HOST_TEST(slot_fill_fast_path),
 )
