@@ -128,6 +128,102 @@ static void vtophys_matches(void)
 	vtop_env_fini();
 }
 
+/*
+ * The edges the inline lookup tests on its own path: the last level-1
+ * entry below 2^48 (set, so that a wrong bound on the level-1 index would
+ * answer for it or past it), everything at and above 2^48, never-set
+ * areas, and 4 KiB leaves next to 2 MiB entries in one level-2 table.
+ */
+static void check_both(struct vtop_mem_map *m, uint64_t va, uint64_t want)
+{
+	CHECK_EQ(vtop_mem_map_lookup(m, va), want);
+	CHECK_EQ(vtop_mem_map_translate(m, va, NULL), want);
+}
+
+static void lookup_edges(void)
+{
+	struct vtop_mem_map *m = vtop_mem_map_alloc(DEF, NULL, NULL);
+	const uint64_t v2 = 0x5000000000ULL, v4 = 0x6000001000ULL;
+	const uint64_t x = BASE + 64 * M2;
+
+	REQUIRE(m);
+	/* The top 2 MiB slots below 2^48: a 2 MiB entry, then a leaf. */
+	CHECK_EQ(vtop_mem_map_set_translation(m, LIMIT - 2 * M2, M2, v2), 0);
+	CHECK_EQ(vtop_mem_map_set_translation(m, LIMIT - K4, K4, v4), 0);
+	check_both(m, LIMIT - 2 * M2, v2);
+	check_both(m, LIMIT - M2 - 1, v2);
+	check_both(m, LIMIT - M2, DEF);
+	check_both(m, LIMIT - K4 - 1, DEF);
+	check_both(m, LIMIT - K4, v4);
+	check_both(m, LIMIT - 1, v4);
+	check_both(m, LIMIT - 2 * M2 - 1, DEF);
+	check_both(m, LIMIT - G1 - 1, DEF);	/* the l1 entry before */
+	/* At and above 2^48: the default, never an alias of a low entry. */
+	CHECK_EQ(vtop_mem_map_set_translation(m, 0, M2, v2 + M2), 0);
+	check_both(m, 0, v2 + M2);
+	CHECK_EQ(vtop_mem_map_lookup(m, LIMIT), DEF);
+	CHECK_EQ(vtop_mem_map_lookup(m, LIMIT + LIMIT - 1), DEF);
+	CHECK_EQ(vtop_mem_map_lookup(m, 1ULL << 63), DEF);
+	CHECK_EQ(vtop_mem_map_lookup(m, UINT64_MAX - M2 + 1), DEF);
+	CHECK_EQ(vtop_mem_map_lookup(m, UINT64_MAX), DEF);
+	/* 2 MiB, a leaf with one page, 2 MiB: each boundary. */
+	CHECK_EQ(vtop_mem_map_set_translation(m, x, M2, v2), 0);
+	CHECK_EQ(vtop_mem_map_set_translation(m, x + M2 + K4, K4, v4), 0);
+	CHECK_EQ(vtop_mem_map_set_translation(m, x + 2 * M2, M2,
+					      UINT64_MAX), 0);
+	check_both(m, x - 1, DEF);
+	check_both(m, x, v2);
+	check_both(m, x + M2 - 1, v2);
+	check_both(m, x + M2, DEF);
+	check_both(m, x + M2 + K4, v4);
+	check_both(m, x + M2 + 2 * K4 - 1, v4);
+	check_both(m, x + M2 + 2 * K4, DEF);
+	check_both(m, x + 2 * M2 - 1, DEF);
+	check_both(m, x + 2 * M2, UINT64_MAX);
+	check_both(m, x + 3 * M2 - 1, UINT64_MAX);
+	check_both(m, x + 3 * M2, DEF);
+	/* The leaf's slot back to one 2 MiB entry. */
+	CHECK_EQ(vtop_mem_map_set_translation(m, x + M2, M2, v2 + M2), 0);
+	check_both(m, x + M2, v2 + M2);
+	check_both(m, x + M2 + K4, v2 + M2);
+	vtop_mem_map_free(&m);
+}
+
+/* vtop_vtophys_lookup() at the same edges: VTOP_VTOPHYS_ERROR. */
+static void vtophys_lookup_edges(void)
+{
+	const struct vtop_mem_map *vm;
+	static const uint64_t vas[] = {
+		0, K4, BASE - 1, LIMIT - 1, LIMIT, 1ULL << 63, UINT64_MAX,
+	};
+	unsigned int i;
+
+	fake.phys = phys_scattered;
+	fake.shift = shift_2m_from_4m;
+	fake_init();
+	vm = vtop_vtophys_map();
+	REQUIRE(vm);
+	CHECK_EQ(vtop_mem_register(P(BASE), 4 * M2), 0);
+	for (i = 0; i < sizeof(vas) / sizeof(vas[0]); i++) {
+		if (sizeof(void *) < 8 && vas[i] > UINTPTR_MAX)
+			continue;
+		CHECK_EQ(vtop_vtophys_lookup(vm, P(vas[i])),
+			 VTOP_VTOPHYS_ERROR);
+		CHECK_EQ(vtop_vtophys(P(vas[i]), NULL), VTOP_VTOPHYS_ERROR);
+	}
+	/* Registered: 4 KiB pages, then a 2 MiB page, next to each other. */
+	CHECK_EQ(vtop_vtophys_lookup(vm, P(BASE + 2 * M2 - 1)),
+		 phys_scattered(BASE + 2 * M2 - K4) + K4 - 1);
+	CHECK_EQ(vtop_vtophys_lookup(vm, P(BASE + 2 * M2)),
+		 phys_scattered(BASE + 2 * M2));
+	CHECK_EQ(vtop_vtophys_lookup(vm, P(BASE + 4 * M2 - 1)),
+		 phys_scattered(BASE + 4 * M2 - K4) + K4 - 1);
+	CHECK_EQ(vtop_vtophys_lookup(vm, P(BASE + 4 * M2)),
+		 VTOP_VTOPHYS_ERROR);
+	CHECK_EQ(vtop_mem_unregister(P(BASE), 4 * M2), 0);
+	vtop_env_fini();
+}
+
 /* From inside a callback the map is handed out without taking the lock. */
 static const struct vtop_mem_map *cb_seen;
 
@@ -163,6 +259,8 @@ static void vtophys_map_in_callback(void)
 
 HOST_MAIN(
 	HOST_TEST(map_matches_model),
+	HOST_TEST(lookup_edges),
 	HOST_TEST(vtophys_matches),
+	HOST_TEST(vtophys_lookup_edges),
 	HOST_TEST(vtophys_map_in_callback),
 )
