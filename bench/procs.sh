@@ -13,6 +13,10 @@
 # "<access> procs LABEL" when LABEL is not "-"): median, p10, p90, min and
 # max over the N per-process medians; repeats = N. The environment is
 # passed on (e.g. VTOP_MAP_ARENA for the table-placement ablation).
+# Where a process also reports its paired ratios (vtop-bench-translate's
+# "random paired" rows: each lookup and its bare lookup timed in the same
+# rounds, so that the machine's load changes both alike), their
+# per-process medians are summarised too, param "<access> procs paired".
 set -uo pipefail
 
 if [ $# -lt 4 ] || [ "$3" != -- ]; then
@@ -56,6 +60,10 @@ $1 == "translate" && $7 == "ns/lookup" && ($6 == "random" || $6 == "sequential")
 	env = $2
 	t[proc, $3, $6] = $8; pg[$3] = $4; sz = $5
 }
+$1 == "translate" && $7 == "ratio" && $6 ~ / paired$/ {
+	split($6, w, " ")
+	pr[proc, $3, w[1]] = $8; pg[$3] = $4
+}
 END {
 	suf = label == "-" ? "" : " " label
 	split("lookup_2m:bare2 lookup_4k:bare3 vtophys_lookup:bare2 bare2: bare3:", cs, " ")
@@ -71,8 +79,12 @@ END {
 				if (b != "" && ((p, b, acc) in t) && t[p, b, acc] > 0)
 					add("r", t[p, c, acc] / t[p, b, acc])
 			}
+			for (p = 1; p <= proc; p++)
+				if (b != "" && ((p, c "/" b, acc) in pr))
+					add("q", pr[p, c "/" b, acc])
 			if (cnt["t"]) stats("t", c, pg[c], sz, acc " procs" suf, "ns/lookup")
 			if (cnt["r"]) stats("r", c "/" b, pg[c], sz, acc " procs" suf, "ratio")
+			if (cnt["q"]) stats("q", c "/" b, pg[c], sz, acc " procs paired" suf, "ratio")
 		}
 	}
 }'

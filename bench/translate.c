@@ -331,29 +331,33 @@ static uint64_t pm_batch_seq(const struct space *sp, uint64_t n)
 
 typedef uint64_t (*loop_fn)(const struct space *sp, uint64_t n);
 
+/* Lookups per repeat: --iterations, or about --min-time's worth of @fn. */
+static uint64_t calibrate(loop_fn fn, const struct space *sp)
+{
+	uint64_t n = o.iterations, t0, t = 0;
+
+	if (n) {
+		bench_keep(fn(sp, n < 1024 ? n : 1024));	/* warm up */
+		return n;
+	}
+	n = 1024;
+	for (;;) {
+		t0 = bench_now_ns(o.clock);
+		bench_keep(fn(sp, n));
+		t = bench_now_ns(o.clock) - t0;
+		if (t >= o.min_time_ms * 1000000ULL / 4 || n >= (1ULL << 40))
+			break;
+		n *= t ? (o.min_time_ms * 1000000ULL / t > 16 ? 16 : 2) : 16;
+	}
+	n = t ? n * (o.min_time_ms * 1000000ULL) / t : n;
+	return n ? n : 1;
+}
+
 /* Times @fn, calibrating the count first; fills ns per lookup per repeat. */
 static uint64_t time_case(loop_fn fn, const struct space *sp, double *ns)
 {
-	uint64_t n = o.iterations, t0, t;
+	uint64_t n = calibrate(fn, sp), t0, t;
 
-	if (!n) {
-		n = 1024;
-		for (;;) {
-			t0 = bench_now_ns(o.clock);
-			bench_keep(fn(sp, n));
-			t = bench_now_ns(o.clock) - t0;
-			if (t >= o.min_time_ms * 1000000ULL / 4 ||
-			    n >= (1ULL << 40))
-				break;
-			n *= t ? (o.min_time_ms * 1000000ULL / t > 16 ?
-				  16 : 2) : 16;
-		}
-		n = t ? n * (o.min_time_ms * 1000000ULL) / t : n;
-		if (!n)
-			n = 1;
-	} else {
-		bench_keep(fn(sp, n < 1024 ? n : 1024));	/* warm up */
-	}
 	for (uint64_t r = 0; r < o.repeats; r++) {
 		t0 = bench_now_ns(o.clock);
 		bench_keep(fn(sp, n));
@@ -596,6 +600,66 @@ static int run_writers(const char *cas, const char *page, loop_fn fn,
 	bench_csv_row("translate", env, cas, page, sp->size, "readers",
 		      "threads", &st);
 	return 0;
+}
+
+/* ---- inline lookups against the bare ones, in the same moments ------ */
+
+/*
+ * The rows above time each case's repeats back to back, one case after
+ * the other, seconds apart. On a shared machine (another guest on the
+ * sibling hardware thread) the bare loop alone then varies by up to 2x
+ * within a process, and a ratio of two such medians measures the machine
+ * as much as the lookup. Here every round times each loop once, in an
+ * order that rotates from round to round, and each round gives its own
+ * ratios; the rows are the statistics of those per-round ratios
+ * (param "random paired" / "sequential paired", unit "ratio", case
+ * "lookup/bare").
+ */
+struct paired_case {
+	const char *name;	/* "lookup_2m/bare2" */
+	const char *page;
+	loop_fn fn[2];		/* the lookup, its bare lookup */
+	const struct space *sp[2];
+	uint64_t n[2];
+	double t[2];
+	double ratio[64];
+};
+
+#define PAIRED_MIN_ROUNDS	11
+
+static void run_paired(const char *param, struct paired_case *pc, int npc)
+{
+	uint64_t rounds = o.repeats > PAIRED_MIN_ROUNDS ? o.repeats :
+			  PAIRED_MIN_ROUNDS;
+	int nloops = 2 * npc;
+	struct bench_stats st;
+
+	if (rounds > 64)
+		rounds = 64;
+	for (int k = 0; k < nloops; k++)
+		pc[k / 2].n[k % 2] = calibrate(pc[k / 2].fn[k % 2],
+					       pc[k / 2].sp[k % 2]);
+	for (uint64_t r = 0; r < rounds; r++) {
+		for (int j = 0; j < nloops; j++) {
+			int k = (int)((j + r) % (uint64_t)nloops);
+			struct paired_case *c = &pc[k / 2];
+			uint64_t t0 = bench_now_ns(o.clock);
+
+			bench_keep(c->fn[k % 2](c->sp[k % 2], c->n[k % 2]));
+			c->t[k % 2] = (double)(bench_now_ns(o.clock) - t0) /
+				      (double)c->n[k % 2];
+		}
+		for (int i = 0; i < npc; i++)
+			pc[i].ratio[r] = pc[i].t[1] > 0 ?
+					 pc[i].t[0] / pc[i].t[1] : 0;
+	}
+	for (int i = 0; i < npc; i++) {
+		bench_stats(pc[i].ratio, (int)rounds, &st);
+		bench_log("  %-22s %s %6.2fx (p10 %.2f, p90 %.2f)\n",
+			  pc[i].name, param, st.median, st.p10, st.p90);
+		bench_csv_row("translate", env, pc[i].name, pc[i].page,
+			      pc[i].sp[0]->size, param, "ratio", &st);
+	}
 }
 
 /* ---- set-up ------------------------------------------------------------ */
@@ -855,6 +919,30 @@ int main(int argc, char **argv)
 				 vtophys_seq, &mem_space);
 			run_pair("vtophys_lookup", "hugetlb", vtlookup_rand,
 				 vtlookup_seq, &mem_space);
+		}
+		if (want("bare") && want("map") && want("vtophys")) {
+#define PAIRED(nm, pg, f, b, s0) \
+	{ .name = nm, .page = pg, .fn = { f, b }, .sp = { s0, &map_space } }
+			struct paired_case rnd[] = {
+				PAIRED("lookup_2m/bare2", "2m", lookup2m_rand,
+				       bare2_rand, &map_space),
+				PAIRED("lookup_4k/bare3", "4k", lookup4k_rand,
+				       bare3_rand, &map_space),
+				PAIRED("vtophys_lookup/bare2", "hugetlb",
+				       vtlookup_rand, bare2_rand, &mem_space),
+			}, seq[] = {
+				PAIRED("lookup_2m/bare2", "2m", lookup2m_seq,
+				       bare2_seq, &map_space),
+				PAIRED("lookup_4k/bare3", "4k", lookup4k_seq,
+				       bare3_seq, &map_space),
+				PAIRED("vtophys_lookup/bare2", "hugetlb",
+				       vtlookup_seq, bare2_seq, &mem_space),
+			};
+#undef PAIRED
+
+			bench_log("  paired rounds (per-round ratios):\n");
+			run_paired("random paired", rnd, 3);
+			run_paired("sequential paired", seq, 3);
 		}
 		if (want("writers") &&
 		    run_writers("vtophys_writers", "hugetlb", vtlookup_rand,
