@@ -482,8 +482,8 @@ static const unsigned int *const vtop__map_layout_ref
  * Written for few instructions per lookup (bench/translate.c compares it
  * with a bare two-level array): the level-1 index is computed once and
  * compared with the table's size (the same test as @vaddr >= 2^VA_BITS),
- * that rare case is out of line, and the slot's byte offset takes one
- * shift and one mask. The sums are done in uintptr_t: a level-2 table may
+ * that rare case is out of line, and the slot's byte offset is added to
+ * the level-2 offset as an integer. The sums are done in uintptr_t: a level-2 table may
  * lie below .empty (its offset is then a wrapped "negative" number), and
  * on a 32-bit consumer the sum wraps to 32 bits.
  */
@@ -503,8 +503,7 @@ static inline uint64_t vtop__map_lookup(const struct vtop_mem_map *map,
 	off = __atomic_load_n(l1 + i1, __ATOMIC_ACQUIRE);
 	slot = (const struct vtop__map_slot *)(uintptr_t)
 	       ((uintptr_t)h->empty +
-		(uintptr_t)(off + ((vaddr >> (21 - 4)) &
-				   (511 * sizeof(*slot)))));
+		(uintptr_t)(off + ((vaddr >> 21) & 511) * sizeof(*slot)));
 	lp = __atomic_load_n(&slot->leaf, __ATOMIC_ACQUIRE);
 	/*
 	 * No hint here: with the 2 MiB entry as the likely side, GCC moves
