@@ -483,28 +483,34 @@ static const unsigned int *const vtop__map_layout_ref
  * with a bare two-level array): the level-1 index is computed once and
  * compared with the table's size (the same test as @vaddr >= 2^VA_BITS),
  * that rare case is out of line, and the slot's byte offset is added to
- * the level-2 offset as an integer. The sums are done in uintptr_t: a level-2 table may
- * lie below .empty (its offset is then a wrapped "negative" number), and
- * on a 32-bit consumer the sum wraps to 32 bits.
+ * the level-2 offset as an integer. The sums are done in uintptr_t: a
+ * level-2 table may lie below .empty (its offset is then a wrapped
+ * "negative" number), and on a 32-bit consumer the sum wraps to 32 bits.
  */
 static inline uint64_t vtop__map_lookup(const struct vtop_mem_map *map,
 					uint64_t vaddr, unsigned int *shift)
 {
 	const struct vtop__map_head *h = (const struct vtop__map_head *)
 					 (const void *)map;
-	const uint64_t *l1 = h->l1;
-	const struct vtop__map_slot *slot;
-	const uint64_t *leaf;
-	uint64_t i1 = vaddr >> 30, off, lp;
+	const uint64_t *l1 = h->l1, *leaf_word, *value, *leaf;
+	uint64_t i1 = vaddr >> 30, lp;
+	uintptr_t off;
 
 	*shift = 21;
 	if (!VTOP__USUALLY(i1 < VTOP__MAP_L1_ENTRIES))
 		return h->default_translation;
-	off = __atomic_load_n(l1 + i1, __ATOMIC_ACQUIRE);
-	slot = (const struct vtop__map_slot *)(uintptr_t)
-	       ((uintptr_t)h->empty +
-		(uintptr_t)(off + ((vaddr >> 21) & 511) * sizeof(*slot)));
-	lp = __atomic_load_n(&slot->leaf, __ATOMIC_ACQUIRE);
+	/* The slot's offset from .empty[0], as an integer (see above). */
+	off = (uintptr_t)(__atomic_load_n(l1 + i1, __ATOMIC_ACQUIRE) +
+			  ((vaddr >> 21) & 511) *
+			  sizeof(struct vtop__map_slot));
+	/*
+	 * Both words of the slot as .empty[0]'s words + off, not as one
+	 * slot pointer: each address is then used once and the compiler
+	 * folds the add into the load.
+	 */
+	leaf_word = (const uint64_t *)((uintptr_t)&h->empty[0].leaf + off);
+	value = (const uint64_t *)((uintptr_t)&h->empty[0].value + off);
+	lp = __atomic_load_n(leaf_word, __ATOMIC_ACQUIRE);
 	/*
 	 * No hint here: with the 2 MiB entry as the likely side, GCC moves
 	 * the leaf out of line and a 4 KiB lookup takes two jumps (4 KiB
@@ -512,7 +518,7 @@ static inline uint64_t vtop__map_lookup(const struct vtop_mem_map *map,
 	 * takes one.
 	 */
 	if (!(lp & VTOP__MAP_LEAF_ACTIVE))
-		return __atomic_load_n(&slot->value, __ATOMIC_ACQUIRE);
+		return __atomic_load_n(value, __ATOMIC_ACQUIRE);
 	*shift = 12;
 	leaf = (const uint64_t *)(uintptr_t)(lp & ~VTOP__MAP_LEAF_ACTIVE);
 	return __atomic_load_n(&leaf[(vaddr >> 12) & 511], __ATOMIC_ACQUIRE);
