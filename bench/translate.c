@@ -27,6 +27,9 @@
  *                elsewhere. By default 2 readers, but never more than the
  *                CPUs less one: the writer gets a CPU of its own, or what
  *                slows the readers down is the scheduler, not the writer.
+ *   paired       (when bare, map and vtophys all run) each inline lookup
+ *                and its bare lookup timed in the same rounds, for ratios
+ *                that the machine's load changes alike on both sides
  *
  * Times are taken with the calling thread's CPU clock by default (the
  * machine is shared; --clock wall for wall time). Each case runs --repeats
