@@ -170,7 +170,8 @@ struct vtop_region {
 	u64 length;
 	unsigned long npages;
 	struct page **pages;
-	struct vtop_segment *segs;
+	struct vtop_segment *segs;	/* &seg when there is one */
+	struct vtop_segment seg;
 	u32 nr_segs;
 	bool writable;
 	struct device *dev;

@@ -31,6 +31,12 @@
 
 #include "vtop.h"
 
+/*
+ * Segments the counting pass keeps: a pin with no more needs no second
+ * pass over its pages (256 bytes of stack).
+ */
+#define VTOP_SEGS_FIRST		8
+
 /* Pages pinned per pin_user_pages_fast() call. */
 #define VTOP_PIN_BATCH		512
 
@@ -179,8 +185,9 @@ static bool vtop_folio_refused(struct folio *folio)
 
 /*
  * Merge the pages of @reg into segments: a page joins the current segment
- * when its DMA address follows on and its page shift is the same. With
- * @segs NULL only count them.
+ * when its DMA address follows on and its page shift is the same. The
+ * first @cap segments are stored in @segs, the rest only counted: with
+ * @cap at least the count, that is all of them.
  *
  * The pages are taken in runs of consecutive pfns within one folio, which
  * share a page shift and are physically contiguous; in device mode a run
@@ -188,17 +195,16 @@ static bool vtop_folio_refused(struct folio *folio)
  * read once per folio, and merging run by run gives the segments merging
  * page by page would.
  *
- * The counting pass (@segs NULL) of a writable pin in physical mode also
- * makes the check of vtop_check_writable_file(), once per folio: that
+ * With @check (a writable pin in physical mode, in the counting pass) it
+ * also makes the check of vtop_check_writable_file(), once per folio: that
  * costs no walk over the pages of its own.
  *
  * Return: the number of segments, or 0 when the check refuses a page.
  */
 static u32 vtop_build_segs(const struct vtop_region *reg,
-			   struct vtop_segment *segs)
+			   struct vtop_segment *segs, u32 cap, bool check)
 {
 	struct vtop_addr_cursor c = { .sg = reg->dev ? reg->sgt.sgl : NULL };
-	bool check = !segs && reg->writable && !reg->dev;
 	struct vtop_segment cur = { 0 };
 	struct folio *checked = NULL;
 	struct vtop_folio_cache fc;
@@ -207,8 +213,9 @@ static u32 vtop_build_segs(const struct vtop_region *reg,
 
 	vtop_folio_cache_init(&fc);
 	while (i < reg->npages) {
-		unsigned long pfn = page_to_pfn(reg->pages[i]);
-		struct folio *folio = vtop_folio_cached(&fc, reg->pages[i]);
+		struct page *page = reg->pages[i];
+		unsigned long pfn = page_to_pfn(page);
+		struct folio *folio = vtop_folio_cached(&fc, page);
 		u32 shift = PAGE_SHIFT + folio_order(folio);
 		unsigned long max = min(reg->npages - i, fc.end - pfn);
 		unsigned long nr;
@@ -219,8 +226,9 @@ static u32 vtop_build_segs(const struct vtop_region *reg,
 				return 0;
 			checked = folio;
 		}
+		/* The pages of one folio: no pfn arithmetic per page. */
 		for (nr = 1; nr < max; nr++)
-			if (page_to_pfn(reg->pages[i + nr]) != pfn + nr)
+			if (reg->pages[i + nr] != nth_page(page, nr))
 				break;
 		if (reg->dev)
 			addr = vtop_cursor_next(&c, nr, &nr);
@@ -232,7 +240,7 @@ static u32 vtop_build_segs(const struct vtop_region *reg,
 			cur.len += (u64)nr << PAGE_SHIFT;
 		} else {
 			if (i) {
-				if (segs)
+				if (n < cap)
 					segs[n] = cur;
 				n++;
 			}
@@ -244,9 +252,42 @@ static u32 vtop_build_segs(const struct vtop_region *reg,
 		i += nr;
 		vtop_resched(&work, nr);
 	}
-	if (segs)
+	if (n < cap)
 		segs[n] = cur;
 	return n + 1;
+}
+
+/*
+ * Store the @needed segments of @reg, of which @first holds the first
+ * min(@needed, VTOP_SEGS_FIRST) (the counting pass made them): one segment
+ * in the region itself, a few copied, more built again by a second pass.
+ */
+static int vtop_store_segs(struct vtop_region *reg, u32 needed,
+			   const struct vtop_segment *first)
+{
+	if (needed == 1) {
+		reg->seg = first[0];
+		reg->segs = &reg->seg;
+		reg->nr_segs = 1;
+		return 0;
+	}
+	reg->segs = kvmalloc_array(needed, sizeof(*reg->segs),
+				   GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+	if (!reg->segs)
+		return -ENOMEM;
+	if (needed <= VTOP_SEGS_FIRST)
+		memcpy(reg->segs, first, needed * sizeof(*first));
+	else
+		vtop_build_segs(reg, reg->segs, needed, false);
+	reg->nr_segs = needed;
+	return 0;
+}
+
+static void vtop_free_segs(struct vtop_region *reg)
+{
+	if (reg->segs != &reg->seg)
+		kvfree(reg->segs);
+	reg->segs = NULL;
 }
 
 /*
@@ -648,6 +689,7 @@ static int vtop_pin_watched(struct vtop_region *reg)
 static long vtop_do_pin(struct vtop_file *vf, void __user *uarg,
 			enum vtop_fail *cause)
 {
+	struct vtop_segment first[VTOP_SEGS_FIRST];
 	struct vtop_pin arg;
 	struct vtop_region *reg;
 	u32 needed, copy;
@@ -747,7 +789,8 @@ static long vtop_do_pin(struct vtop_file *vf, void __user *uarg,
 			goto unpin;
 	}
 
-	needed = vtop_build_segs(reg, NULL);
+	needed = vtop_build_segs(reg, first, VTOP_SEGS_FIRST,
+				 reg->writable && !reg->dev);
 	if (!needed) {
 		ret = -EFAULT;
 		goto dma_unmap;
@@ -758,13 +801,9 @@ static long vtop_do_pin(struct vtop_file *vf, void __user *uarg,
 		ret = copy_to_user(uarg, &arg, sizeof(arg)) ? -EFAULT : -ENOBUFS;
 		goto dma_unmap;
 	}
-	reg->segs = kvmalloc_array(needed, sizeof(*reg->segs),
-				   GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
-	if (!reg->segs) {
-		ret = -ENOMEM;
+	ret = vtop_store_segs(reg, needed, first);
+	if (ret)
 		goto dma_unmap;
-	}
-	reg->nr_segs = vtop_build_segs(reg, reg->segs);
 
 	/* With VTOP_PIN_PARTIAL, what fits; GET_SEGS gives the rest. */
 	copy = min(needed, arg.nr_segs);
@@ -786,7 +825,7 @@ static long vtop_do_pin(struct vtop_file *vf, void __user *uarg,
 	return 0;
 
 free_segs:
-	kvfree(reg->segs);
+	vtop_free_segs(reg);
 dma_unmap:
 	if (reg->dev)
 		vtop_dma_unmap(reg);
@@ -838,7 +877,7 @@ static void vtop_region_destroy(struct vtop_file *vf, struct vtop_region *reg)
 	atomic64_sub(reg->length, &vtop_stats.pinned_bytes);
 	atomic64_inc(&vtop_stats.unpins_total);
 
-	kvfree(reg->segs);
+	vtop_free_segs(reg);
 	kvfree(reg->pages);
 	kfree(reg);
 }

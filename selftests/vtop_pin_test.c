@@ -778,6 +778,79 @@ TEST(mixed_page_sizes)
 }
 
 /*
+ * The segment count around what PIN's counting pass keeps (8 segments: one
+ * is kept in the pin itself, up to 8 are copied, more are built by a second
+ * pass). One shmem page mapped k times in a row gives exactly k segments
+ * (the same pfn never follows on), whatever the physical memory looks
+ * like. For each k: the -ENOBUFS probe says k, the PIN's segments and
+ * GET_SEGS of the whole pin and of its second half are those pagemap
+ * predicts, and UNPIN leaves nothing behind.
+ */
+TEST(segment_counts_around_the_kept_eight)
+{
+	static const uint32_t counts[] = { 1, 2, 7, 8, 9, 10, 17 };
+	struct vtop_segment segs[17], got[17];
+	struct vt_snap base;
+	unsigned int c;
+	int fd, mfd;
+
+	ASSERT_EQ(0, vt_snap(&base));
+	VT_OPEN_OR_SKIP(fd);
+	mfd = memfd_create("vtop_segs", MFD_CLOEXEC);
+	ASSERT_LE(0, mfd);
+	ASSERT_EQ(0, ftruncate(mfd, VT_PAGE_SIZE));
+	for (c = 0; c < ARRAY_SIZE(counts); c++) {
+		uint32_t k = counts[c], nr, i;
+		size_t len = k * VT_PAGE_SIZE;
+		uint64_t handle;
+		char *area;
+
+		area = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS,
+			    -1, 0);
+		ASSERT_NE(MAP_FAILED, area);
+		for (i = 0; i < k; i++)
+			ASSERT_EQ(area + i * VT_PAGE_SIZE,
+				  mmap(area + i * VT_PAGE_SIZE, VT_PAGE_SIZE,
+				       PROT_READ | PROT_WRITE,
+				       MAP_SHARED | MAP_FIXED, mfd, 0));
+		memset(area, 1, len);
+
+		nr = 0;
+		EXPECT_EQ(-ENOBUFS, vt_pin(fd, area, len, 0, NULL, &nr, NULL));
+		EXPECT_EQ(k, nr);
+
+		memset(segs, 0xa5, sizeof(segs));
+		nr = k;
+		ASSERT_EQ(0, vt_pin(fd, area, len, 0, segs, &nr, &handle))
+			TH_LOG("%u segments", k);
+		ASSERT_EQ(k, nr);
+		VT_EXPECT_SEGS(segs, nr, area, len);
+		for (i = 1; i < k; i++)
+			EXPECT_EQ(segs[0].dma_addr, segs[i].dma_addr)
+				TH_LOG("k %u segment %u", k, i);
+
+		memset(got, 0x5a, sizeof(got));
+		nr = k;
+		ASSERT_EQ(0, vt_get_segs(fd, handle, 0, 0, got, &nr));
+		ASSERT_EQ(k, nr);
+		EXPECT_EQ(0, memcmp(segs, got, k * sizeof(*got)))
+			TH_LOG("GET_SEGS of the %u-segment pin", k);
+		nr = k;
+		ASSERT_EQ(0, vt_get_segs(fd, handle, (k / 2) * VT_PAGE_SIZE, 0,
+					 got, &nr));
+		ASSERT_EQ(k - k / 2, nr);
+		EXPECT_EQ(0, memcmp(segs + k / 2, got, nr * sizeof(*got)))
+			TH_LOG("GET_SEGS of the second half of %u", k);
+
+		ASSERT_EQ(0, vt_unpin(fd, handle));
+		ASSERT_EQ(0, munmap(area, len));
+	}
+	close(mfd);
+	close(fd);
+	VT_EXPECT_NO_LEAK(base);
+}
+
+/*
  * page_shift describes the folio, not the mapping's alignment (uapi
  * header, struct vtop_segment): a pin that starts inside a THP gets a
  * segment of page_shift 21 that starts 4 KiB past a 2 MiB boundary; a THP

@@ -29,6 +29,9 @@
 
 #define FLOOR_BATCH	512
 
+/* Segments the counting pass keeps (vtop's VTOP_SEGS_FIRST). */
+#define FLOOR_SEGS_FIRST	8
+
 /* The layout of struct vtop_segment. */
 struct floor_seg {
 	u64 vaddr;
@@ -43,7 +46,9 @@ struct floor_file {
 	struct page **pages;	/* the pin, or NULL */
 	unsigned long npages;
 	unsigned long vaddr;
-	struct floor_seg *segs;
+	struct floor_seg *segs;	/* &seg when there is one */
+	struct floor_seg seg;
+	struct floor_seg first[FLOOR_SEGS_FIRST];	/* from the count */
 	u32 nr_segs;
 };
 
@@ -62,9 +67,10 @@ static void floor_tick(u64 *ns, int stage, u64 *t, bool timing)
 /*
  * Segments of the pin: runs of consecutive pfns within one folio, merged
  * when physically contiguous with the same page shift (vtop's physical
- * mode). With @segs NULL only count them.
+ * mode). The first @cap are stored in @segs, the rest only counted.
  */
-static u32 floor_build_segs(const struct floor_file *ff, struct floor_seg *segs)
+static u32 floor_build_segs(const struct floor_file *ff, struct floor_seg *segs,
+			    u32 cap)
 {
 	struct floor_seg cur = { 0 };
 	unsigned long i = 0, fstart = 0, fend = 0;
@@ -72,20 +78,21 @@ static u32 floor_build_segs(const struct floor_file *ff, struct floor_seg *segs)
 	u32 n = 0;
 
 	while (i < ff->npages) {
-		unsigned long pfn = page_to_pfn(ff->pages[i]);
+		struct page *page = ff->pages[i];
+		unsigned long pfn = page_to_pfn(page);
 		unsigned long max, nr;
 		u32 shift;
 		u64 addr;
 
 		if (pfn - fstart >= fend - fstart) {
-			folio = page_folio(ff->pages[i]);
+			folio = page_folio(page);
 			fstart = folio_pfn(folio);
 			fend = fstart + folio_nr_pages(folio);
 		}
 		shift = PAGE_SHIFT + folio_order(folio);
 		max = min(ff->npages - i, fend - pfn);
 		for (nr = 1; nr < max; nr++)
-			if (page_to_pfn(ff->pages[i + nr]) != pfn + nr)
+			if (ff->pages[i + nr] != nth_page(page, nr))
 				break;
 		addr = PFN_PHYS(pfn);
 		if (i && addr == cur.dma_addr + cur.len &&
@@ -93,7 +100,7 @@ static u32 floor_build_segs(const struct floor_file *ff, struct floor_seg *segs)
 			cur.len += (u64)nr << PAGE_SHIFT;
 		} else {
 			if (i) {
-				if (segs)
+				if (n < cap)
 					segs[n] = cur;
 				n++;
 			}
@@ -104,7 +111,7 @@ static u32 floor_build_segs(const struct floor_file *ff, struct floor_seg *segs)
 		}
 		i += nr;
 	}
-	if (segs)
+	if (n < cap)
 		segs[n] = cur;
 	return n + 1;
 }
@@ -134,7 +141,8 @@ static void floor_release_pin(struct floor_file *ff, u32 flags, u64 *ns)
 	else
 		unpin_user_pages(ff->pages, ff->npages);
 	floor_tick(ns, VTOP_FLOOR_NS_UNPIN, &t, timing);
-	kvfree(ff->segs);
+	if (ff->segs != &ff->seg)
+		kvfree(ff->segs);
 	kvfree(ff->pages);
 	floor_tick(ns, VTOP_FLOOR_NS_FREE, &t, timing);
 	ff->segs = NULL;
@@ -188,18 +196,31 @@ static long floor_pin(struct floor_file *ff, struct vtop_floor_pin *arg)
 	floor_tick(ns, VTOP_FLOOR_NS_GUP, &t, timing);
 
 	if (arg->flags & VTOP_FLOOR_WALK) {
-		ff->nr_segs = floor_build_segs(ff, NULL);
+		ff->nr_segs = floor_build_segs(ff, ff->first,
+					       FLOOR_SEGS_FIRST);
 		floor_tick(ns, VTOP_FLOOR_NS_WALK, &t, timing);
 	}
 	if (arg->flags & VTOP_FLOOR_SEGS) {
+		/* As vtop: one in place, a few copied, more built again. */
 		u32 n = ff->nr_segs ? ff->nr_segs : npages;
 
-		ff->segs = kvmalloc_array(n, sizeof(*ff->segs), GFP_KERNEL);
-		if (!ff->segs) {
-			ret = -ENOMEM;
-			goto unpin;
+		if (ff->nr_segs == 1) {
+			ff->seg = ff->first[0];
+			ff->segs = &ff->seg;
+		} else {
+			ff->segs = kvmalloc_array(n, sizeof(*ff->segs),
+						  GFP_KERNEL);
+			if (!ff->segs) {
+				ret = -ENOMEM;
+				goto unpin;
+			}
+			if (ff->nr_segs && n <= FLOOR_SEGS_FIRST)
+				memcpy(ff->segs, ff->first,
+				       n * sizeof(*ff->segs));
+			else
+				ff->nr_segs = floor_build_segs(ff, ff->segs,
+							       n);
 		}
-		ff->nr_segs = floor_build_segs(ff, ff->segs);
 		floor_tick(ns, VTOP_FLOOR_NS_SEGS, &t, timing);
 	}
 	if (arg->flags & VTOP_FLOOR_COPY) {
