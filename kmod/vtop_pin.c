@@ -184,10 +184,51 @@ static bool vtop_folio_refused(struct folio *folio)
 #endif
 
 /*
+ * What the counting pass of vtop_build_segs() keeps for the build: the
+ * first VTOP_SEGS_FIRST segments, and past them, when @want_starts, a
+ * bitmap of the page indexes where a segment starts (@starts, allocated
+ * when the first segment past those is found; NULL if that failed).
+ */
+struct vtop_seg_count {
+	struct vtop_segment first[VTOP_SEGS_FIRST];
+	unsigned long *starts;
+	bool want_starts;
+};
+
+/*
+ * A segment begins at page @i of @reg and is segment @n: keep its start
+ * in @sc's bitmap, which the first segment past @sc->first allocates. An
+ * allocation failure only loses the bitmap (a second pass builds the
+ * segments then): it must not answer before the check or -ENOBUFS would.
+ */
+static void vtop_mark_start(const struct vtop_region *reg,
+			    struct vtop_seg_count *sc, u32 n, unsigned long i)
+{
+	u32 k;
+
+	if (!sc->want_starts)
+		return;
+	if (n == VTOP_SEGS_FIRST) {
+		sc->starts = kvcalloc(BITS_TO_LONGS(reg->npages),
+				      sizeof(unsigned long),
+				      GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+		if (!sc->starts) {
+			sc->want_starts = false;
+			return;
+		}
+		for (k = 0; k < VTOP_SEGS_FIRST; k++)
+			__set_bit((sc->first[k].vaddr - reg->vaddr) >>
+				  PAGE_SHIFT, sc->starts);
+	}
+	__set_bit(i, sc->starts);
+}
+
+/*
  * Merge the pages of @reg into segments: a page joins the current segment
- * when its DMA address follows on and its page shift is the same. The
- * first @cap segments are stored in @segs, the rest only counted: with
- * @cap at least the count, that is all of them.
+ * when its DMA address follows on and its page shift is the same. With
+ * @sc (the counting pass) the first VTOP_SEGS_FIRST are kept in @sc and
+ * the rest counted (and their starts marked, see struct vtop_seg_count);
+ * with @segs (the build) all are stored there.
  *
  * The pages are taken in runs of consecutive pfns within one folio, which
  * share a page shift and are physically contiguous; in device mode a run
@@ -202,15 +243,19 @@ static bool vtop_folio_refused(struct folio *folio)
  * Return: the number of segments, or 0 when the check refuses a page.
  */
 static u32 vtop_build_segs(const struct vtop_region *reg,
-			   struct vtop_segment *segs, u32 cap, bool check)
+			   struct vtop_seg_count *sc,
+			   struct vtop_segment *segs, bool check)
 {
 	struct vtop_addr_cursor c = { .sg = reg->dev ? reg->sgt.sgl : NULL };
+	u32 cap = sc ? VTOP_SEGS_FIRST : U32_MAX;
 	struct vtop_segment cur = { 0 };
 	struct folio *checked = NULL;
 	struct vtop_folio_cache fc;
 	unsigned long i = 0, work = 0;
 	u32 n = 0;
 
+	if (sc)
+		segs = sc->first;
 	vtop_folio_cache_init(&fc);
 	while (i < reg->npages) {
 		struct page *page = reg->pages[i];
@@ -243,6 +288,8 @@ static u32 vtop_build_segs(const struct vtop_region *reg,
 				if (n < cap)
 					segs[n] = cur;
 				n++;
+				if (n >= cap && sc)
+					vtop_mark_start(reg, sc, n, i);
 			}
 			cur.vaddr = reg->vaddr + ((u64)i << PAGE_SHIFT);
 			cur.dma_addr = addr;
@@ -258,15 +305,44 @@ static u32 vtop_build_segs(const struct vtop_region *reg,
 }
 
 /*
- * Store the @needed segments of @reg, of which @first holds the first
- * min(@needed, VTOP_SEGS_FIRST) (the counting pass made them): one segment
- * in the region itself, a few copied, more built again by a second pass.
+ * Build the @needed segments of @reg, a pin in physical mode, from the
+ * bitmap of their first pages that the counting pass made: a segment is
+ * the run of pages from one start to the next (consecutive pfns of one
+ * page shift, as the counting pass found), so only its first struct page
+ * is read, not every page of the pin again.
+ */
+static void vtop_build_from_starts(const struct vtop_region *reg,
+				   const unsigned long *starts,
+				   struct vtop_segment *segs, u32 needed)
+{
+	unsigned long s = 0, next, work = 0;
+	u32 n;
+
+	for (n = 0; n < needed; n++) {
+		struct page *page = reg->pages[s];
+
+		next = find_next_bit(starts, reg->npages, s + 1);
+		segs[n].vaddr = reg->vaddr + ((u64)s << PAGE_SHIFT);
+		segs[n].dma_addr = PFN_PHYS(page_to_pfn(page));
+		segs[n].len = (u64)(next - s) << PAGE_SHIFT;
+		segs[n].page_shift = PAGE_SHIFT +
+				     folio_order(page_folio(page));
+		segs[n].__reserved = 0;
+		vtop_resched(&work, next - s);
+		s = next;
+	}
+}
+
+/*
+ * Store the @needed segments of @reg, counted into @sc: one segment in the
+ * region itself, up to VTOP_SEGS_FIRST copied, more built from the starts
+ * @sc marked, or, without them, by a second pass over the pages.
  */
 static int vtop_store_segs(struct vtop_region *reg, u32 needed,
-			   const struct vtop_segment *first)
+			   const struct vtop_seg_count *sc)
 {
 	if (needed == 1) {
-		reg->seg = first[0];
+		reg->seg = sc->first[0];
 		reg->segs = &reg->seg;
 		reg->nr_segs = 1;
 		return 0;
@@ -276,9 +352,11 @@ static int vtop_store_segs(struct vtop_region *reg, u32 needed,
 	if (!reg->segs)
 		return -ENOMEM;
 	if (needed <= VTOP_SEGS_FIRST)
-		memcpy(reg->segs, first, needed * sizeof(*first));
+		memcpy(reg->segs, sc->first, needed * sizeof(*sc->first));
+	else if (sc->starts)
+		vtop_build_from_starts(reg, sc->starts, reg->segs, needed);
 	else
-		vtop_build_segs(reg, reg->segs, needed, false);
+		vtop_build_segs(reg, NULL, reg->segs, false);
 	reg->nr_segs = needed;
 	return 0;
 }
@@ -689,7 +767,7 @@ static int vtop_pin_watched(struct vtop_region *reg)
 static long vtop_do_pin(struct vtop_file *vf, void __user *uarg,
 			enum vtop_fail *cause)
 {
-	struct vtop_segment first[VTOP_SEGS_FIRST];
+	struct vtop_seg_count sc = { .starts = NULL };
 	struct vtop_pin arg;
 	struct vtop_region *reg;
 	u32 needed, copy;
@@ -789,8 +867,14 @@ static long vtop_do_pin(struct vtop_file *vf, void __user *uarg,
 			goto unpin;
 	}
 
-	needed = vtop_build_segs(reg, first, VTOP_SEGS_FIRST,
-				 reg->writable && !reg->dev);
+	/*
+	 * Count the segments, keeping the first few, and mark where the
+	 * rest start when they are wanted: in physical mode, for a PIN that
+	 * takes them (not for an -ENOBUFS probe).
+	 */
+	sc.want_starts = !reg->dev && ((arg.flags & VTOP_PIN_PARTIAL) ||
+				       arg.nr_segs > VTOP_SEGS_FIRST);
+	needed = vtop_build_segs(reg, &sc, NULL, reg->writable && !reg->dev);
 	if (!needed) {
 		ret = -EFAULT;
 		goto dma_unmap;
@@ -801,9 +885,11 @@ static long vtop_do_pin(struct vtop_file *vf, void __user *uarg,
 		ret = copy_to_user(uarg, &arg, sizeof(arg)) ? -EFAULT : -ENOBUFS;
 		goto dma_unmap;
 	}
-	ret = vtop_store_segs(reg, needed, first);
+	ret = vtop_store_segs(reg, needed, &sc);
 	if (ret)
 		goto dma_unmap;
+	kvfree(sc.starts);
+	sc.starts = NULL;
 
 	/* With VTOP_PIN_PARTIAL, what fits; GET_SEGS gives the rest. */
 	copy = min(needed, arg.nr_segs);
@@ -827,6 +913,7 @@ static long vtop_do_pin(struct vtop_file *vf, void __user *uarg,
 free_segs:
 	vtop_free_segs(reg);
 dma_unmap:
+	kvfree(sc.starts);
 	if (reg->dev)
 		vtop_dma_unmap(reg);
 unpin:

@@ -779,12 +779,13 @@ TEST(mixed_page_sizes)
 
 /*
  * The segment count around what PIN's counting pass keeps (8 segments: one
- * is kept in the pin itself, up to 8 are copied, more are built by a second
- * pass). One shmem page mapped k times in a row gives exactly k segments
- * (the same pfn never follows on), whatever the physical memory looks
- * like. For each k: the -ENOBUFS probe says k, the PIN's segments and
- * GET_SEGS of the whole pin and of its second half are those pagemap
- * predicts, and UNPIN leaves nothing behind.
+ * is kept in the pin itself, up to 8 are copied, more are built from the
+ * starts the count marked). One shmem page mapped k times in a row gives
+ * exactly k segments (the same pfn never follows on), whatever the
+ * physical memory looks like. For each k: the -ENOBUFS probe says k, the
+ * PIN's segments and GET_SEGS of the whole pin and of its second half are
+ * those pagemap predicts, a VTOP_PIN_PARTIAL pin with room for 2 keeps
+ * the same k, and UNPIN leaves nothing behind.
  */
 TEST(segment_counts_around_the_kept_eight)
 {
@@ -842,6 +843,21 @@ TEST(segment_counts_around_the_kept_eight)
 		EXPECT_EQ(0, memcmp(segs + k / 2, got, nr * sizeof(*got)))
 			TH_LOG("GET_SEGS of the second half of %u", k);
 
+		ASSERT_EQ(0, vt_unpin(fd, handle));
+
+		/* VTOP_PIN_PARTIAL with room for 2: GET_SEGS has them all */
+		memset(got, 0x5a, sizeof(got));
+		nr = 2;
+		ASSERT_EQ(0, vt_pin(fd, area, len, VTOP_PIN_PARTIAL, got, &nr,
+				    &handle));
+		ASSERT_EQ(k, nr);
+		EXPECT_EQ(0, memcmp(segs, got, (k < 2 ? k : 2) * sizeof(*got)));
+		memset(got, 0x5a, sizeof(got));
+		nr = k;
+		ASSERT_EQ(0, vt_get_segs(fd, handle, 0, 0, got, &nr));
+		ASSERT_EQ(k, nr);
+		EXPECT_EQ(0, memcmp(segs, got, k * sizeof(*got)))
+			TH_LOG("GET_SEGS of the partial %u-segment pin", k);
 		ASSERT_EQ(0, vt_unpin(fd, handle));
 		ASSERT_EQ(0, munmap(area, len));
 	}

@@ -49,6 +49,7 @@ struct floor_file {
 	struct floor_seg *segs;	/* &seg when there is one */
 	struct floor_seg seg;
 	struct floor_seg first[FLOOR_SEGS_FIRST];	/* from the count */
+	unsigned long *starts;	/* past those: where segments start */
 	u32 nr_segs;
 };
 
@@ -65,12 +66,34 @@ static void floor_tick(u64 *ns, int stage, u64 *t, bool timing)
 }
 
 /*
+ * As vtop_mark_start(): segment @n starts at page @i; past the first
+ * FLOOR_SEGS_FIRST, its start goes into a bitmap (allocated then).
+ */
+static void floor_mark_start(struct floor_file *ff, u32 n, unsigned long i)
+{
+	u32 k;
+
+	if (n == FLOOR_SEGS_FIRST) {
+		ff->starts = kvcalloc(BITS_TO_LONGS(ff->npages),
+				      sizeof(unsigned long), GFP_KERNEL);
+		if (!ff->starts)
+			return;
+		for (k = 0; k < FLOOR_SEGS_FIRST; k++)
+			__set_bit((ff->first[k].vaddr - ff->vaddr) >>
+				  PAGE_SHIFT, ff->starts);
+	}
+	if (ff->starts)
+		__set_bit(i, ff->starts);
+}
+
+/*
  * Segments of the pin: runs of consecutive pfns within one folio, merged
  * when physically contiguous with the same page shift (vtop's physical
- * mode). The first @cap are stored in @segs, the rest only counted.
+ * mode). The first @cap are stored in @segs, the rest only counted; with
+ * @mark, their starts are marked (floor_mark_start()).
  */
-static u32 floor_build_segs(const struct floor_file *ff, struct floor_seg *segs,
-			    u32 cap)
+static u32 floor_build_segs(struct floor_file *ff, struct floor_seg *segs,
+			    u32 cap, bool mark)
 {
 	struct floor_seg cur = { 0 };
 	unsigned long i = 0, fstart = 0, fend = 0;
@@ -103,6 +126,8 @@ static u32 floor_build_segs(const struct floor_file *ff, struct floor_seg *segs,
 				if (n < cap)
 					segs[n] = cur;
 				n++;
+				if (n >= cap && mark)
+					floor_mark_start(ff, n, i);
 			}
 			cur.vaddr = ff->vaddr + ((u64)i << PAGE_SHIFT);
 			cur.dma_addr = addr;
@@ -114,6 +139,27 @@ static u32 floor_build_segs(const struct floor_file *ff, struct floor_seg *segs,
 	if (n < cap)
 		segs[n] = cur;
 	return n + 1;
+}
+
+/* As vtop_build_from_starts(): the segments from the marked starts. */
+static void floor_build_from_starts(const struct floor_file *ff,
+				    struct floor_seg *segs, u32 needed)
+{
+	unsigned long s = 0, next;
+	u32 n;
+
+	for (n = 0; n < needed; n++) {
+		struct page *page = ff->pages[s];
+
+		next = find_next_bit(ff->starts, ff->npages, s + 1);
+		segs[n].vaddr = ff->vaddr + ((u64)s << PAGE_SHIFT);
+		segs[n].dma_addr = PFN_PHYS(page_to_pfn(page));
+		segs[n].len = (u64)(next - s) << PAGE_SHIFT;
+		segs[n].page_shift = PAGE_SHIFT +
+				     folio_order(page_folio(page));
+		segs[n].reserved = 0;
+		s = next;
+	}
 }
 
 static void floor_unpin_runs(struct page **pages, unsigned long npages)
@@ -144,9 +190,11 @@ static void floor_release_pin(struct floor_file *ff, u32 flags, u64 *ns)
 	if (ff->segs != &ff->seg)
 		kvfree(ff->segs);
 	kvfree(ff->pages);
+	kvfree(ff->starts);
 	floor_tick(ns, VTOP_FLOOR_NS_FREE, &t, timing);
 	ff->segs = NULL;
 	ff->pages = NULL;
+	ff->starts = NULL;
 	ff->npages = 0;
 	ff->nr_segs = 0;
 }
@@ -197,7 +245,7 @@ static long floor_pin(struct floor_file *ff, struct vtop_floor_pin *arg)
 
 	if (arg->flags & VTOP_FLOOR_WALK) {
 		ff->nr_segs = floor_build_segs(ff, ff->first,
-					       FLOOR_SEGS_FIRST);
+					       FLOOR_SEGS_FIRST, true);
 		floor_tick(ns, VTOP_FLOOR_NS_WALK, &t, timing);
 	}
 	if (arg->flags & VTOP_FLOOR_SEGS) {
@@ -217,10 +265,14 @@ static long floor_pin(struct floor_file *ff, struct vtop_floor_pin *arg)
 			if (ff->nr_segs && n <= FLOOR_SEGS_FIRST)
 				memcpy(ff->segs, ff->first,
 				       n * sizeof(*ff->segs));
+			else if (ff->starts)
+				floor_build_from_starts(ff, ff->segs, n);
 			else
 				ff->nr_segs = floor_build_segs(ff, ff->segs,
-							       n);
+							       n, false);
 		}
+		kvfree(ff->starts);
+		ff->starts = NULL;
 		floor_tick(ns, VTOP_FLOOR_NS_SEGS, &t, timing);
 	}
 	if (arg->flags & VTOP_FLOOR_COPY) {
