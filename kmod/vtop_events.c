@@ -353,7 +353,7 @@ int vtop_events_open(struct vtop_file *vf)
 	init_waitqueue_head(&vf->wq);
 
 	/* A page of its own: mmap() maps it into user space. */
-	vf->ev_page = alloc_page(GFP_KERNEL | __GFP_ZERO);
+	vf->ev_page = alloc_page(GFP_KERNEL_ACCOUNT | __GFP_ZERO);
 	if (!vf->ev_page) {
 		mutex_destroy(&vf->read_lock);
 		return -ENOMEM;

@@ -164,7 +164,7 @@ static int vtop_open(struct inode *inode, struct file *file)
 	if (!current->mm)
 		return -EINVAL;
 
-	vf = kzalloc(sizeof(*vf), GFP_KERNEL);
+	vf = kzalloc(sizeof(*vf), GFP_KERNEL_ACCOUNT);
 	if (!vf)
 		return -ENOMEM;
 	if (vtop_events_open(vf)) {

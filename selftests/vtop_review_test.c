@@ -41,6 +41,9 @@
 #include <pthread.h>
 #include <sched.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -523,6 +526,78 @@ TEST(pins_walk_vs_exit)
 	TH_LOG("%d reads of the pins file while %d processes came and went",
 	       reads, CHURN_PROCS);
 	free(buf);
+}
+
+#define CG_DIR		"/tmp/vtop-review-cg"
+#define CG_FDS		2000
+
+static long cg_read(const char *file)
+{
+	char path[128], buf[64];
+
+	snprintf(path, sizeof(path), CG_DIR "/t/%s", file);
+	return vt_read_file(path, buf, sizeof(buf)) > 0 ? atol(buf) : -1;
+}
+
+/*
+ * An open /dev/vtop costs the kernel its struct vtop_file and a page for
+ * the event counters: both are charged to the opener's memory cgroup, as
+ * its struct file is, or a process would escape its memory limit by
+ * opening descriptors (up to RLIMIT_NOFILE, 4.5 KiB each).
+ */
+TEST(open_charged_to_memcg)
+{
+	struct rlimit rl = { CG_FDS + 64, CG_FDS + 64 };
+	int p[2], st, i, fd;
+	long delta = -1;
+	char pid[32];
+	pid_t child;
+
+	if (geteuid())
+		SKIP(return, "needs root");
+	mkdir(CG_DIR, 0755);
+	if (mount("none", CG_DIR, "cgroup2", 0, NULL))
+		SKIP(return, "cannot mount cgroup2: %s", strerror(errno));
+	if (vt_write_file(CG_DIR "/cgroup.subtree_control", "+memory") ||
+	    mkdir(CG_DIR "/t", 0755)) {
+		umount(CG_DIR);
+		SKIP(return, "no memory controller");
+	}
+	ASSERT_EQ(0, pipe(p));
+	child = fork();
+	ASSERT_LE(0, child);
+	if (!child) {
+		long m0, m1;
+
+		snprintf(pid, sizeof(pid), "%d", getpid());
+		if (vt_write_file(CG_DIR "/t/cgroup.procs", pid) ||
+		    setrlimit(RLIMIT_NOFILE, &rl))
+			_exit(2);
+		m0 = cg_read("memory.current");
+		for (i = 0; i < CG_FDS; i++) {
+			fd = vt_open();
+			if (fd < 0)
+				_exit(3);
+		}
+		m1 = cg_read("memory.current");
+		delta = m0 < 0 || m1 < 0 ? -1 : m1 - m0;
+		if (write(p[1], &delta, sizeof(delta)) != sizeof(delta))
+			_exit(4);
+		_exit(0);
+	}
+	ASSERT_EQ(sizeof(delta), read(p[0], &delta, sizeof(delta)));
+	ASSERT_EQ(child, waitpid(child, &st, 0));
+	EXPECT_EQ(0, st);
+	close(p[0]);
+	close(p[1]);
+	rmdir(CG_DIR "/t");
+	umount(CG_DIR);
+	rmdir(CG_DIR);
+	ASSERT_LE(0, delta);
+	TH_LOG("%d opens of /dev/vtop: memory.current +%ld bytes (%ld a file)",
+	       CG_FDS, delta, delta / CG_FDS);
+	EXPECT_LE((long)CG_FDS * 2048, delta)
+		TH_LOG("the files' kernel memory is not charged to the memory cgroup");
 }
 
 TEST_HARNESS_MAIN
