@@ -1089,6 +1089,11 @@ long vtop_ioctl_get_segs(struct vtop_file *vf, void __user *uarg)
 		ret = -ENOENT;
 		goto unlock;
 	}
+	/* A revoked pin's IOVAs are gone: never hand them out again. */
+	if (reg->dev && !vtop_dma_still_mapped(reg)) {
+		ret = -ENODEV;
+		goto unlock;
+	}
 	if (arg.offset >= reg->length) {
 		ret = -EINVAL;
 		goto unlock;

@@ -600,4 +600,39 @@ TEST(open_charged_to_memcg)
 		TH_LOG("the files' kernel memory is not charged to the memory cgroup");
 }
 
+/*
+ * GET_SEGS of a pin whose device was revoked: its IOVAs are unmapped, so
+ * they must not be handed out again as if they were valid.
+ */
+TEST(get_segs_after_revocation)
+{
+	struct vtop_segment seg[4];
+	uint32_t nr = 4;
+	uint64_t h;
+	char path[300], *buf;
+	int fd, ret;
+
+	NEED_DEVICE();
+	if (bind("uio_pci_generic"))
+		SKIP(return, "cannot bind %s to uio_pci_generic", bdf_str);
+	buf = mmap(NULL, 4 * VT_PAGE_SIZE, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	ASSERT_NE(MAP_FAILED, buf);
+	fd = vt_open();
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, attach(fd));
+	ASSERT_EQ(0, vt_pin_simple(fd, buf, 4 * VT_PAGE_SIZE, &h));
+	ASSERT_EQ(0, vt_get_segs(fd, h, 0, 0, seg, &nr));
+	ASSERT_EQ(0, vt_write_file("/sys/bus/pci/drivers/uio_pci_generic/unbind",
+				   bdf_str));
+	nr = 4;
+	ret = vt_get_segs(fd, h, 0, 0, seg, &nr);
+	EXPECT_EQ(-ENODEV, ret) TH_LOG("GET_SEGS of a revoked pin: %d, IOVA 0x%llx",
+				       ret, (unsigned long long)seg[0].dma_addr);
+	EXPECT_EQ(0, vt_unpin(fd, h));
+	close(fd);
+	munmap(buf, 4 * VT_PAGE_SIZE);
+	vt_write_file(dev_path(path, sizeof(path), "driver_override"), "\n");
+}
+
 TEST_HARNESS_MAIN

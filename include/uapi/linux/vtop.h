@@ -337,6 +337,8 @@ struct vtop_unpin {
  *
  * Return: 0, a common error, or
  *   -ENOENT  no such pin on this fd
+ *   -ENODEV  attached fd whose device was revoked: the pin's IOVAs are
+ *            unmapped (UNPIN it)
  *   -EINVAL  unaligned @offset or @length, or the sub-range is not inside
  *            the pin
  *   -ENOBUFS @nr_segs too small (without VTOP_GET_SEGS_PARTIAL); @nr_segs
