@@ -14,7 +14,10 @@
  * that loaded an old pointer reads memory that stays valid and holds
  * either the old or the new value of the entry. Every value is one 64-bit
  * atomic, so no read is torn. Writers hold map->lock and allocate every
- * table a change needs before changing anything.
+ * table a change needs before changing anything; the vtophys map's fast
+ * path (vtop__map_set_one_excl(), vtop__map_fill_slot_excl()) holds
+ * vtop__ev_lock instead, which every writer of that map holds, the
+ * atfork prepare handler included.
  *
  * Placement, opt-in (VTOP_MAP_ARENA=1 in the environment when the map is
  * created): once a map holds ARENA_MIN_LEAVES leaves (4 KiB entries over
