@@ -380,11 +380,12 @@ extern pthread_mutex_t vtop__ev_lock;
  * Set while a notify callback runs in this thread. Read on every call:
  * initial-exec, so that reading it is one load, not a __tls_get_addr()
  * call. The cost: libvtop.so is marked DF_STATIC_TLS, and a dlopen() of
- * it takes the library's whole TLS block (last_error's 512 bytes with
- * it, 514 in all), not one byte, from glibc's static TLS surplus (about
- * 1.6 KiB by default, shared with every other such library): once that
- * is used up, dlopen() fails with "cannot allocate memory in static TLS
- * block" (GLIBC_TUNABLES=glibc.rtld.optional_static_tls raises it).
+ * it takes the library's whole TLS block, not just this byte, from
+ * glibc's static TLS surplus (about 1.6 KiB by default, shared with every
+ * other such library; once it is used up, dlopen() fails with "cannot
+ * allocate memory in static TLS block"). So the block is kept to a few
+ * bytes: no large thread-local array (util.c's messages are on the heap);
+ * symbols_test.sh dlopen()s the library with the smallest surplus.
  */
 extern _Thread_local bool vtop__in_callback
 	__attribute__((tls_model("initial-exec")));

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* Error messages, version, allocation hook, extensible-struct copies. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -14,23 +15,86 @@
 void *(*vtop__calloc_hook)(size_t nmemb, size_t size);
 #endif
 
-static _Thread_local char last_error[512];
+/*
+ * Each thread's message lives on the heap, allocated at its first error
+ * and freed when it exits, not in a 512-byte thread-local array: libvtop
+ * uses initial-exec TLS (vtop__in_callback), so a dlopen() of it takes
+ * its whole TLS block from glibc's small static TLS surplus, and that
+ * block is kept to a few bytes.
+ */
+#define LAST_ERROR_SIZE	512
+
+static _Thread_local char *last_error;
+/* An error happened in this thread but its message could not be kept. */
+static _Thread_local bool last_error_lost;
+static pthread_key_t last_error_key;
+static bool last_error_key_ok;
+static pthread_once_t last_error_once = PTHREAD_ONCE_INIT;
+
+/*
+ * At thread exit. A later destructor (another library's) may still fail
+ * a libvtop call in this thread: it then gets a new buffer, not this one.
+ */
+static void last_error_free(void *buf)
+{
+	free(buf);
+	last_error = NULL;
+}
+
+static void last_error_key_init(void)
+{
+	last_error_key_ok = !pthread_key_create(&last_error_key,
+						last_error_free);
+}
+
+/* Before a dlopen()ed libvtop goes, its destructor must not stay. */
+__attribute__((destructor))
+static void last_error_key_fini(void)
+{
+	if (last_error_key_ok)
+		pthread_key_delete(last_error_key);
+	last_error_key_ok = false;
+}
+
+static char *last_error_buf(void)
+{
+	char *buf = last_error;
+
+	if (buf)
+		return buf;
+	pthread_once(&last_error_once, last_error_key_init);
+	if (!last_error_key_ok)
+		return NULL;
+	buf = malloc(LAST_ERROR_SIZE);
+	if (buf && pthread_setspecific(last_error_key, buf)) {
+		free(buf);
+		buf = NULL;
+	}
+	last_error = buf;
+	return buf;
+}
 
 int vtop__err(int err, const char *fmt, ...)
 {
+	int saved_errno = errno;
+	char *buf = last_error_buf();
 	va_list ap;
 	int n;
 
-	n = snprintf(last_error, sizeof(last_error), "libvtop: ");
-	va_start(ap, fmt);
-	vsnprintf(last_error + n, sizeof(last_error) - n, fmt, ap);
-	va_end(ap);
-	if (err < 0) {
-		size_t len = strlen(last_error);
+	last_error_lost = !buf;
+	if (buf) {
+		n = snprintf(buf, LAST_ERROR_SIZE, "libvtop: ");
+		va_start(ap, fmt);
+		vsnprintf(buf + n, LAST_ERROR_SIZE - n, fmt, ap);
+		va_end(ap);
+		if (err < 0) {
+			size_t len = strlen(buf);
 
-		snprintf(last_error + len, sizeof(last_error) - len, " (%s)",
-			 strerror(-err));
+			snprintf(buf + len, LAST_ERROR_SIZE - len, " (%s)",
+				 strerror(-err));
+		}
 	}
+	errno = saved_errno;
 	return err;
 }
 
@@ -63,5 +127,7 @@ const char *vtop_version(void)
 VTOP_EXPORT
 const char *vtop_last_error(void)
 {
-	return last_error;
+	if (last_error_lost)
+		return "libvtop: a call failed; no memory was left for its message";
+	return last_error ? last_error : "";
 }

@@ -16,6 +16,68 @@ static void version(void)
 	CHECK(!strcmp(vtop_last_error(), ""));
 }
 
+/* A thread's own message: "" until it fails, its own text, freed at exit. */
+static void *last_error_thread(void *arg)
+{
+	int *ok = arg;
+
+	ok[0] = !strcmp(vtop_last_error(), "");
+	ok[1] = vtop_mem_unregister((void *)0x1000, 4097) == -EINVAL &&
+		strstr(vtop_last_error(), "unregister:") != NULL;
+	return NULL;
+}
+
+static void last_error_per_thread(void)
+{
+	int ok[2] = { 0, 0 };
+	pthread_t t;
+
+	CHECK_EQ(vtop_mem_register((void *)0x1800, 4096), -EINVAL);
+	CHECK(strstr(vtop_last_error(), "register:") != NULL);
+	REQUIRE(!pthread_create(&t, NULL, last_error_thread, ok));
+	REQUIRE(!pthread_join(t, NULL));
+	CHECK(ok[0]);
+	CHECK(ok[1]);
+	/* This thread's message is still its own. */
+	CHECK(!strncmp(vtop_last_error(), "libvtop: register:", 18));
+}
+
+/*
+ * A thread-exit destructor running after libvtop's (a key created later)
+ * fails a call: its message is written to a buffer of its own, not to the
+ * one libvtop's destructor freed (ASan tells), and is freed in turn.
+ */
+static pthread_key_t late_key;
+static int late_ok;
+
+static void late_destructor(void *arg)
+{
+	(void)arg;
+	late_ok = vtop_mem_register((void *)0x1800, 4096) == -EINVAL &&
+		  strstr(vtop_last_error(), "register:") != NULL;
+}
+
+static void *late_thread(void *arg)
+{
+	(void)arg;
+	CHECK_EQ(vtop_mem_unregister((void *)0x1000, 4097), -EINVAL);
+	REQUIRE(!pthread_setspecific(late_key, &late_ok));
+	return NULL;
+}
+
+static void last_error_after_thread_exit(void)
+{
+	pthread_t t;
+
+	/* libvtop's key exists: this one is later, its destructor too. */
+	CHECK_EQ(vtop_mem_register((void *)0x1800, 4096), -EINVAL);
+	REQUIRE(!pthread_key_create(&late_key, late_destructor));
+	REQUIRE(!pthread_create(&t, NULL, late_thread, NULL));
+	REQUIRE(!pthread_join(t, NULL));
+	CHECK(late_ok);
+	pthread_key_delete(late_key);
+}
+
 static void opts_size(void)
 {
 	struct {
@@ -169,6 +231,8 @@ static void pagemap_rejects_small_pages(void)
 
 HOST_MAIN(
 	HOST_TEST(version),
+	HOST_TEST(last_error_per_thread),
+	HOST_TEST(last_error_after_thread_exit),
 	HOST_TEST(opts_size),
 	HOST_TEST(opts_values),
 	HOST_TEST(parse_pci),

@@ -47,4 +47,23 @@ t no_test_hooks_installed no_hooks
 t so_no_libkmod bash -c "! readelf -d '$lib/libvtop.so' | grep -q 'NEEDED.*libkmod'"
 t so_dlopens_libkmod grep -q 'libkmod.so.2' "$lib/libvtop.so"
 t werror_clearable grep -q '^WERROR ?= -Werror' "$TOP/libvtop/Makefile"
+
+# dlopen() of libvtop.so with glibc's static TLS surplus at its smallest:
+# the library's initial-exec TLS makes glibc take its whole TLS block from
+# that surplus, so the block must stay a few bytes (512 of them once made
+# a fourth dlopen()ed copy fail with the default surplus).
+dlopen_small_tls() {
+	local d rc
+	d=$(mktemp -d) || return 1
+	printf '%s\n' '#include <dlfcn.h>' '#include <stdio.h>' \
+		'int main(int c, char **v) { (void)c; if (dlopen(v[1], RTLD_NOW)) return 0; printf("# %s\n", dlerror()); return 1; }' \
+		> "$d/dl.c"
+	"${CC:-cc}" -o "$d/dl" "$d/dl.c" -ldl &&
+		GLIBC_TUNABLES=glibc.rtld.nns=1:glibc.rtld.optional_static_tls=0 \
+		"$d/dl" "$lib/libvtop.so"
+	rc=$?
+	rm -rf "$d"
+	return "$rc"
+}
+t so_dlopen_small_static_tls dlopen_small_tls
 tap_exit
