@@ -110,6 +110,50 @@ static void driver_name(char *name, size_t len)
 	snprintf(name, len, "%s", strrchr(link, '/') + 1);
 }
 
+/*
+ * The tests bind and unbind the controller. Whatever it was bound to when
+ * the program started (the debug lane binds it to uio_pci_generic for the
+ * tests that follow this one) is restored when the program ends, in the
+ * harness's own process only (not in a test's or a child's exit).
+ */
+static pid_t saved_pid;
+static char saved_drv[64], saved_override[64];
+
+static void __attribute__((constructor)) save_binding(void)
+{
+	char path[300];
+
+	if (find_nvme())
+		return;
+	saved_pid = getpid();
+	driver_name(saved_drv, sizeof(saved_drv));
+	if (vt_read_file(dev_path(path, sizeof(path), "driver_override"),
+			 saved_override, sizeof(saved_override)) <= 0 ||
+	    !strncmp(saved_override, "(null)", 6))
+		saved_override[0] = 0;
+	saved_override[strcspn(saved_override, "\n")] = 0;
+}
+
+static void __attribute__((destructor)) restore_binding(void)
+{
+	char path[300], name[64];
+
+	if (!saved_pid || getpid() != saved_pid)
+		return;
+	driver_name(name, sizeof(name));
+	if (!strcmp(name, saved_drv))
+		return;
+	if (name[0]) {
+		snprintf(path, sizeof(path), "/sys/bus/pci/drivers/%s/unbind",
+			 name);
+		vt_write_file(path, bdf_str);
+	}
+	vt_write_file(dev_path(path, sizeof(path), "driver_override"),
+		      saved_override[0] ? saved_override : "\n");
+	if (saved_drv[0])
+		vt_write_file("/sys/bus/pci/drivers_probe", bdf_str);
+}
+
 /* Bind the controller to @drv ("" leaves it without a driver). */
 static int bind(const char *drv)
 {
