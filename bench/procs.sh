@@ -17,6 +17,8 @@
 # "random paired" rows: each lookup and its bare lookup timed in the same
 # rounds, so that the machine's load changes both alike), their
 # per-process medians are summarised too, param "<access> procs paired".
+# VTOP_PROCS_KEEP=DIR keeps each process's own CSV and log there
+# (p<i>.csv, p<i>.log), so that an outlier can be traced to its process.
 set -uo pipefail
 
 if [ $# -lt 4 ] || [ "$3" != -- ]; then
@@ -37,6 +39,9 @@ for i in $(seq 1 "$n"); do
 		exit 1
 	}
 done
+if [ -n "${VTOP_PROCS_KEEP:-}" ]; then
+	mkdir -p "$VTOP_PROCS_KEEP" && cp "$tmp"/p* "$VTOP_PROCS_KEEP/"
+fi
 echo "bench,env,case,page,size,param,unit,median,p10,p90,min,max,repeats"
 cat "$tmp"/p*.csv | awk -F, -v n="$n" -v label="$label" '
 function stats(key, c, p, s, par, u,   i, j, t, m, q, lo, hi) {

@@ -109,9 +109,11 @@ wanted translate && host host-translate "$BIN/vtop-bench-translate" "${tr_args[@
 # processes, address-space randomisation on, with the translation tables'
 # huge-page arena (libvtop/map.c, VTOP_MAP_ARENA=1) and without it.
 if wanted translate; then
-	VTOP_MAP_ARENA=1 host host-procs "$TOP/bench/procs.sh" "${pr_args[@]}" -- \
+	VTOP_MAP_ARENA=1 VTOP_PROCS_KEEP=$tmp/procs host host-procs \
+		"$TOP/bench/procs.sh" "${pr_args[@]}" -- \
 		"$BIN/vtop-bench-translate" "${pr_tr[@]}"
-	VTOP_MAP_ARENA=0 host host-procs-noarena "$TOP/bench/procs.sh" \
+	VTOP_MAP_ARENA=0 VTOP_PROCS_KEEP=$tmp/procs-noarena \
+		host host-procs-noarena "$TOP/bench/procs.sh" \
 		"${pr_args[0]}" no-arena -- "$BIN/vtop-bench-translate" "${pr_tr[@]}"
 fi
 wanted notify && host host-notify "$BIN/vtop-bench-notify" "${no_args[@]}"
