@@ -402,6 +402,32 @@ static void count_slot(struct walk_state *w, const struct vtop_map_range *r,
 	}
 }
 
+/*
+ * A slot's 4 KiB leaf is written while inactive and then published; the
+ * three writers of a slot (apply_slot() and the two one-slot fast paths)
+ * share these steps. leaf_open(): an inactive leaf first takes the 2 MiB
+ * entry's value for every page. leaf_publish(): activate it (release).
+ */
+static inline void leaf_open(struct vtop__map_slot *slot, uint64_t s,
+			     struct map_leaf *leaf)
+{
+	uint64_t fill;
+	unsigned int j;
+
+	if (s & LEAF_ACTIVE)
+		return;
+	fill = LOAD(&slot->value);
+	for (j = 0; j < L3_ENTRIES; j++)
+		STORE(&leaf->v[j], fill);
+}
+
+static inline void leaf_publish(struct vtop__map_slot *slot, uint64_t s,
+				struct map_leaf *leaf)
+{
+	if (!(s & LEAF_ACTIVE))
+		PUBLISH(&slot->leaf, (uint64_t)(uintptr_t)leaf | LEAF_ACTIVE);
+}
+
 /* Inlined: in the fast path of one range too. */
 static inline __attribute__((always_inline))
 void apply_slot(struct walk_state *w, const struct vtop_map_range *r,
@@ -409,7 +435,7 @@ void apply_slot(struct walk_state *w, const struct vtop_map_range *r,
 {
 	struct vtop_mem_map *map = w->map;
 	unsigned int l1 = l1_index(slot_va), i = l2_index(slot_va), j;
-	uint64_t start, end, va, fill;
+	uint64_t start, end, va;
 	struct map_leaf *leaf;
 	struct map_l2 *l2;
 	uint64_t s;
@@ -441,12 +467,7 @@ void apply_slot(struct walk_state *w, const struct vtop_map_range *r,
 		leaf = w->leaf_pool[w->leaf_used];
 		w->leaf_pool[w->leaf_used++] = NULL;
 	}
-	if (!(s & LEAF_ACTIVE)) {
-		/* The 2 MiB entry's value becomes every page's value. */
-		fill = LOAD(&l2->slot[i].value);
-		for (j = 0; j < L3_ENTRIES; j++)
-			STORE(&leaf->v[j], fill);
-	}
+	leaf_open(&l2->slot[i], s, leaf);
 	start = r->va > slot_va ? r->va : slot_va;
 	end = r->va + r->len < slot_va + VTOP_SIZE_2M ?
 	      r->va + r->len : slot_va + VTOP_SIZE_2M;
@@ -454,9 +475,7 @@ void apply_slot(struct walk_state *w, const struct vtop_map_range *r,
 		PUBLISH(&leaf->v[l3_index(va)], r->value);
 		w->n4k++;
 	}
-	if (!(s & LEAF_ACTIVE))
-		PUBLISH(&l2->slot[i].leaf,
-			(uint64_t)(uintptr_t)leaf | LEAF_ACTIVE);
+	leaf_publish(&l2->slot[i], s, leaf);
 }
 
 static void walk(struct walk_state *w, const struct vtop_map_range *r,
@@ -524,8 +543,7 @@ bool vtop__map_set_one_excl(struct vtop_mem_map *map,
 	struct vtop__map_slot *slot;
 	struct map_leaf *leaf;
 	struct map_l2 *l2;
-	uint64_t s, va, fill;
-	unsigned int j;
+	uint64_t s, va;
 
 	/* apply_slot() for one range in one slot, its tables there. */
 	if (!r->len || slot_va != ((end - 1) & ~(VTOP_SIZE_2M - 1)))
@@ -548,16 +566,10 @@ bool vtop__map_set_one_excl(struct vtop_mem_map *map,
 	leaf = leaf_of(s);
 	if (!leaf)
 		return false;
-	if (!(s & LEAF_ACTIVE)) {
-		/* The 2 MiB entry's value becomes every page's value. */
-		fill = LOAD(&slot->value);
-		for (j = 0; j < L3_ENTRIES; j++)
-			STORE(&leaf->v[j], fill);
-	}
+	leaf_open(slot, s, leaf);
 	for (va = r->va; va < end; va += VTOP_SIZE_4K)
 		PUBLISH(&leaf->v[l3_index(va)], r->value);
-	if (!(s & LEAF_ACTIVE))
-		PUBLISH(&slot->leaf, (uint64_t)(uintptr_t)leaf | LEAF_ACTIVE);
+	leaf_publish(slot, s, leaf);
 	if (n2m)
 		*n2m = 0;
 	if (n4k)
@@ -569,11 +581,10 @@ bool vtop__map_fill_slot_excl(struct vtop_mem_map *map,
 			      const struct vtop_segment *segs, uint32_t nr,
 			      uint64_t *n2m, uint64_t *n4k)
 {
-	uint64_t slot_va, end, s, va, fill, pages = 0;
+	uint64_t slot_va, end, s, va, pages = 0;
 	struct vtop__map_slot *slot;
 	struct map_leaf *leaf;
 	struct map_l2 *l2;
-	unsigned int j;
 	uint32_t k;
 
 	if (nr == 1) {
@@ -604,11 +615,7 @@ bool vtop__map_fill_slot_excl(struct vtop_mem_map *map,
 	leaf = leaf_of(s);
 	if (!leaf)
 		return false;
-	if (!(s & LEAF_ACTIVE)) {
-		fill = LOAD(&slot->value);
-		for (j = 0; j < L3_ENTRIES; j++)
-			STORE(&leaf->v[j], fill);
-	}
+	leaf_open(slot, s, leaf);
 	for (k = 0; k < nr; k++) {
 		uint64_t value = segs[k].dma_addr - segs[k].vaddr;
 
@@ -617,8 +624,7 @@ bool vtop__map_fill_slot_excl(struct vtop_mem_map *map,
 			PUBLISH(&leaf->v[l3_index(va)], value);
 		pages += segs[k].len >> VTOP_SHIFT_4K;
 	}
-	if (!(s & LEAF_ACTIVE))
-		PUBLISH(&slot->leaf, (uint64_t)(uintptr_t)leaf | LEAF_ACTIVE);
+	leaf_publish(slot, s, leaf);
 	if (n2m)
 		*n2m = 0;
 	if (n4k)
